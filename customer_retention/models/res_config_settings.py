@@ -1,0 +1,39 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import fields, models
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    # Related to res.company rather than config_parameter: 0 is a meaningful
+    # value for some thresholds and config parameters would store it as unset.
+    retention_lookback_days = fields.Integer(related="company_id.retention_lookback_days", readonly=False)
+    retention_new_days = fields.Integer(related="company_id.retention_new_days", readonly=False)
+    retention_at_risk_factor = fields.Float(related="company_id.retention_at_risk_factor", readonly=False)
+    retention_min_at_risk_days = fields.Integer(related="company_id.retention_min_at_risk_days", readonly=False)
+    retention_dormant_days = fields.Integer(related="company_id.retention_dormant_days", readonly=False)
+    retention_lost_days = fields.Integer(related="company_id.retention_lost_days", readonly=False)
+    retention_trend_period = fields.Selection(related="company_id.retention_trend_period", readonly=False)
+    retention_group_field = fields.Selection(related="company_id.retention_group_field", readonly=False)
+    retention_frequent_visits = fields.Integer(related="company_id.retention_frequent_visits", readonly=False)
+    retention_source = fields.Selection(related="company_id.retention_source", readonly=False)
+    retention_last_run = fields.Datetime(related="company_id.retention_last_run")
+
+    def action_retention_recompute(self):
+        """Save the settings, then recompute the current company at once."""
+        self.execute()
+        company = self.env.company
+        partners = self.env["res.partner"]
+        partners._check_retention_recompute_access()
+        count = partners._retention_recompute_company(company)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Customer retention recomputed"),
+                "message": self.env._("%(count)s customers of %(company)s are up to date.",
+                                      count=count, company=company.name),
+                "type": "success",
+                "next": {"type": "ir.actions.client", "tag": "reload"},
+            },
+        }

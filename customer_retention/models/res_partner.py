@@ -1,0 +1,164 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
+import time
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
+
+from ..engine import ACTIONS, ALERTS, PROFILES, STATUSES, TIERS, compute_metrics, render_reasons
+from . import retention_store
+
+_logger = logging.getLogger(__name__)
+
+
+def _retention_field(field_class, string, **kwargs):
+    """Every retention value is per company (jsonb keyed by company id), read
+    only and written in bulk by the recompute, never by a per-order compute."""
+    return field_class(string=string, company_dependent=True, readonly=True, copy=False, **kwargs)
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    retention_first_order_date = _retention_field(
+        fields.Date, "First Order", help="Day of the customer's first order in this company."
+    )
+    retention_last_order_date = _retention_field(
+        fields.Date, "Last Order", help="Day of the customer's latest order in this company."
+    )
+    retention_order_count = _retention_field(
+        fields.Integer,
+        "Visits",
+        help="Days with at least one order inside the look-back window "
+        "(two orders on the same day are one visit).",
+    )
+    retention_revenue = _retention_field(
+        fields.Float,
+        "Retention Revenue",
+        digits="Product Price",
+        help="Untaxed sales in the company currency inside the look-back window, net of credit notes.",
+    )
+    retention_avg_ticket = _retention_field(
+        fields.Float, "Average Ticket", digits="Product Price", help="Revenue per visit inside the look-back window."
+    )
+    retention_cadence_days = _retention_field(
+        fields.Float,
+        "Usual Interval (days)",
+        digits=(16, 1),
+        help="Median number of days between two consecutive visits: the customer's own rhythm.",
+    )
+    retention_days_since_last = _retention_field(
+        fields.Integer, "Days Since Last Order", help="Days since the last visit, on the day of the last recompute."
+    )
+    retention_next_order_date = _retention_field(
+        fields.Date, "Next Expected Order", help="Last visit plus the usual interval."
+    )
+    retention_status = _retention_field(
+        fields.Selection,
+        "Retention Status",
+        selection=list(STATUSES),
+        help="New: first order recently. Active: buys at their usual rhythm. "
+        "At risk: overdue against their usual rhythm. Lost: no order for a long time.",
+    )
+    retention_trend_pct = _retention_field(
+        fields.Float,
+        "Sales Trend (%)",
+        digits=(16, 1),
+        help="Change of sales in the last period against the period before (see Settings).",
+    )
+    retention_group_top_pct = _retention_field(
+        fields.Float,
+        "Rank in Group (top %)",
+        digits=(16, 1),
+        help="7.5 means the customer is in the top 7.5% of their peer group by revenue.",
+    )
+    retention_group_tier = _retention_field(fields.Selection, "Group Tier", selection=list(TIERS))
+    retention_profile = _retention_field(fields.Selection, "Behaviour Profile", selection=list(PROFILES))
+    retention_alert = _retention_field(fields.Selection, "Retention Alert", selection=list(ALERTS))
+    retention_action = _retention_field(fields.Selection, "Suggested Action", selection=list(ACTIONS))
+    retention_reason = _retention_field(fields.Char, "Retention Reason")
+    retention_computed_at = _retention_field(fields.Datetime, "Retention Computed On")
+
+    @api.model
+    def retention_recompute(self, as_of=None):
+        """Recompute the retention values of every customer of every company.
+
+        :param as_of: reference date (date or ISO string); today in each
+            company's time zone when omitted. Orders after it are ignored, so
+            a past date gives a back-test.
+        :return: number of customers written
+        """
+        self._check_retention_recompute_access()
+        companies = self.env["res.company"].sudo().search([])
+        return sum(self._retention_recompute_company(company, as_of) for company in companies)
+
+    @api.model
+    def _cron_retention_recompute(self):
+        """Daily job: one company per batch. The cron runner commits after each
+        batch, so an interrupted run keeps the companies already done and the
+        next run picks up the others (those not recomputed today)."""
+        companies = self.env["res.company"].sudo().search([], order="id")
+        now = fields.Datetime.now()
+        todo = companies.filtered(
+            lambda c: not c.retention_last_run
+            or c.retention_last_run.date() < self._retention_today(c, now)
+        )
+        if not todo:
+            self.env["ir.cron"]._notify_progress(done=0, remaining=0)
+            return
+        self._retention_recompute_company(todo[0])
+        self.env["ir.cron"]._notify_progress(done=1, remaining=len(todo) - 1)
+
+    @api.model
+    def _retention_today(self, company, now=None):
+        tz = retention_store.company_timezone(company)
+        return fields.Datetime.context_timestamp(
+            self.with_context(tz=tz), now or fields.Datetime.now()
+        ).date()
+
+    def _check_retention_recompute_access(self):
+        # The recompute reads every order of every company with SQL: only
+        # sales administrators (and the cron, which runs as superuser) may
+        # trigger it, whatever RPC route calls this public method.
+        if not (self.env.su or self.env.user.has_group("sales_team.group_sale_manager")):
+            raise AccessError(
+                self.env._("Only Sales administrators can recompute customer retention for the whole company.")
+            )
+
+    @api.model
+    def _retention_recompute_company(self, company, as_of=None):
+        started = time.perf_counter()
+        as_of = fields.Date.to_date(as_of) if as_of else self._retention_today(company)
+        settings = company._retention_settings()
+        computed_at = fields.Datetime.now().replace(microsecond=0)
+
+        transactions = retention_store.extract_transactions(company, as_of)
+        extracted = time.perf_counter()
+        groups = retention_store.extract_groups(company, transactions["partner_id"].unique())
+        metrics = compute_metrics(transactions, as_of, settings, groups=groups)
+        metrics["reason"] = render_reasons(
+            metrics, settings, gettext=self._retention_gettext(company)
+        )
+        computed = time.perf_counter()
+        self.flush_model(retention_store.ALL_FIELDS)
+        retention_store.write_metrics(company, metrics, computed_at)
+        cleared = retention_store.clear_stale(company, computed_at)
+        self.invalidate_model(retention_store.ALL_FIELDS)
+        company.sudo().retention_last_run = computed_at
+        _logger.info(
+            "Customer retention of %s as of %s: %d customers, %d cleared "
+            "(extract %.2fs, engine %.2fs, write %.2fs)",
+            company.name, as_of, len(metrics), cleared,
+            extracted - started, computed - extracted, time.perf_counter() - computed,
+        )
+        return len(metrics)
+
+    @api.model
+    def _retention_gettext(self, company):
+        """Reasons are stored once per company, in the company's language."""
+        env = self.with_context(lang=company.partner_id.lang or self.env.lang).env
+
+        def gettext(template):
+            return env._(template)
+
+        return gettext

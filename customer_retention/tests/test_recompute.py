@@ -1,0 +1,191 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import date
+
+from odoo.tests import tagged
+
+from .common import AS_OF, RetentionCase
+
+
+@tagged("post_install", "-at_install")
+class TestRecompute(RetentionCase):
+    """One hand-checked shop, as of 2025-06-30, default settings: look-back
+    730 days, new 90, factor 1.5, minimum 30, dormant 180, lost 365, trend
+    quarter (91 days), peer group = country, frequent = 4 visits."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        order = cls._order
+        # Regular: every 30 days, two orders on 2025-05-31 make one visit.
+        cls.regular = cls._customer("Regular")
+        for day in ("2025-01-01", "2025-01-31", "2025-03-02", "2025-04-01", "2025-05-01", "2025-05-31"):
+            order(cls.regular, date.fromisoformat(day), 100)
+        order(cls.regular, date(2025, 5, 31), 50)
+        order(cls.regular, date(2025, 7, 5), 999)  # after as_of: ignored
+        order(cls.regular, date(2025, 6, 15), 777, confirm=False)  # quotation: ignored
+        # Overdue: every 31 days, silent since 2025-01-02.
+        cls.overdue = cls._customer("Overdue")
+        for day in ("2024-10-01", "2024-11-01", "2024-12-02", "2025-01-02"):
+            order(cls.overdue, date.fromisoformat(day), 200)
+        # Newcomer from Germany: a single order 20 days ago.
+        cls.newcomer = cls._customer("Newcomer", country=cls.germany)
+        order(cls.newcomer, date(2025, 6, 10), 80)
+        # Gone: last order 425 days ago.
+        cls.gone = cls._customer("Gone")
+        order(cls.gone, date(2023, 1, 10), 500)
+        order(cls.gone, date(2024, 5, 1), 500)
+        # Fleet Ltd buys tyres through its contact John and directly.
+        cls.fleet = cls._customer("Fleet Ltd", is_company=True)
+        cls.john = cls._customer("John", parent_id=cls.fleet.id)
+        order(cls.john, date(2025, 3, 1), 100, product=cls.tyres)
+        order(cls.john, date(2025, 6, 1), 300, product=cls.tyres)
+        order(cls.fleet, date(2025, 6, 1), 200, product=cls.tyres)
+        cls.count = cls.env["res.partner"].retention_recompute(as_of=AS_OF)
+
+    def test_customer_count(self):
+        # Regular, Overdue, Newcomer, Gone, Fleet Ltd: John rolls up to Fleet.
+        self.assertEqual(self.count, 5)
+
+    def test_regular_customer(self):
+        # Visits 01-01 .. 05-31, gaps 30,30,30,30,30 -> cadence 30.
+        # Revenue 5 x 100 + (100 + 50 same day) = 650 over 6 visits.
+        # Last visit 05-31: 30 days ago <= threshold min(max(1.5 x 30, 30), 180) = 45.
+        # Trend: (03-31, 06-30] = 100 + 100 + 150 = 350 vs (12-30, 03-31] = 300 -> +16.7 %.
+        # Poland by revenue: Overdue 800, Regular 650, Fleet 600, Gone 500 -> rank 2/4 = 50 %.
+        self.assertRetention(
+            self.regular,
+            first_order_date=date(2025, 1, 1),
+            last_order_date=date(2025, 5, 31),
+            order_count=6,
+            revenue=650.0,
+            avg_ticket=650 / 6,
+            cadence_days=30.0,
+            days_since_last=30,
+            next_order_date=date(2025, 6, 30),
+            status="active",
+            trend_pct=50 / 3,
+            group_top_pct=50.0,
+            group_tier="top50",
+            profile="frequent",
+            alert="opportunity",
+            action="cross_sell",
+        )
+        self.assertTrue(self.regular.with_company(self.company).retention_computed_at)
+
+    def test_overdue_customer(self):
+        # Cadence 31, last visit 2025-01-02 = 179 days ago > min(max(46.5, 30), 180).
+        # Top of Poland (1/4 = 25 %) with 4 visits in the last 365 days: valuable,
+        # but the at-risk alert comes first.
+        self.assertRetention(
+            self.overdue,
+            order_count=4,
+            revenue=800.0,
+            cadence_days=31.0,
+            days_since_last=179,
+            next_order_date=date(2025, 2, 2),
+            status="at_risk",
+            group_top_pct=25.0,
+            group_tier="top25",
+            profile="valuable",
+            alert="at_risk",
+            action="reactivation",
+            # (03-31, 06-30] = 0 vs (12-30, 03-31] = 200 (the 01-02 visit).
+            trend_pct=-100.0,
+        )
+        reason = self.overdue.with_company(self.company).retention_reason
+        self.assertIn("179", reason)
+        self.assertIn("31", reason)
+        self.assertIn("5.8", reason)  # 179 / 31 = 5.77 -> 5.8x overdue
+
+    def test_new_one_time_customer(self):
+        # Alone in the German group: rank 1/1 = 100 %.
+        self.assertRetention(
+            self.newcomer,
+            order_count=1,
+            revenue=80.0,
+            days_since_last=20,
+            status="new",
+            group_top_pct=100.0,
+            group_tier="below",
+            profile="one_time",
+            alert="opportunity",
+            action="starter_offer",
+        )
+        self.assertFalse(self.newcomer.with_company(self.company).retention_cadence_days)
+        self.assertFalse(self.newcomer.with_company(self.company).retention_next_order_date)
+
+    def test_lost_customer(self):
+        # 2025-06-30 - 2024-05-01 = 425 days > 365. The 2023 visit is outside
+        # the 730-day window (from 2023-07-01) but still the first order.
+        self.assertRetention(
+            self.gone,
+            first_order_date=date(2023, 1, 10),
+            last_order_date=date(2024, 5, 1),
+            order_count=1,
+            revenue=500.0,
+            days_since_last=425,
+            status="lost",
+            group_top_pct=100.0,
+            profile="dormant",
+            alert=False,
+            action="win_back",
+        )
+
+    def test_contacts_roll_up_to_company(self):
+        # John's and Fleet's orders on 06-01 are one visit of 500; with 03-01
+        # two visits, 92 days apart, all revenue in one category.
+        self.assertRetention(
+            self.fleet,
+            order_count=2,
+            revenue=600.0,
+            cadence_days=92.0,
+            days_since_last=29,
+            status="active",
+            group_top_pct=75.0,
+            group_tier="below",
+            profile="brand_focused",
+            alert="monitor",
+            action="same_category",
+            # (03-31, 06-30] = 500 vs (12-30, 03-31] = 100.
+            trend_pct=400.0,
+        )
+        self.assertRetention(self.john, status=False, order_count=0)
+
+    def test_fields_are_searchable_and_groupable(self):
+        Partner = self.env["res.partner"]
+        self.assertEqual(Partner.search([("retention_status", "=", "at_risk")]), self.overdue)
+        self.assertEqual(
+            Partner.search([("retention_alert", "=", "opportunity")], order="name"),
+            self.newcomer | self.regular,
+        )
+        groups = Partner._read_group(
+            [("retention_status", "!=", False)], ["retention_status"], ["__count"]
+        )
+        self.assertEqual(dict(groups), {"active": 2, "at_risk": 1, "new": 1, "lost": 1})
+        ordered = Partner.search([("retention_revenue", ">", 0)], order="retention_revenue desc")
+        self.assertEqual(ordered.ids, (self.overdue | self.regular | self.fleet | self.gone | self.newcomer).ids)
+
+    def test_cancelled_orders_clear_values(self):
+        self.newcomer.sale_order_ids._action_cancel()
+        self.recompute()
+        self.assertRetention(self.newcomer, status=False, order_count=0, revenue=0.0, reason=False)
+        self.assertFalse(self.newcomer.with_company(self.company).retention_computed_at)
+        # Everyone else keeps their values.
+        self.assertRetention(self.regular, status="active")
+
+    def test_recompute_is_idempotent(self):
+        before = self.regular.with_company(self.company).read(["retention_status", "retention_revenue"])
+        self.assertEqual(self.recompute(), 5)
+        self.assertEqual(
+            self.regular.with_company(self.company).read(["retention_status", "retention_revenue"]),
+            before,
+        )
+
+    def test_back_test_sees_only_the_past(self):
+        # As of 2025-01-15 Regular had visited once, on 01-01: a new customer.
+        self.recompute(as_of=date(2025, 1, 15))
+        self.assertRetention(
+            self.regular, order_count=1, revenue=100.0, status="new", last_order_date=date(2025, 1, 1)
+        )
+        # Newcomer had not bought yet.
+        self.assertRetention(self.newcomer, status=False)

@@ -1,0 +1,78 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
+
+from odoo.exceptions import ValidationError
+from odoo.tests import Form, tagged
+
+from .common import AS_OF, RetentionCase
+
+
+@tagged("post_install", "-at_install")
+class TestSettings(RetentionCase):
+
+    def test_defaults(self):
+        company = self.company
+        self.assertEqual(
+            (company.retention_lookback_days, company.retention_new_days,
+             company.retention_at_risk_factor, company.retention_min_at_risk_days,
+             company.retention_dormant_days, company.retention_lost_days,
+             company.retention_trend_period, company.retention_group_field,
+             company.retention_frequent_visits, company.retention_source),
+            (730, 90, 1.5, 30, 180, 365, "quarter", "country_id", 4, "sale"),
+        )
+
+    def test_zero_lookback_survives_the_settings_form(self):
+        # config_parameter fields would store 0 as "unset" and read 730 back.
+        with Form(self.env["res.config.settings"]) as settings:
+            settings.retention_lookback_days = 0
+            settings.retention_lost_days = 400
+        settings.save().execute()
+        self.assertEqual(self.company.retention_lookback_days, 0)
+        self.assertEqual(self.company.retention_lost_days, 400)
+        self.assertEqual(self.env["res.config.settings"].create({}).retention_lookback_days, 0)
+
+    def test_nonsense_is_rejected_with_a_clear_message(self):
+        cases = [
+            ({"retention_lost_days": -5}, "lost"),
+            ({"retention_at_risk_factor": 0.5}, "factor"),
+            ({"retention_lookback_days": -1}, "look-back"),
+            ({"retention_new_days": 0}, "new"),
+            ({"retention_frequent_visits": 0}, "visit"),
+            ({"retention_dormant_days": 500, "retention_lost_days": 365}, "lost"),
+            ({"retention_min_at_risk_days": 200, "retention_dormant_days": 180}, "dormant"),
+        ]
+        for values, word in cases:
+            with self.subTest(values=values):
+                with self.assertRaises(ValidationError) as caught:
+                    with self.env.cr.savepoint():
+                        self.company.write(values)
+                message = str(caught.exception).lower()
+                self.assertIn(word, message)
+                self.assertIn(self.company.name.lower(), message)
+        # Nothing was half-written.
+        self.assertEqual(self.company.retention_lost_days, 365)
+
+    def test_settings_form_rejects_nonsense(self):
+        settings = self.env["res.config.settings"].create({"retention_at_risk_factor": 0.9})
+        with self.assertRaises(ValidationError):
+            with self.env.cr.savepoint():
+                settings.execute()
+        self.assertEqual(self.company.retention_at_risk_factor, 1.5)
+
+    def test_messages_in_the_users_language(self):
+        self.env["res.lang"]._activate_lang("pl_PL")
+        self.env["ir.module.module"].search([("name", "=", "customer_retention")])._update_translations(["pl_PL"])
+        with self.assertRaises(ValidationError) as caught:
+            with self.env.cr.savepoint():
+                self.company.with_context(lang="pl_PL").write({"retention_lost_days": -5})
+        self.assertIn("Ustawienia", str(caught.exception))
+
+    def test_settings_change_the_outcome(self):
+        # One visit 100 days ago: at risk only once 100 > dormant days.
+        customer = self._customer("Quiet")
+        self._order(customer, AS_OF - timedelta(days=100), 50)
+        self.recompute()
+        self.assertRetention(customer, status="active")
+        self.company.retention_dormant_days = 90
+        self.recompute()
+        self.assertRetention(customer, status="at_risk", alert="at_risk")
