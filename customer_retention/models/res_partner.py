@@ -125,26 +125,49 @@ class ResPartner(models.Model):
                 self.env._("Only Sales administrators can recompute customer retention for the whole company.")
             )
 
+    def action_retention_recompute(self):
+        """Form button: bring these customers up to date for the current
+        company at once, without waiting for the night."""
+        self.check_access("read")
+        customers = self.commercial_partner_id
+        self._retention_recompute_company(self.env.company, partner_ids=customers.ids)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "message": self.env._("Retention of %(names)s recomputed.",
+                                      names=", ".join(customers.mapped("display_name"))),
+                "type": "success",
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
     @api.model
-    def _retention_recompute_company(self, company, as_of=None):
+    def _retention_recompute_company(self, company, as_of=None, partner_ids=None):
+        """Recompute one company: all its customers, or only ``partner_ids``
+        (commercial partners), ranked then against the stored revenue of the
+        others in their groups."""
         started = time.perf_counter()
         as_of = fields.Date.to_date(as_of) if as_of else self._retention_today(company)
         settings = company._retention_settings()
         computed_at = fields.Datetime.now().replace(microsecond=0)
-
-        transactions = retention_store.extract_transactions(company, as_of)
+        # The extract reads with SQL: pending ORM writes must reach the database.
+        self.env.flush_all()
+        transactions = retention_store.extract_transactions(company, as_of, partner_ids=partner_ids)
         extracted = time.perf_counter()
-        groups = retention_store.extract_groups(company, transactions["partner_id"].unique())
-        metrics = compute_metrics(transactions, as_of, settings, groups=groups)
-        metrics["reason"] = render_reasons(
-            metrics, settings, gettext=self._retention_gettext(company)
-        )
+        customer_ids = transactions["partner_id"].unique()
+        groups = retention_store.extract_groups(company, customer_ids)
+        peers = None
+        if partner_ids is not None:
+            peers = retention_store.extract_peer_revenue(company, groups, exclude_ids=partner_ids)
+        metrics = compute_metrics(transactions, as_of, settings, groups=groups, peers=peers)
+        metrics["reason"] = render_reasons(metrics, settings, gettext=self._retention_gettext(company))
         computed = time.perf_counter()
-        self.flush_model(retention_store.ALL_FIELDS)
         retention_store.write_metrics(company, metrics, computed_at)
-        cleared = retention_store.clear_stale(company, computed_at)
+        cleared = retention_store.clear_stale(company, metrics["partner_id"].to_numpy(), partner_ids)
         self.invalidate_model(retention_store.ALL_FIELDS)
-        company.sudo().retention_last_run = computed_at
+        if partner_ids is None:
+            company.sudo().retention_last_run = computed_at
         _logger.info(
             "Customer retention of %s as of %s: %d customers, %d cleared "
             "(extract %.2fs, engine %.2fs, write %.2fs)",

@@ -10,6 +10,7 @@ batch whatever the number of customers.
 import io
 from datetime import datetime, time, timedelta
 
+import numpy as np
 import pandas as pd
 import pytz
 
@@ -128,6 +129,36 @@ def extract_groups(company, partner_ids):
     return frame
 
 
+def extract_peer_revenue(company, groups, exclude_ids):
+    """Stored window revenue of the other customers in the groups of the
+    customers being recomputed: a partial recompute ranks against them."""
+    field_name = company.retention_group_field
+    cr = company.env.cr
+    company_key = str(company.id)
+    group_column = f'"{field_name}"' if groups is not None else "NULL"
+    group_filter = ""
+    params = {"company_key": company_key, "exclude": list(exclude_ids)}
+    if groups is not None:
+        keys = groups["group_key"].dropna().astype(int).unique().tolist()
+        group_filter = f"AND ({group_column} = ANY(%(keys)s)"
+        group_filter += f" OR {group_column} IS NULL)" if groups["group_key"].isna().any() else ")"
+        params["keys"] = keys
+    cr.execute(
+        f"""
+        SELECT {group_column}, (retention_revenue ->> %(company_key)s)::float8
+          FROM res_partner
+         WHERE retention_revenue ? %(company_key)s
+           AND (retention_revenue ->> %(company_key)s)::float8 > 0
+           AND NOT (id = ANY(%(exclude)s))
+           {group_filter}
+        """,
+        params,
+    )
+    frame = pd.DataFrame(cr.fetchall(), columns=["group_key", "revenue"])
+    frame.insert(0, "company_id", company.id)
+    return frame
+
+
 # (field, engine column, PostgreSQL type of the value handed to jsonb)
 WRITTEN_FIELDS = [
     ("retention_first_order_date", "first_order_date", "date"),
@@ -179,7 +210,7 @@ def _column_values(frame, column, sql_type):
         return [None if pd.isna(v) else int(v) for v in values]
     if sql_type == "float8":
         return [None if pd.isna(v) else float(v) for v in values]
-    return [None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v) for v in values]
+    return [None if pd.isna(v) else str(v) for v in values]
 
 
 _WRITE_BATCH = 20000
@@ -216,24 +247,26 @@ def write_metrics(company, metrics, computed_at):
         cr.execute(query, params)
 
 
-def clear_stale(company, computed_at, partner_ids=None):
-    """Partners that carry values of an earlier run for this company but no
-    longer have a transaction (all their orders cancelled, say) lose them."""
+def clear_stale(company, written_partner_ids, scope_partner_ids=None):
+    """Partners that carry values for this company but were not written by
+    this run (all their orders cancelled, say) lose them, so nothing stale
+    stays behind. ``scope_partner_ids`` limits the check to the partners a
+    partial recompute was asked for."""
+    cr = company.env.cr
+    scope = "AND id = ANY(%(scope)s)" if scope_partner_ids is not None else ""
+    cr.execute(
+        f'SELECT id FROM res_partner WHERE "{COMPUTED_AT_FIELD}" ? %(company_key)s {scope}',
+        {"company_key": str(company.id), "scope": list(scope_partner_ids or [])},
+    )
+    carrying = np.fromiter((row[0] for row in cr.fetchall()), dtype=np.int64)
+    stale = np.setdiff1d(carrying, np.asarray(written_partner_ids, dtype=np.int64))
+    if not len(stale):
+        return 0
     assignments = ", ".join(
         f'"{field}" = NULLIF("{field}" - %(company_key)s, \'{{}}\'::jsonb)' for field in ALL_FIELDS
     )
-    partner_filter = "AND id = ANY(%(partner_ids)s)" if partner_ids is not None else ""
-    company.env.cr.execute(
-        f"""
-        UPDATE res_partner SET {assignments}
-         WHERE "{COMPUTED_AT_FIELD}" ? %(company_key)s
-           AND "{COMPUTED_AT_FIELD}" ->> %(company_key)s <> %(computed_at)s
-           {partner_filter}
-        """,
-        {
-            "company_key": str(company.id),
-            "computed_at": computed_at.strftime("%Y-%m-%d %H:%M:%S"),
-            "partner_ids": list(partner_ids or []),
-        },
+    cr.execute(
+        f"UPDATE res_partner SET {assignments} WHERE id = ANY(%(stale)s)",
+        {"company_key": str(company.id), "stale": stale.tolist()},
     )
-    return company.env.cr.rowcount
+    return len(stale)

@@ -1,7 +1,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from datetime import date
+from datetime import date, timedelta
 
-from odoo.tests import tagged
+from odoo import fields
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
 
 from .common import AS_OF, RetentionCase
 
@@ -189,3 +191,44 @@ class TestRecompute(RetentionCase):
         )
         # Newcomer had not bought yet.
         self.assertRetention(self.newcomer, status=False)
+
+
+@tagged("post_install", "-at_install")
+class TestRecomputeOneCustomer(RetentionCase):
+    """The form button refreshes one customer now, ranked against the stored
+    revenue of the others."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.today = fields.Date.context_today(cls.env["res.partner"])
+        cls.big = cls._customer("Big Spender")
+        cls._order(cls.big, cls.today - timedelta(days=20), 1000)
+        cls.small = cls._customer("Small Spender")
+        cls.contact = cls._customer("Small's Driver", parent_id=cls.small.id)
+        cls._order(cls.small, cls.today - timedelta(days=10), 100)
+        cls.other = cls._customer("Untouched")
+        cls._order(cls.other, cls.today - timedelta(days=5), 10)
+        cls.env["res.partner"].retention_recompute()
+
+    def test_button_recomputes_the_commercial_partner(self):
+        # Small spends 1500 more through its driver: 1600 beats Big's stored 1000.
+        self._order(self.contact, self.today - timedelta(days=1), 1500)
+        other_before = self.other.with_company(self.company).retention_computed_at
+        self.contact.action_retention_recompute()
+        # Poland: Small 1600, Big 1000 (stored), Untouched 10 (stored) -> 1/3.
+        self.assertRetention(self.small, order_count=2, revenue=1600.0, days_since_last=1)
+        self.assertAlmostEqual(self.small.with_company(self.company).retention_group_top_pct, 100 / 3, places=2)
+        # Others keep their values until the nightly run: Big was 1st of 3.
+        self.assertAlmostEqual(self.big.with_company(self.company).retention_group_top_pct, 100 / 3, places=2)
+        self.assertEqual(self.other.with_company(self.company).retention_computed_at, other_before)
+
+    def test_salesperson_may_refresh_a_customer(self):
+        rep = new_test_user(self.env, "rep_refresh", groups="sales_team.group_sale_salesman_all_leads")
+        self.small.with_user(rep).action_retention_recompute()
+        self.assertRetention(self.small, revenue=100.0)
+
+    def test_only_managers_recompute_everything(self):
+        rep = new_test_user(self.env, "rep_all", groups="sales_team.group_sale_salesman_all_leads")
+        with self.assertRaises(AccessError):
+            self.env["res.partner"].with_user(rep).retention_recompute()

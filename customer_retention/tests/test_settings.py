@@ -53,10 +53,9 @@ class TestSettings(RetentionCase):
         self.assertEqual(self.company.retention_lost_days, 365)
 
     def test_settings_form_rejects_nonsense(self):
-        settings = self.env["res.config.settings"].create({"retention_at_risk_factor": 0.9})
         with self.assertRaises(ValidationError):
             with self.env.cr.savepoint():
-                settings.execute()
+                self.env["res.config.settings"].create({"retention_at_risk_factor": 0.9}).execute()
         self.assertEqual(self.company.retention_at_risk_factor, 1.5)
 
     def test_messages_in_the_users_language(self):

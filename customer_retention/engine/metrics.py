@@ -1,0 +1,294 @@
+"""Transactions in, one row of retention metrics per (company, customer) out.
+
+Units: days for every duration, the company currency for every amount. The
+pipeline reads top to bottom in :func:`compute_metrics`: visits -> window
+figures -> cadence -> status -> trend -> rank -> profile -> alert and action.
+Every step works on whole columns; nothing loops over customers in Python.
+"""
+
+import numpy as np
+import pandas as pd
+
+from .settings import RetentionSettings, settings_by_company
+
+STATUSES = (("new", "New"), ("active", "Active"), ("at_risk", "At risk"), ("lost", "Lost"))
+PROFILES = (
+    ("one_time", "One-time"),
+    ("dormant", "Dormant"),
+    ("valuable", "Valuable"),
+    ("frequent", "Frequent"),
+    ("brand_focused", "Category-focused"),
+    ("sporadic", "Sporadic"),
+)
+ALERTS = (("opportunity", "Opportunity"), ("at_risk", "At risk"), ("monitor", "Monitor"))
+ACTIONS = (
+    ("win_back", "Win-back offer"),
+    ("reactivation", "Reactivation campaign"),
+    ("loyalty", "Account manager and loyalty reward"),
+    ("cross_sell", "Keep the rhythm, suggest related services"),
+    ("starter_offer", "Starter offer for a second visit"),
+    ("seasonal_promo", "Seasonal promotion, check needs"),
+    ("same_category", "Offers from the same category"),
+)
+TIERS = (("top10", "Top 10%"), ("top25", "Top 25%"), ("top50", "Top 50%"), ("below", "Below median"))
+
+TRANSACTION_COLUMNS = ["company_id", "partner_id", "date", "amount", "is_visit", "category_id"]
+METRIC_COLUMNS = [
+    "company_id", "partner_id", "first_order_date", "last_order_date", "order_count", "revenue",
+    "avg_ticket", "cadence_days", "days_since_last", "next_order_date", "status", "trend_pct",
+    "group_top_pct", "group_tier", "profile", "alert", "action",
+    # helpers for the reason sentence and for incremental ranking
+    "lifetime_visits", "visits_365", "at_risk_threshold", "overdue_ratio", "group_key",
+]
+DAYS_PER_YEAR = 365
+_NO_GROUP = "__none__"
+
+
+def compute_metrics(transactions, as_of, settings=None, groups=None, peers=None):
+    """Retention metrics per (company_id, partner_id).
+
+    :param transactions: frame with :data:`TRANSACTION_COLUMNS`; several rows
+        may share a customer and day (lines, categories, orders of that day).
+    :param as_of: reference day; later rows are ignored.
+    :param settings: a :class:`RetentionSettings` or ``{company_id: settings}``.
+    :param groups: optional frame ``company_id, partner_id, group_key``: the
+        peer group of each customer (missing or null: the group "no value").
+    :param peers: optional frame ``company_id, group_key, revenue`` of
+        customers *not* in ``transactions`` that still count in the group
+        ranks (incremental recomputes rank against stored revenues).
+    :return: frame with :data:`METRIC_COLUMNS`, one row per customer that has
+        a transaction on or before ``as_of``.
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    tx = _clean(transactions, as_of)
+    if tx.empty:
+        return pd.DataFrame({column: pd.Series(dtype=object) for column in METRIC_COLUMNS})
+
+    customers, days = _customer_days(tx)
+    limits = _limits(customers, settings, as_of)
+    _visit_figures(customers, days, limits, as_of)
+    _window_figures(customers, days, limits)
+    _cadence(customers, days, limits)
+    _status(customers, limits, as_of)
+    _trend(customers, days, limits, as_of)
+    _rank(customers, groups, peers)
+    _brand_share(customers, tx, limits)
+    _profile(customers, limits)
+    _alert_and_action(customers)
+    return customers[METRIC_COLUMNS].reset_index(drop=True)
+
+
+def _clean(transactions, as_of):
+    tx = transactions.loc[:, TRANSACTION_COLUMNS].copy()
+    tx["date"] = pd.to_datetime(tx["date"]).dt.normalize()
+    tx = tx[tx["date"] <= as_of]
+    tx["company_id"] = tx["company_id"].astype("int64")
+    tx["partner_id"] = tx["partner_id"].astype("int64")
+    tx["amount"] = tx["amount"].astype("float64").fillna(0.0)
+    tx["is_visit"] = tx["is_visit"].fillna(False).astype(bool)
+    tx["category_id"] = tx["category_id"].fillna(0).astype("int64")
+    return tx
+
+
+def _customer_days(tx):
+    """One row per customer, and one row per (customer, day) with the day's
+    net amount and whether it was a visit (an order, not only refunds)."""
+    tx["customer"] = tx.groupby(["company_id", "partner_id"], sort=True).ngroup()
+    days = (
+        tx.groupby(["customer", "date"], sort=True)
+        .agg(amount=("amount", "sum"), visit=("is_visit", "max"))
+        .reset_index()
+    )
+    customers = (
+        tx.drop_duplicates("customer")
+        .sort_values("customer")[["customer", "company_id", "partner_id"]]
+        .set_index("customer", drop=False)
+    )
+    return customers, days
+
+
+def _limits(customers, settings, as_of):
+    """Each customer's thresholds as columns, from its company's settings."""
+    per_company = settings_by_company(settings, customers["company_id"].unique())
+    table = pd.DataFrame.from_dict(
+        {company: vars(value) | {"trend_days": value.trend_days} for company, value in per_company.items()},
+        orient="index",
+    )
+    limits = table.reindex(customers["company_id"].to_numpy()).set_index(customers.index)
+    lookback = limits["lookback_days"].astype("int64")
+    limits["window_start"] = np.where(
+        lookback > 0, as_of - pd.to_timedelta(lookback, unit="D"), pd.Timestamp.min
+    ).astype("datetime64[ns]")
+    return limits
+
+
+def _per_customer(days, mask, values=None, how="sum"):
+    """Aggregate day rows selected by ``mask`` per customer code."""
+    selected = days.loc[mask]
+    grouped = (selected["amount"] if values is None else values[mask]).groupby(selected["customer"])
+    return getattr(grouped, how)()
+
+
+def _visit_figures(customers, days, limits, as_of):
+    visits = days[days["visit"]]
+    by_customer = visits.groupby("customer")["date"]
+    customers["first_order_date"] = by_customer.min().reindex(customers.index)
+    customers["last_order_date"] = by_customer.max().reindex(customers.index)
+    customers["lifetime_visits"] = by_customer.size().reindex(customers.index, fill_value=0).astype("int64")
+    customers["days_since_last"] = (as_of - customers["last_order_date"]).dt.days.astype("float64")
+    recent = visits["date"] >= as_of - pd.Timedelta(days=DAYS_PER_YEAR)
+    customers["visits_365"] = (
+        recent.groupby(visits["customer"]).sum().reindex(customers.index, fill_value=0).astype("int64")
+    )
+
+
+def _window_figures(customers, days, limits):
+    in_window = days["date"].to_numpy() >= limits["window_start"].to_numpy()[days["customer"].to_numpy()]
+    days["in_window"] = in_window
+    window_visits = in_window & days["visit"].to_numpy()
+    customers["order_count"] = (
+        pd.Series(window_visits).groupby(days["customer"].to_numpy()).sum()
+        .reindex(customers.index, fill_value=0).astype("int64")
+    )
+    customers["revenue"] = (
+        days["amount"].where(in_window, 0.0).groupby(days["customer"]).sum().reindex(customers.index, fill_value=0.0)
+    )
+    count = customers["order_count"]
+    customers["avg_ticket"] = (customers["revenue"] / count.where(count > 0)).astype("float64")
+
+
+def _cadence(customers, days, limits):
+    """Median gap between consecutive visits inside the window."""
+    visits = days[days["in_window"] & days["visit"]]
+    codes = visits["customer"].to_numpy()
+    dates = visits["date"].to_numpy()
+    same_customer = np.r_[False, codes[1:] == codes[:-1]]
+    gaps = (dates[1:] - dates[:-1]) / np.timedelta64(1, "D")
+    gaps = pd.Series(np.r_[np.nan, gaps][same_customer], index=codes[same_customer])
+    customers["cadence_days"] = gaps.groupby(level=0).median().reindex(customers.index).astype("float64")
+    whole_days = np.floor(customers["cadence_days"] + 0.5)
+    customers["next_order_date"] = customers["last_order_date"] + pd.to_timedelta(whole_days, unit="D")
+
+
+def _status(customers, limits, as_of):
+    cadence = customers["cadence_days"]
+    since = customers["days_since_last"]
+    customers["at_risk_threshold"] = np.where(
+        cadence.isna(),
+        limits["dormant_days"],
+        np.minimum(
+            np.maximum(limits["at_risk_factor"] * cadence, limits["min_at_risk_days"]),
+            limits["dormant_days"],
+        ),
+    )
+    new_since = as_of - pd.to_timedelta(limits["new_days"].astype("int64"), unit="D")
+    has_visit = customers["last_order_date"].notna()
+    customers["status"] = _choose(
+        [
+            has_visit & (since > limits["lost_days"]),
+            has_visit & (customers["first_order_date"] >= new_since),
+            has_visit & (since > customers["at_risk_threshold"]),
+            has_visit,
+        ],
+        ["lost", "new", "at_risk", "active"],
+    )
+    customers["overdue_ratio"] = since / cadence
+
+
+def _trend(customers, days, limits, as_of):
+    period = pd.to_timedelta(limits["trend_days"].astype("int64").to_numpy()[days["customer"].to_numpy()], unit="D")
+    current_start = as_of - period
+    current = days["date"] > current_start
+    previous = (days["date"] > current_start - period) & ~current
+    amount = days["amount"]
+    now = amount.where(current, 0.0).groupby(days["customer"]).sum().reindex(customers.index, fill_value=0.0)
+    before = amount.where(previous, 0.0).groupby(days["customer"]).sum().reindex(customers.index, fill_value=0.0)
+    # A change against nothing, or against a net refund, is no percentage.
+    customers["trend_pct"] = (100.0 * (now - before) / before.where(before > 0)).astype("float64")
+
+
+def _rank(customers, groups, peers):
+    """Top-x % by window revenue among customers of the same company and
+    group that have a positive revenue: 100 * (1 + strictly richer) / count."""
+    if groups is not None and len(groups):
+        keys = groups.loc[:, ["company_id", "partner_id", "group_key"]].drop_duplicates(["company_id", "partner_id"])
+        merged = customers[["company_id", "partner_id"]].merge(keys, how="left", on=["company_id", "partner_id"])
+        group_key = merged["group_key"].to_numpy()
+    else:
+        group_key = np.full(len(customers), None, dtype=object)
+    customers["group_key"] = pd.Series(group_key, index=customers.index, dtype=object).where(
+        pd.notna(group_key), None
+    )
+    ranked = customers.loc[customers["revenue"] > 0, ["company_id", "group_key", "revenue"]].assign(own=True)
+    if peers is not None and len(peers):
+        others = peers.loc[peers["revenue"] > 0, ["company_id", "group_key", "revenue"]].assign(own=False)
+        ranked = pd.concat([ranked, others.set_axis(np.arange(len(others)) + len(customers) + 1)])
+    key = ranked["group_key"].astype(object).where(ranked["group_key"].notna(), _NO_GROUP).astype(str)
+    by_group = ranked["revenue"].groupby([ranked["company_id"], key])
+    top_pct = 100.0 * by_group.rank(method="min", ascending=False) / by_group.transform("size")
+    customers["group_top_pct"] = top_pct[ranked["own"]].reindex(customers.index).astype("float64")
+    pct = customers["group_top_pct"]
+    customers["group_tier"] = _choose(
+        [pct <= 10, pct <= 25, pct <= 50, pct.notna()], ["top10", "top25", "top50", "below"]
+    )
+
+
+def _brand_share(customers, tx, limits):
+    """Largest share of window revenue coming from one product category."""
+    window_start = limits["window_start"].to_numpy()[tx["customer"].to_numpy()]
+    lines = tx[(tx["date"].to_numpy() >= window_start) & (tx["category_id"] > 0)]
+    by_category = lines.groupby(["customer", "category_id"])["amount"].sum()
+    best = by_category.groupby(level=0).max().reindex(customers.index, fill_value=0.0)
+    revenue = customers["revenue"]
+    customers["category_share"] = (best / revenue.where(revenue > 0)).fillna(0.0)
+
+
+def _profile(customers, limits):
+    frequent = customers["visits_365"] >= limits["frequent_visits"]
+    has_visit = customers["last_order_date"].notna()
+    customers["profile"] = _choose(
+        [
+            has_visit & (customers["lifetime_visits"] == 1),
+            has_visit & (customers["days_since_last"] > limits["dormant_days"]),
+            has_visit & frequent & customers["group_tier"].isin(["top10", "top25"]),
+            has_visit & frequent,
+            has_visit & (customers["category_share"] >= limits["brand_share"] - 1e-9),
+            has_visit,
+        ],
+        ["one_time", "dormant", "valuable", "frequent", "brand_focused", "sporadic"],
+    )
+
+
+def _alert_and_action(customers):
+    status, profile = customers["status"], customers["profile"]
+    at_risk = (status == "at_risk") | ((profile == "dormant") & (status != "lost") & status.notna())
+    current = status.isin(["new", "active"])
+    customers["alert"] = _choose(
+        [
+            at_risk,
+            current & profile.isin(["valuable", "frequent", "one_time"]),
+            current & profile.isin(["sporadic", "brand_focused"]),
+        ],
+        ["at_risk", "opportunity", "monitor"],
+    )
+    customers["action"] = _choose(
+        [
+            status == "lost",
+            customers["alert"] == "at_risk",
+            profile == "valuable",
+            profile == "frequent",
+            profile == "one_time",
+            profile == "sporadic",
+            profile == "brand_focused",
+        ],
+        ["win_back", "reactivation", "loyalty", "cross_sell", "starter_offer", "seasonal_promo", "same_category"],
+    )
+
+
+def _choose(conditions, choices):
+    """np.select into an object column with None where nothing applies."""
+    conditions = [np.asarray(c, dtype=bool) for c in conditions]
+    chosen = np.select(conditions, np.array(choices, dtype=object), default=None)
+    return chosen.astype(object)
+
+
