@@ -25,7 +25,7 @@ class ResConfigSettings(models.TransientModel):
         company = self.env.company
         partners = self.env["res.partner"]
         partners._check_retention_recompute_access()
-        count = partners._retention_recompute_company(company)
+        count = partners._retention_recompute_company(company)["customers"]
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

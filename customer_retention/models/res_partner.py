@@ -90,7 +90,7 @@ class ResPartner(models.Model):
         """
         self._check_retention_recompute_access()
         companies = self.env["res.company"].sudo().search([])
-        return sum(self._retention_recompute_company(company, as_of) for company in companies)
+        return sum(self._retention_recompute_company(company, as_of)["customers"] for company in companies)
 
     @api.model
     def _cron_retention_recompute(self):
@@ -168,13 +168,19 @@ class ResPartner(models.Model):
         self.invalidate_model(retention_store.ALL_FIELDS)
         if partner_ids is None:
             company.sudo().retention_last_run = computed_at
+        stats = {
+            "customers": len(metrics),
+            "cleared": cleared,
+            "extract_s": extracted - started,
+            "engine_s": computed - extracted,
+            "write_s": time.perf_counter() - computed,
+        }
         _logger.info(
-            "Customer retention of %s as of %s: %d customers, %d cleared "
-            "(extract %.2fs, engine %.2fs, write %.2fs)",
-            company.name, as_of, len(metrics), cleared,
-            extracted - started, computed - extracted, time.perf_counter() - computed,
+            "Customer retention of %(company)s as of %(as_of)s: %(customers)d customers, %(cleared)d "
+            "cleared (extract %(extract_s).2fs, engine %(engine_s).2fs, write %(write_s).2fs)",
+            dict(stats, company=company.name, as_of=as_of),
         )
-        return len(metrics)
+        return stats
 
     @api.model
     def _retention_gettext(self, company):

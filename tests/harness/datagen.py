@@ -212,6 +212,56 @@ def _masters(env, history):
     return users, products, countries
 
 
+def _insert_orders(env, partner, date, amount, product, user):
+    """Confirmed single-line orders in the company currency, untaxed."""
+    cr = env.cr
+    company = env.company
+    currency_id = company.currency_id.id
+    team = env["crm.team"].search([("company_id", "in", [company.id, False])], limit=1)
+    now = datetime.now().replace(microsecond=0)
+    order_ids = _reserve_ids(cr, "sale_order", len(partner))
+    line_ids = _reserve_ids(cr, "sale_order_line", len(partner))
+    date_order = pd.to_datetime(pd.Series(date)).reset_index(drop=True) + pd.Timedelta(hours=10)
+    common = {"create_uid": env.uid, "write_uid": env.uid, "create_date": date_order, "write_date": now,
+              "company_id": company.id, "currency_id": currency_id}
+    _copy(cr, "sale_order", pd.DataFrame({
+        "id": order_ids,
+        "name": [f"SD{i:08d}" for i in order_ids],
+        "partner_id": partner, "partner_invoice_id": partner, "partner_shipping_id": partner,
+        "currency_rate": 1.0, "date_order": date_order, "state": "sale", "invoice_status": "no",
+        "locked": False, "user_id": user, "team_id": team.id or None,
+        "amount_untaxed": amount, "amount_tax": 0.0, "amount_total": amount,
+        "require_signature": False, "require_payment": False, "prepayment_percent": 1.0, **common,
+    }))
+    _copy(cr, "sale_order_line", pd.DataFrame({
+        "id": line_ids, "order_id": order_ids, "sequence": 10,
+        "name": "Service", "product_id": product,
+        "product_uom": env.ref("uom.product_uom_unit").id, "product_uom_qty": 1.0,
+        "price_unit": amount, "technical_price_unit": amount, "discount": 0.0,
+        "price_subtotal": amount, "price_tax": 0.0, "price_total": amount,
+        "price_reduce_taxexcl": amount, "price_reduce_taxinc": amount,
+        "customer_lead": 0.0, "qty_delivered": 1.0, "qty_invoiced": 0.0, "qty_to_invoice": 1.0,
+        "qty_delivered_method": "manual", "invoice_status": "to invoice", "state": "sale",
+        "untaxed_amount_invoiced": 0.0, "untaxed_amount_to_invoice": amount,
+        "order_partner_id": partner, "salesman_id": user, "is_downpayment": False, "is_expense": False,
+        **common,
+    }))
+    return order_ids
+
+
+def load_orders(env, partner_ids, day, amounts):
+    """New confirmed orders on ``day``, one per partner (benchmarks use it
+    to measure the incremental recompute)."""
+    product = env["product.product"].search([("sale_ok", "=", True)], limit=1)
+    count = len(partner_ids)
+    order_ids = _insert_orders(
+        env, np.asarray(partner_ids), [pd.Timestamp(day)] * count, np.round(np.asarray(amounts), 2),
+        np.full(count, product.id), None,
+    )
+    env.invalidate_all()
+    return order_ids
+
+
 def load(env, history, batch=200_000):
     """Write the history as partners, confirmed orders and order lines of the
     current company; returns the new partner ids in customer-key order."""
@@ -242,42 +292,16 @@ def load(env, history, batch=200_000):
     _copy(cr, "res_partner", partners)
 
     orders = history.orders
-    currency_id = company.currency_id.id
-    team = env["crm.team"].search([("company_id", "in", [company.id, False])], limit=1)
+    salesperson = customers["salesperson"].to_numpy()[orders["customer"].to_numpy()]
     for start in range(0, len(orders), batch):
         chunk = orders.iloc[start:start + batch]
-        order_ids = _reserve_ids(cr, "sale_order", len(chunk))
-        line_ids = _reserve_ids(cr, "sale_order_line", len(chunk))
-        partner = partner_ids[chunk["customer"].to_numpy()]
-        salesman = customers["salesperson"].to_numpy()[chunk["customer"].to_numpy()]
-        user = np.array(users.ids)[salesman] if users else None
-        date_order = chunk["date"] + pd.Timedelta(hours=10)
-        _copy(cr, "sale_order", pd.DataFrame({
-            "id": order_ids,
-            "name": [f"SD{i:08d}" for i in order_ids],
-            "partner_id": partner, "partner_invoice_id": partner, "partner_shipping_id": partner,
-            "company_id": company.id, "currency_id": currency_id, "currency_rate": 1.0,
-            "date_order": date_order, "state": "sale", "invoice_status": "no", "locked": False,
-            "user_id": user, "team_id": team.id or None,
-            "amount_untaxed": chunk["amount"].to_numpy(), "amount_tax": 0.0, "amount_total": chunk["amount"].to_numpy(),
-            "require_signature": False, "require_payment": False, "prepayment_percent": 1.0,
-            "create_date": date_order, "write_date": now, "create_uid": env.uid, "write_uid": env.uid,
-        }))
-        product = chunk["product"].map({name: p.id for name, p in products.items()}).to_numpy()
-        uom = env.ref("uom.product_uom_unit").id
-        _copy(cr, "sale_order_line", pd.DataFrame({
-            "id": line_ids, "order_id": order_ids, "sequence": 10,
-            "name": chunk["product"].to_numpy(), "product_id": product,
-            "product_uom": uom, "product_uom_qty": 1.0, "price_unit": chunk["amount"].to_numpy(),
-            "technical_price_unit": chunk["amount"].to_numpy(), "discount": 0.0,
-            "price_subtotal": chunk["amount"].to_numpy(), "price_tax": 0.0, "price_total": chunk["amount"].to_numpy(),
-            "price_reduce_taxexcl": chunk["amount"].to_numpy(), "price_reduce_taxinc": chunk["amount"].to_numpy(),
-            "customer_lead": 0.0, "qty_delivered": 1.0, "qty_invoiced": 0.0, "qty_to_invoice": 1.0,
-            "qty_delivered_method": "manual", "invoice_status": "to invoice", "state": "sale",
-            "untaxed_amount_invoiced": 0.0, "untaxed_amount_to_invoice": chunk["amount"].to_numpy(),
-            "company_id": company.id, "currency_id": currency_id, "order_partner_id": partner,
-            "salesman_id": user, "is_downpayment": False, "is_expense": False,
-            "create_date": date_order, "write_date": now, "create_uid": env.uid, "write_uid": env.uid,
-        }))
+        _insert_orders(
+            env,
+            partner_ids[chunk["customer"].to_numpy()],
+            chunk["date"],
+            chunk["amount"].to_numpy(),
+            chunk["product"].map({name: p.id for name, p in products.items()}).to_numpy(),
+            np.array(users.ids)[salesperson[start:start + batch]] if users else None,
+        )
     env.invalidate_all()
     return partner_ids

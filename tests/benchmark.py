@@ -1,0 +1,250 @@
+"""The benchmark: ``python3 -m tests.benchmark [--sizes S,M,L]``.
+
+For each size, on a throwaway database filled by the demo generator
+(``tests/harness/datagen.py``, COPY-loaded), it measures side by side:
+
+1. the floor: one plain SQL aggregate over the same order rows;
+2. a full ``retention_recompute`` of the company, split into extract,
+   engine and write-back, with the peak RSS of this process meanwhile;
+3. an incremental recompute after 1,000 new orders for 1,000 customers;
+4. the server time of the partner list filtered by At risk (first page) and
+   of the pivot grouped by status;
+5. on S only, a naive reference: the same figures computed with one ORM
+   search per partner, as a typical module does.
+
+It prints a table and writes ``benchmark/results/<size>.json`` with the
+machine's description. PostgreSQL: ``RETENTION_DB_HOST`` (see
+``tests/harness/pg.py``) or a throwaway cluster.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import threading
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+from .harness import datagen, pg
+from .harness.odoo_env import REPO_ROOT, OdooDatabase
+from .harness.session import odoo_environment
+
+SIZES = {"S": 20_000, "M": 100_000, "L": 1_000_000}
+ORDERS_PER_CUSTOMER = 10
+RESULTS = REPO_ROOT / "benchmark" / "results"
+TODAY = date(2026, 11, 24)  # fixed so that every run sees the same history
+
+
+class PeakMemory:
+    """Samples this process's RSS in a thread; ``peak`` in bytes."""
+
+    def __init__(self, interval=0.02):
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._process = psutil.Process()
+
+    def __enter__(self):
+        self.peak = self._process.memory_info().rss
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, self._process.memory_info().rss)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._process.memory_info().rss)
+
+
+def timed(function, repeat=1):
+    """Best wall time of ``repeat`` calls (the first may warm caches) and the
+    last result."""
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - started)
+    return min(times), result
+
+
+def floor(env, company):
+    env.cr.execute(
+        """
+        SELECT so.company_id, customer.commercial_partner_id, count(*),
+               min(so.date_order), max(so.date_order), sum(so.amount_untaxed)
+          FROM sale_order so
+          JOIN res_partner customer ON customer.id = so.partner_id
+         WHERE so.state = 'sale' AND so.company_id = %s
+      GROUP BY 1, 2
+        """,
+        [company.id],
+    )
+    return len(env.cr.fetchall())
+
+
+def naive(env, partners, as_of):
+    """What a typical module does: search each customer's orders through the
+    ORM and compute the figures in Python."""
+    Order = env["sale.order"]
+    results = {}
+    for partner in partners:
+        orders = Order.search(
+            [("partner_id", "child_of", partner.id), ("state", "=", "sale"), ("date_order", "<=", as_of)],
+            order="date_order",
+        )
+        days = sorted({o.date_order.date() for o in orders})
+        gaps = [(b - a).days for a, b in zip(days, days[1:])]
+        results[partner.id] = (
+            len(days),
+            sum(orders.mapped("amount_untaxed")),
+            statistics.median(gaps) if gaps else None,
+            (as_of - days[-1]).days if days else None,
+        )
+    return len(results)
+
+
+def views(env):
+    Partner = env["res.partner"]
+    specification = {
+        name: {} for name in (
+            "display_name", "retention_status", "retention_alert", "retention_days_since_last",
+            "retention_cadence_days", "retention_next_order_date", "retention_avg_ticket",
+            "retention_revenue", "retention_trend_pct", "retention_group_tier", "user_id",
+        )
+    }
+    list_time, page = timed(
+        lambda: Partner.web_search_read(
+            [("retention_status", "=", "at_risk")], specification, limit=80, order="retention_days_since_last desc"
+        ),
+        repeat=3,
+    )
+    pivot_time, groups = timed(
+        lambda: Partner.read_group(
+            [("retention_status", "!=", False)],
+            ["retention_revenue:sum", "retention_avg_ticket:avg"],
+            ["retention_status"],
+            lazy=False,
+        ),
+        repeat=3,
+    )
+    return {"list_at_risk_s": list_time, "list_rows": len(page["records"]), "list_total": page["length"],
+            "pivot_by_status_s": pivot_time, "pivot_groups": len(groups)}
+
+
+def run_size(server, size, data_dir, naive_limit):
+    customers = SIZES[size]
+    database = OdooDatabase(server, f"retention_bench_{size.lower()}_{os.getpid()}", data_dir)
+    result = {"size": size, "customers": customers}
+    try:
+        started = time.perf_counter()
+        database.install()
+        result["install_s"] = time.perf_counter() - started
+        with odoo_environment(database) as env:
+            company = env.company
+            started = time.perf_counter()
+            history = datagen.generate(customers, ORDERS_PER_CUSTOMER, seed=7, today=TODAY)
+            result["generate_s"] = time.perf_counter() - started
+            started = time.perf_counter()
+            partner_ids = datagen.load(env, history)
+            env.cr.commit()
+            env.cr.execute("ANALYZE")
+            result["load_s"] = time.perf_counter() - started
+            result["orders"] = len(history.orders)
+            del history
+
+            Partner = env["res.partner"]
+            floor(env, company)  # warm the cache like the recompute's second read
+            result["floor_s"], result["floor_rows"] = timed(lambda: floor(env, company), repeat=2)
+
+            with PeakMemory() as memory:
+                total, stats = timed(lambda: Partner._retention_recompute_company(company, as_of=TODAY))
+            env.cr.commit()
+            result["recompute_s"] = total
+            result.update({f"recompute_{k}": v for k, v in stats.items()})
+            result["recompute_peak_rss_mb"] = memory.peak / 2**20
+            result["recompute_over_floor"] = total / result["floor_s"]
+
+            rng = np.random.default_rng(11)
+            changed = rng.choice(partner_ids, size=min(1000, len(partner_ids)), replace=False)
+            datagen.load_orders(env, changed, TODAY, rng.uniform(50, 300, len(changed)))
+            env.cr.commit()
+            result["incremental_s"], stats = timed(
+                lambda: Partner._retention_recompute_company(company, as_of=TODAY, partner_ids=changed.tolist())
+            )
+            env.cr.commit()
+            result["incremental_customers"] = stats["customers"]
+
+            result.update(views(env))
+
+            if naive_limit:
+                sample = Partner.browse(partner_ids[:naive_limit].tolist())
+                result["naive_customers"] = naive_limit
+                naive_time, _count = timed(lambda: naive(env, sample, TODAY))
+                result["naive_s"] = naive_time * customers / naive_limit
+                result["naive_measured_s"] = naive_time
+                result["naive_over_recompute"] = result["naive_s"] / total
+        return result
+    finally:
+        database.drop()
+
+
+def machine():
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "cpu": next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+                    platform.processor()),
+    }
+
+
+def print_table(results):
+    rows = [
+        ("customers", "{:,}"), ("orders", "{:,}"), ("floor_s", "{:.2f}"), ("recompute_s", "{:.2f}"),
+        ("recompute_extract_s", "{:.2f}"), ("recompute_engine_s", "{:.2f}"), ("recompute_write_s", "{:.2f}"),
+        ("recompute_over_floor", "{:.1f}x"), ("recompute_peak_rss_mb", "{:,.0f}"), ("incremental_s", "{:.2f}"),
+        ("list_at_risk_s", "{:.3f}"), ("pivot_by_status_s", "{:.3f}"), ("naive_s", "{:.0f}"),
+        ("naive_over_recompute", "{:.0f}x"),
+    ]
+    header = f"{'':24}" + "".join(f"{r['size']:>14}" for r in results)
+    print(header)
+    for key, fmt in rows:
+        cells = "".join(f"{(fmt.format(r[key]) if key in r else '-'):>14}" for r in results)
+        print(f"{key:24}{cells}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python3 -m tests.benchmark", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="S", help="comma-separated among S, M, L (default S)")
+    parser.add_argument("--naive-sample", type=int, default=None,
+                        help="customers for the naive reference on S (default: all of them)")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    options = parser.parse_args(argv)
+    sizes = [s.strip().upper() for s in options.sizes.split(",") if s.strip()]
+    results = []
+    with pg.server_from_env() as server, tempfile.TemporaryDirectory(prefix="retention-bench-") as data_dir:
+        for size in sizes:
+            naive_limit = (options.naive_sample or SIZES[size]) if size == "S" else 0
+            result = run_size(server, size, Path(data_dir), naive_limit)
+            result["machine"] = machine()
+            result["measured_at"] = datetime.now().isoformat(timespec="seconds")
+            options.output.mkdir(parents=True, exist_ok=True)
+            (options.output / f"{size}.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+            results.append(result)
+            print_table(results)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
