@@ -40,7 +40,7 @@ COUNTRIES = {
            ["Шевченко", "Коваленко", "Бондаренко", "Ткаченко", "Мельник", "Кравченко"]),
     "DE": (0.15, "0151 XXXX XXXX", ["Lukas", "Anna", "Jonas", "Lea", "Felix", "Sophie"],
            ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Wagner"]),
-    "CZ": (0.10, "6XX XXX XXX", ["Jan", "Tereza", "Petr", "Lucie", "Martin", "Eva"],
+    "CZ": (0.10, "7XX XXX XXX", ["Jan", "Tereza", "Petr", "Lucie", "Martin", "Eva"],
            ["Novák", "Svobodová", "Dvořák", "Černá", "Procházka", "Kučerová"]),
     "US": (0.10, "(212) 5XX-XXXX", ["John", "Mary", "James", "Linda", "Robert", "Susan"],
            ["Smith", "Johnson", "Brown", "Miller", "Davis", "Wilson"]),

@@ -1,0 +1,108 @@
+"""The demo: ``python3 -m tests.demo`` serves a database full of customers.
+
+On first run it starts a PostgreSQL cluster kept in ``var/demo`` (or uses
+``RETENTION_DB_HOST``, see ``tests/harness/pg.py``), creates the database
+``retention_demo`` with Odoo and the addon, loads a generated history
+(2,000 customers, about 40,000 orders over three years: loyal, seasonal,
+declining, churned, one-time and new customers, five salespeople, four
+product categories, customers and phone numbers from six countries), runs
+the recompute and serves Odoo on http://localhost:8069. Later runs reuse the
+database. ``--reset`` rebuilds it; ``--no-serve`` stops after loading (for
+scripts and screenshots); ``--stop`` stops the demo cluster.
+"""
+
+import argparse
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from .harness import datagen, pg
+from .harness.odoo_env import REPO_ROOT, OdooDatabase, odoo_command, subprocess_env
+from .harness.session import odoo_environment
+
+DEMO_DIR = REPO_ROOT / "var" / "demo"
+DATABASE = "retention_demo"
+LOGIN = ("admin", "admin")
+
+
+def say(message):
+    print(f"demo: {message}", flush=True)
+
+
+def build(database, customers, orders_per_customer, seed):
+    say(f"installing Odoo and customer_retention into {database.name} (about a minute)")
+    database.install(log_file=DEMO_DIR / "install.log")
+    with odoo_environment(database) as env:
+        say(f"loading {customers:,} customers with ~{customers * orders_per_customer:,.0f} orders")
+        history = datagen.generate(customers, orders_per_customer, seed=seed, today=date.today())
+        partners = env["res.partner"].browse(datagen.load(env, history).tolist())
+        # Rows loaded by COPY skip stored computes: the SMS features need
+        # the normalised numbers Odoo would have computed.
+        env.add_to_compute(partners._fields["phone_sanitized"], partners)
+        # Onboarding tours would cover the screens on a database without demo data.
+        env["res.users"].search([]).write({"tour_enabled": False})
+        env.flush_all()
+        env.cr.commit()
+        say("computing retention")
+        count = env["res.partner"].retention_recompute()
+        env.cr.commit()
+        say(f"{count:,} customers computed")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python3 -m tests.demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=8069)
+    parser.add_argument("--customers", type=int, default=2000)
+    parser.add_argument("--orders-per-customer", type=float, default=20.0)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--reset", action="store_true", help="drop and rebuild the demo database")
+    parser.add_argument("--no-serve", action="store_true", help="build the database, do not serve it")
+    parser.add_argument("--stop", action="store_true", help="stop the demo PostgreSQL cluster")
+    options = parser.parse_args(argv)
+    if options.stop:
+        pg.stop_cluster(DEMO_DIR / "pg" / "data")
+        return 0
+
+    DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    external = bool(os.environ.get("RETENTION_DB_HOST"))
+    cluster = pg.external_server() if external else pg.persistent_cluster(DEMO_DIR / "pg", durable=True)
+    with cluster as server:
+        database = OdooDatabase(server, DATABASE, DEMO_DIR / "data")
+        if options.reset and server.database_exists(DATABASE):
+            say(f"dropping {DATABASE}")
+            database.drop()
+        if not _is_ready(server):
+            if server.database_exists(DATABASE):
+                database.drop()  # a build that died half-way
+            build(database, options.customers, options.orders_per_customer, options.seed)
+        else:
+            say(f"reusing the database {DATABASE} (--reset rebuilds it)")
+        if options.no_serve:
+            return 0
+        argv = odoo_command() + database.server_args(http_port=options.port) + [
+            f"--db-filter=^{DATABASE}$", "--max-cron-threads=1", "--log-level=warn",
+        ]
+        say(f"Odoo serves http://localhost:{options.port}/odoo/action-customer_retention.action_customer_retention")
+        say(f"log in as {LOGIN[0]} / {LOGIN[1]}; Ctrl-C stops the server")
+        sys.stdout.flush()
+        os.chdir(REPO_ROOT)
+        os.execvpe(argv[0], argv, subprocess_env())
+
+
+def _is_ready(server):
+    """The demo database exists and its recompute finished."""
+    if not server.database_exists(DATABASE):
+        return False
+    rows = server.execute(
+        "SELECT 1 FROM information_schema.columns WHERE table_name = 'res_company' "
+        "AND column_name = 'retention_last_run'",
+        dbname=DATABASE,
+    )
+    if not rows:
+        return False
+    return bool(server.execute("SELECT 1 FROM res_company WHERE retention_last_run IS NOT NULL", dbname=DATABASE))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
