@@ -1,0 +1,6 @@
+from . import test_harness_smoke
+from . import test_cron
+from . import test_multi_company
+from . import test_recompute
+from . import test_settings
+from . import test_sources
