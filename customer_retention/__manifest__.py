@@ -9,12 +9,20 @@
     "website": "https://github.com/customer-retention/customer_retention",
     "author": "customer_retention contributors",
     "license": "LGPL-3",
-    "depends": ["sale", "sms"],
+    # sale_management is the Sales app: without it Odoo hides the Sales menu.
+    "depends": ["sale_management", "sms"],
     "external_dependencies": {"python": ["pandas", "phonenumbers"]},
     "data": [
         "data/ir_cron_data.xml",
         "views/res_config_settings_views.xml",
+        "views/res_partner_views.xml",
+        "views/customer_retention_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "customer_retention/static/tests/tours/*.js",
+        ],
+    },
     "installable": True,
     "application": False,
 }

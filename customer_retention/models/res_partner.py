@@ -39,16 +39,17 @@ class ResPartner(models.Model):
         help="Untaxed sales in the company currency inside the look-back window, net of credit notes.",
     )
     retention_avg_ticket = _retention_field(
-        fields.Float, "Average Ticket", digits="Product Price", help="Revenue per visit inside the look-back window."
+        fields.Float, "Average Ticket", digits="Product Price", aggregator="avg", help="Revenue per visit inside the look-back window."
     )
     retention_cadence_days = _retention_field(
         fields.Float,
         "Usual Interval (days)",
         digits=(16, 1),
+        aggregator="avg",
         help="Median number of days between two consecutive visits: the customer's own rhythm.",
     )
     retention_days_since_last = _retention_field(
-        fields.Integer, "Days Since Last Order", help="Days since the last visit, on the day of the last recompute."
+        fields.Integer, "Days Since Last Order", aggregator="avg", help="Days since the last visit, on the day of the last recompute."
     )
     retention_next_order_date = _retention_field(
         fields.Date, "Next Expected Order", help="Last visit plus the usual interval."
@@ -57,6 +58,8 @@ class ResPartner(models.Model):
         fields.Selection,
         "Retention Status",
         selection=list(STATUSES),
+        # Kanban columns New, Active, At risk, Lost even when one is empty.
+        group_expand=True,
         help="New: first order recently. Active: buys at their usual rhythm. "
         "At risk: overdue against their usual rhythm. Lost: no order for a long time.",
     )
@@ -64,12 +67,14 @@ class ResPartner(models.Model):
         fields.Float,
         "Sales Trend (%)",
         digits=(16, 1),
+        aggregator="avg",
         help="Change of sales in the last period against the period before (see Settings).",
     )
     retention_group_top_pct = _retention_field(
         fields.Float,
         "Rank in Group (top %)",
         digits=(16, 1),
+        aggregator="avg",
         help="7.5 means the customer is in the top 7.5% of their peer group by revenue.",
     )
     retention_group_tier = _retention_field(fields.Selection, "Group Tier", selection=list(TIERS))

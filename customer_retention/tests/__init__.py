@@ -4,3 +4,5 @@ from . import test_multi_company
 from . import test_recompute
 from . import test_settings
 from . import test_sources
+from . import test_views
+from . import test_ui_tour

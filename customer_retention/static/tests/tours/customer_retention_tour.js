@@ -1,0 +1,90 @@
+/** @odoo-module **/
+
+import { registry } from "@web/core/registry";
+
+// A salesperson's morning: open Customer Retention, keep the customers at
+// risk, look at them by status and in the pivot, then open one of them.
+// Data comes from the Python test (test_ui_tour.py).
+registry.category("web_tour.tours").add("customer_retention_tour", {
+    url: "/odoo",
+    steps: () => [
+        {
+            content: "Open the apps menu",
+            trigger: ".o_navbar_apps_menu button",
+            run: "click",
+        },
+        {
+            content: "Open the Sales app",
+            trigger: '.o_app[data-menu-xmlid="sale.sale_menu_root"]',
+            run: "click",
+        },
+        {
+            content: "Open Customer Retention",
+            trigger: '[data-menu-xmlid="customer_retention.menu_customer_retention"]',
+            run: "click",
+        },
+        {
+            content: "The list opens on the customers with an At Risk alert",
+            trigger: '.o_list_view .o_data_row .o_data_cell:contains("Overdue Garage")',
+        },
+        {
+            content: "Drop the default alert filter",
+            trigger: ".o_searchview_facet .o_facet_remove",
+            run: "click",
+        },
+        {
+            content: "Open the filters",
+            trigger: ".o_searchview_dropdown_toggler",
+            run: "click",
+        },
+        {
+            content: "Filter on the At Risk status",
+            trigger: ".o_filter_menu .o-dropdown-item:contains(/^At Risk$/)",
+            run: "click",
+        },
+        {
+            content: "Only the overdue customer is left",
+            trigger: '.o_searchview_facet:contains("At Risk")',
+        },
+        {
+            trigger: '.o_list_view:not(:has(.o_data_cell:contains("Loyal Salon")))',
+        },
+        {
+            content: "Switch to the kanban",
+            trigger: "button.o_switch_view.o_kanban",
+            run: "click",
+        },
+        {
+            content: "Cards are grouped by status",
+            trigger: '.o_kanban_group .o_kanban_record:contains("Overdue Garage")',
+        },
+        {
+            content: "Switch to the pivot",
+            trigger: "button.o_switch_view.o_pivot",
+            run: "click",
+        },
+        {
+            content: "The pivot shows the at-risk revenue",
+            trigger: ".o_pivot .o_pivot_cell_value",
+        },
+        {
+            content: "Back to the list",
+            trigger: "button.o_switch_view.o_list",
+            run: "click",
+        },
+        {
+            content: "Open the overdue customer",
+            trigger: '.o_data_row .o_data_cell:contains("Overdue Garage")',
+            run: "click",
+        },
+        {
+            content: "Open the Retention tab",
+            trigger: '.o_notebook .nav-link:contains("Retention")',
+            run: "click",
+        },
+        {
+            content: "The reason explains the status",
+            trigger: '.o_notebook .tab-pane.active:contains("overdue")',
+        },
+    ],
+});

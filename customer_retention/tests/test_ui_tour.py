@@ -1,0 +1,41 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
+
+from odoo import fields
+from odoo.tests import HttpCase, new_test_user, tagged
+
+
+@tagged("post_install", "-at_install")
+class TestUiTour(HttpCase):
+    """A salesperson in a real browser: Sales > Customer Retention, filter At
+    Risk, kanban, pivot, a customer's Retention tab."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        today = fields.Date.context_today(env["res.partner"])
+        product = env["product.product"].create({"name": "Wash", "type": "service", "list_price": 50})
+
+        def order(partner, days_ago, amount):
+            sale = env["sale.order"].create({
+                "partner_id": partner.id,
+                "order_line": [(0, 0, {"product_id": product.id, "price_unit": amount, "tax_id": [(6, 0, [])]})],
+            })
+            sale.action_confirm()
+            sale.date_order = fields.Datetime.to_datetime(today - timedelta(days=days_ago))
+
+        overdue = env["res.partner"].create({"name": "Overdue Garage", "is_company": True})
+        for days_ago in (160, 130, 100):
+            order(overdue, days_ago, 200)  # every 30 days, silent for 100: at risk
+        loyal = env["res.partner"].create({"name": "Loyal Salon", "is_company": True})
+        for days_ago in (100, 70, 40, 10):
+            order(loyal, days_ago, 80)
+        env["res.partner"].retention_recompute()
+        cls.rep = new_test_user(
+            env, "retention_tour_rep", password="retention_tour_rep",
+            groups="sales_team.group_sale_salesman", tour_enabled=False,
+        )
+
+    def test_salesperson_tour(self):
+        self.start_tour("/odoo", "customer_retention_tour", login="retention_tour_rep", timeout=120)
