@@ -77,7 +77,8 @@ def main(argv=None):
                 database.drop()  # a build that died half-way
             build(database, options.customers, options.orders_per_customer, options.seed)
         else:
-            say(f"reusing the database {DATABASE} (--reset rebuilds it)")
+            say(f"reusing the database {DATABASE} (--reset rebuilds it); updating customer_retention")
+            database.update(log_file=DEMO_DIR / "update.log")
         if options.no_serve:
             return 0
         argv = odoo_command() + database.server_args(http_port=options.port) + [

@@ -77,7 +77,9 @@ class ResPartner(models.Model):
         aggregator="avg",
         help="7.5 means the customer is in the top 7.5% of their peer group by revenue.",
     )
-    retention_group_tier = _retention_field(fields.Selection, "Group Tier", selection=list(TIERS))
+    retention_group_tier = _retention_field(
+        fields.Selection, "Group Tier", selection=list(TIERS), group_expand=True
+    )
     retention_profile = _retention_field(fields.Selection, "Behaviour Profile", selection=list(PROFILES))
     retention_alert = _retention_field(fields.Selection, "Retention Alert", selection=list(ALERTS))
     retention_action = _retention_field(fields.Selection, "Suggested Action", selection=list(ACTIONS))
