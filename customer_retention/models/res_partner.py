@@ -13,7 +13,11 @@ _logger = logging.getLogger(__name__)
 
 def _retention_field(field_class, string, **kwargs):
     """Every retention value is per company (jsonb keyed by company id), read
-    only and written in bulk by the recompute, never by a per-order compute."""
+    only and written in bulk by the recompute, never by a per-order compute.
+    No index: Odoo's default for company-dependent fields, (column IS NOT
+    NULL), serves no retention search and makes every bulk write-back update
+    one index per field."""
+    kwargs.setdefault("index", False)
     return field_class(string=string, company_dependent=True, readonly=True, copy=False, **kwargs)
 
 
