@@ -116,9 +116,9 @@ def _limits(customers, settings, as_of):
     )
     limits = table.reindex(customers["company_id"].to_numpy()).set_index(customers.index)
     lookback = limits["lookback_days"].astype("int64")
-    limits["window_start"] = np.where(
-        lookback > 0, as_of - pd.to_timedelta(lookback, unit="D"), pd.Timestamp.min
-    ).astype("datetime64[ns]")
+    # lookback 0 = whole history: a start before any order Odoo can hold.
+    whole_history = pd.Timestamp("1900-01-01")
+    limits["window_start"] = (as_of - pd.to_timedelta(lookback, unit="D")).where(lookback > 0, whole_history)
     return limits
 
 
@@ -162,9 +162,12 @@ def _cadence(customers, days, limits):
     visits = days[days["in_window"] & days["visit"]]
     codes = visits["customer"].to_numpy()
     dates = visits["date"].to_numpy()
-    same_customer = np.r_[False, codes[1:] == codes[:-1]]
-    gaps = (dates[1:] - dates[:-1]) / np.timedelta64(1, "D")
-    gaps = pd.Series(np.r_[np.nan, gaps][same_customer], index=codes[same_customer])
+    # Gap to the previous visit, kept only where that visit is the same customer's.
+    same_customer = np.zeros(len(codes), dtype=bool)
+    same_customer[1:] = codes[1:] == codes[:-1]
+    gaps = np.full(len(codes), np.nan)
+    gaps[1:] = (dates[1:] - dates[:-1]) / np.timedelta64(1, "D")
+    gaps = pd.Series(gaps[same_customer], index=codes[same_customer])
     customers["cadence_days"] = gaps.groupby(level=0).median().reindex(customers.index).astype("float64")
     whole_days = np.floor(customers["cadence_days"] + 0.5)
     customers["next_order_date"] = customers["last_order_date"] + pd.to_timedelta(whole_days, unit="D")
@@ -223,7 +226,7 @@ def _rank(customers, groups, peers):
     if peers is not None and len(peers):
         others = peers.loc[peers["revenue"] > 0, ["company_id", "group_key", "revenue"]].assign(own=False)
         ranked = pd.concat([ranked, others.set_axis(np.arange(len(others)) + len(customers) + 1)])
-    key = ranked["group_key"].astype(object).where(ranked["group_key"].notna(), _NO_GROUP).astype(str)
+    key = ranked["group_key"].map(_group_label)
     by_group = ranked["revenue"].groupby([ranked["company_id"], key])
     top_pct = 100.0 * by_group.rank(method="min", ascending=False) / by_group.transform("size")
     customers["group_top_pct"] = top_pct[ranked["own"]].reindex(customers.index).astype("float64")
@@ -231,6 +234,16 @@ def _rank(customers, groups, peers):
     customers["group_tier"] = _choose(
         [pct <= 10, pct <= 25, pct <= 50, pct.notna()], ["top10", "top25", "top50", "below"]
     )
+
+
+def _group_label(value):
+    """One label per group whatever the key's type: record ids arrive as
+    floats (7.0) from a column with gaps and as ints (7) from stored peers."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return _NO_GROUP
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _brand_share(customers, tx, limits):

@@ -1,0 +1,163 @@
+"""Status: lost beyond lost_days, else new since the first visit, else at risk
+beyond the threshold (usual interval x factor, clamped between min_at_risk_days
+and dormant_days), else active. Equal to a threshold is not beyond it.
+Defaults: new 90, factor 1.5, min at risk 30, dormant 180, lost 365."""
+
+import pandas as pd
+
+from retention_engine import TRANSACTION_COLUMNS, RetentionSettings, compute_metrics
+
+AS_OF = pd.Timestamp("2025-06-30")
+
+
+def ago(days):
+    return AS_OF - pd.Timedelta(days=days)
+
+
+def tx(partner, day, amount, visit=True, category=0, company=1):
+    """One transaction row; ``day`` is a date or a number of days before AS_OF."""
+    date = ago(day) if isinstance(day, int) else pd.Timestamp(day)
+    return dict(company_id=company, partner_id=partner, date=date, amount=amount, is_visit=visit, category_id=category)
+
+
+def metrics(*rows, as_of=AS_OF, **options):
+    """The engine's output for these rows, indexed by (company_id, partner_id)."""
+    frame = pd.DataFrame(list(rows), columns=TRANSACTION_COLUMNS)
+    return compute_metrics(frame, as_of, **options).set_index(["company_id", "partner_id"])
+
+
+def customer(*rows, **options):
+    """The metrics row of partner 1 in company 1."""
+    return metrics(*rows, **options).loc[(1, 1)]
+
+
+def visits(*days_ago, **options):
+    """The metrics row of a customer who came on these days."""
+    return customer(*[tx(1, day, 100) for day in days_ago], **options)
+
+
+def test_365_days_after_the_last_visit_is_not_yet_lost():
+    # Single visit 365 days ago: not beyond 365; no cadence, threshold 180 -> at risk.
+    assert visits(365).status == "at_risk"
+
+
+def test_366_days_after_the_last_visit_is_lost():
+    assert visits(366).status == "lost"
+
+
+def test_lost_counts_from_the_last_visit_not_the_first():
+    # 500 and 300 days ago: 300 days since the last visit, cadence 200
+    # -> threshold min(300, 180) = 180 -> at risk, not lost.
+    assert visits(500, 300).status == "at_risk"
+
+
+def test_a_first_visit_90_days_ago_is_new():
+    assert visits(90).status == "new"
+
+
+def test_a_first_visit_91_days_ago_is_no_longer_new():
+    # Single visit, 91 days <= dormant 180 -> active.
+    assert visits(91).status == "active"
+
+
+def test_new_wins_over_at_risk():
+    # Visits 80 and 60 days ago: cadence 20 -> threshold max(30, 30) = 30,
+    # 60 days since the last visit is beyond it, but the customer is new.
+    row = visits(80, 60)
+    assert row.at_risk_threshold == 30
+    assert row.status == "new"
+
+
+def test_new_looks_at_the_first_visit_of_the_whole_history():
+    # Look-back 30: the first visit 100 days ago is outside the window but
+    # still makes the customer not new. Single visit in the window -> active.
+    assert visits(100, 10, settings=RetentionSettings(lookback_days=30)).status == "active"
+
+
+def test_lost_wins_over_new():
+    # new_days 400 would make a visit 370 days ago new; lost (365) comes first.
+    assert visits(370, settings=RetentionSettings(new_days=400, lost_days=365)).status == "lost"
+
+
+def test_a_short_cadence_is_raised_to_the_minimum():
+    # Visits 120, 110, 100, 30 days ago: gaps 10, 10, 70 -> cadence 10;
+    # 1.5 x 10 = 15 -> raised to min_at_risk 30. 30 days since: equal, active.
+    row = visits(120, 110, 100, 30)
+    assert row.cadence_days == 10
+    assert row.at_risk_threshold == 30
+    assert row.status == "active"
+
+
+def test_a_short_cadence_one_day_past_the_minimum_is_at_risk():
+    row = visits(121, 111, 101, 31)
+    assert row.at_risk_threshold == 30
+    assert row.status == "at_risk"
+
+
+def test_a_middle_cadence_uses_the_factor():
+    # Visits 140, 100, 60 days ago: cadence 40 -> 1.5 x 40 = 60. 60 days: active.
+    row = visits(140, 100, 60)
+    assert row.at_risk_threshold == 60
+    assert row.status == "active"
+
+
+def test_a_middle_cadence_one_day_past_the_factor_is_at_risk():
+    row = visits(141, 101, 61)
+    assert row.at_risk_threshold == 60
+    assert row.status == "at_risk"
+
+
+def test_a_fractional_threshold_is_compared_as_is():
+    # Visits 112, 87, 62, 37 days ago: cadence 25 -> 37.5. 37 days: active.
+    row = visits(112, 87, 62, 37)
+    assert row.at_risk_threshold == 37.5
+    assert row.status == "active"
+    # One day later in the same rhythm: 38 > 37.5.
+    assert visits(113, 88, 63, 38).status == "at_risk"
+
+
+def test_a_long_cadence_is_capped_at_dormant_days():
+    # Visits 330 and 180 days ago: cadence 150 -> 225 -> capped to 180.
+    # 180 days since: equal, active.
+    row = visits(330, 180)
+    assert row.at_risk_threshold == 180
+    assert row.status == "active"
+
+
+def test_a_long_cadence_one_day_past_dormant_days_is_at_risk():
+    row = visits(331, 181)
+    assert row.at_risk_threshold == 180
+    assert row.status == "at_risk"
+
+
+def test_without_cadence_the_threshold_is_dormant_days():
+    # Single visit, 180 days ago: active; 181 days ago: at risk.
+    row = visits(180)
+    assert row.at_risk_threshold == 180
+    assert row.status == "active"
+    assert visits(181).status == "at_risk"
+
+
+def test_the_thresholds_come_from_the_settings():
+    # factor 2, minimum 10, dormant 100, lost 200, new 30.
+    # Visits 60, 50, 40, 20 days ago: gaps 10, 10, 20 -> cadence 10 -> 2 x 10 = 20.
+    settings = RetentionSettings(new_days=30, at_risk_factor=2, min_at_risk_days=10, dormant_days=100, lost_days=200)
+    row = visits(60, 50, 40, 20, settings=settings)
+    assert row.at_risk_threshold == 20
+    assert row.status == "active"
+    assert visits(61, 51, 41, 21, settings=settings).status == "at_risk"
+    # Single visits: threshold dormant 100, lost beyond 200.
+    assert visits(100, settings=settings).status == "active"
+    assert visits(101, settings=settings).status == "at_risk"
+    assert visits(200, settings=settings).status == "at_risk"
+    assert visits(201, settings=settings).status == "lost"
+    assert visits(30, settings=settings).status == "new"
+    assert visits(31, settings=settings).status == "active"
+
+
+def test_the_overdue_ratio_is_days_since_over_cadence():
+    # Visits 154, 124, 94 days ago: cadence 30, 94 days since -> 94 / 30.
+    row = visits(154, 124, 94)
+    assert row.overdue_ratio == 94 / 30
+    assert row.status == "at_risk"
+    assert pd.isna(visits(10).overdue_ratio)
