@@ -116,10 +116,15 @@ def _limits(customers, settings, as_of):
     )
     limits = table.reindex(customers["company_id"].to_numpy()).set_index(customers.index)
     lookback = limits["lookback_days"].astype("int64")
-    # lookback 0 = whole history: a start before any order Odoo can hold.
-    whole_history = pd.Timestamp("1900-01-01")
-    limits["window_start"] = (as_of - pd.to_timedelta(lookback, unit="D")).where(lookback > 0, whole_history)
+    # NaT: look-back 0, the whole history (see _in_window).
+    limits["window_start"] = (as_of - pd.to_timedelta(lookback, unit="D")).where(lookback > 0)
     return limits
+
+
+def _in_window(dates, customer_codes, limits):
+    """Whether each row's date lies in its customer's look-back window."""
+    start = limits["window_start"].to_numpy()[customer_codes]
+    return np.isnat(start) | (np.asarray(dates, dtype="datetime64[ns]") >= start)
 
 
 def _per_customer(days, mask, values=None, how="sum"):
@@ -143,7 +148,7 @@ def _visit_figures(customers, days, limits, as_of):
 
 
 def _window_figures(customers, days, limits):
-    in_window = days["date"].to_numpy() >= limits["window_start"].to_numpy()[days["customer"].to_numpy()]
+    in_window = _in_window(days["date"].to_numpy(), days["customer"].to_numpy(), limits)
     days["in_window"] = in_window
     window_visits = in_window & days["visit"].to_numpy()
     customers["order_count"] = (
@@ -239,7 +244,7 @@ def _rank(customers, groups, peers):
 def _group_label(value):
     """One label per group whatever the key's type: record ids arrive as
     floats (7.0) from a column with gaps and as ints (7) from stored peers."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if value is None or pd.isna(value):
         return _NO_GROUP
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
@@ -248,8 +253,8 @@ def _group_label(value):
 
 def _brand_share(customers, tx, limits):
     """Largest share of window revenue coming from one product category."""
-    window_start = limits["window_start"].to_numpy()[tx["customer"].to_numpy()]
-    lines = tx[(tx["date"].to_numpy() >= window_start) & (tx["category_id"] > 0)]
+    in_window = _in_window(tx["date"].to_numpy(), tx["customer"].to_numpy(), limits)
+    lines = tx[in_window & (tx["category_id"] > 0).to_numpy()]
     by_category = lines.groupby(["customer", "category_id"])["amount"].sum()
     best = by_category.groupby(level=0).max().reindex(customers.index, fill_value=0.0)
     revenue = customers["revenue"]

@@ -22,7 +22,9 @@ NOTABLE_TREND = 20.0
 
 
 def _number(values, decimals=0):
-    rounded = np.round(values.astype("float64"), decimals)
+    """Half up, like the next expected order (numpy would round 30.5 to 30)."""
+    scale = 10.0 ** decimals
+    rounded = np.floor(values.astype("float64") * scale + 0.5) / scale
     if decimals == 0:
         return rounded.map(lambda v: "" if pd.isna(v) else str(int(v)))
     return rounded.map(lambda v: "" if pd.isna(v) else f"{v:.{decimals}f}")

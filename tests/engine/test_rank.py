@@ -25,11 +25,6 @@ def metrics(*rows, as_of=AS_OF, **options):
     return compute_metrics(frame, as_of, **options).set_index(["company_id", "partner_id"])
 
 
-def customer(*rows, **options):
-    """The metrics row of partner 1 in company 1."""
-    return metrics(*rows, **options).loc[(1, 1)]
-
-
 def spending(*amounts, company=1):
     """One visit 10 days ago per amount, for partners 1, 2, 3..."""
     return [tx(partner, 10, amount, company=company) for partner, amount in enumerate(amounts, start=1)]
@@ -44,7 +39,9 @@ def groups(*pairs, company=1):
 
 def peers(*pairs, company=1):
     """The peers frame from (group_key, revenue) pairs."""
-    return pd.DataFrame([(company, key, revenue) for key, revenue in pairs], columns=["company_id", "group_key", "revenue"])
+    return pd.DataFrame(
+        [(company, key, revenue) for key, revenue in pairs], columns=["company_id", "group_key", "revenue"]
+    )
 
 
 def top_pct(result):
@@ -200,3 +197,14 @@ def test_integer_group_keys_match_integer_peer_keys_when_some_customer_has_no_va
     # No value: partner 2 alone -> 100 %.
     result = metrics(*spending(100, 80), groups=groups((1, 7), (2, None)), peers=peers((7, 50)))
     assert top_pct(result) == {1: 50, 2: 100}
+
+
+def test_nullable_integer_keys_with_gaps_are_missing_values_on_both_sides():
+    # Keys in pandas' nullable Int64 columns: <NA> is "no value", for customers
+    # and peers alike. Group 7: partner 1 (100) and a peer of 50 -> 50 %.
+    # No value: partner 2 (80) and a peer of 50 -> r = 1, n = 2 -> 50 %.
+    keys = pd.array([7, None], dtype="Int64")
+    groups_frame = pd.DataFrame({"company_id": [1, 1], "partner_id": [1, 2], "group_key": keys})
+    peers_frame = pd.DataFrame({"company_id": [1, 1], "group_key": keys, "revenue": [50.0, 50.0]})
+    result = metrics(*spending(100, 80), groups=groups_frame, peers=peers_frame)
+    assert top_pct(result) == {1: 50, 2: 50}

@@ -106,3 +106,10 @@ def test_window_figures_of_each_customer_are_their_own():
     assert result.loc[(1, 1), "avg_ticket"] == 60
     assert result.loc[(1, 2), "order_count"] == 1
     assert result.loc[(1, 2), "revenue"] == 30
+
+
+def test_lookback_zero_counts_even_very_old_orders():
+    # Whole history means whole: an order keyed in on 31 December 1899 counts.
+    row = customer(tx(1, "1899-12-31", 200), tx(1, 10, 100), settings=lookback(0))
+    assert row.order_count == 2
+    assert row.revenue == 300
