@@ -13,10 +13,15 @@
     "depends": ["sale_management", "sms"],
     "external_dependencies": {"python": ["pandas", "phonenumbers"]},
     "data": [
+        "security/ir.model.access.csv",
+        "security/retention_security.xml",
         "data/ir_cron_data.xml",
+        "data/sms_template_data.xml",
         "views/res_config_settings_views.xml",
         "views/res_partner_views.xml",
+        "views/retention_sms_campaign_views.xml",
         "views/customer_retention_menus.xml",
+        "wizard/retention_sms_wizard_views.xml",
     ],
     "assets": {
         "web.assets_tests": [

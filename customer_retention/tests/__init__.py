@@ -1,4 +1,3 @@
-from . import test_harness_smoke
 from . import test_cron
 from . import test_multi_company
 from . import test_recompute
@@ -6,3 +5,4 @@ from . import test_settings
 from . import test_sources
 from . import test_views
 from . import test_ui_tour
+from . import test_sms

@@ -1,0 +1,1 @@
+from . import retention_sms_wizard
