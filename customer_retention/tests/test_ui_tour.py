@@ -8,7 +8,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 @tagged("post_install", "-at_install")
 class TestUiTour(HttpCase):
     """A salesperson in a real browser: Sales > Customer Retention, filter At
-    Risk, kanban, pivot, a customer's Retention tab."""
+    Risk, kanban, pivot, a customer's Retention tab and its Recompute now."""
 
     @classmethod
     def setUpClass(cls):
@@ -31,7 +31,7 @@ class TestUiTour(HttpCase):
         loyal = env["res.partner"].create({"name": "Loyal Salon", "is_company": True})
         for days_ago in (100, 70, 40, 10):
             order(loyal, days_ago, 80)
-        env["res.partner"].retention_recompute()
+        env["res.partner"].retention_recompute(as_of=today)
         cls.rep = new_test_user(
             env, "retention_tour_rep", password="retention_tour_rep",
             groups="sales_team.group_sale_salesman", tour_enabled=False,

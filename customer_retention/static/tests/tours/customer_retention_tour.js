@@ -3,7 +3,8 @@
 import { registry } from "@web/core/registry";
 
 // A salesperson's morning: open Customer Retention, keep the customers at
-// risk, look at them by status and in the pivot, then open one of them.
+// risk, look at them by status and in the pivot, then open one of them
+// and bring it up to date.
 // Data comes from the Python test (test_ui_tour.py).
 registry.category("web_tour.tours").add("customer_retention_tour", {
     url: "/odoo",
@@ -26,6 +27,10 @@ registry.category("web_tour.tours").add("customer_retention_tour", {
         {
             content: "The list opens on the customers with an At Risk alert",
             trigger: '.o_list_view .o_data_row .o_data_cell:contains("Overdue Garage")',
+        },
+        {
+            content: "The side panel counts the customers per status",
+            trigger: '.o_search_panel .o_search_panel_category_value:contains("At risk") .o_search_panel_counter',
         },
         {
             content: "Drop the default alert filter",
@@ -55,8 +60,12 @@ registry.category("web_tour.tours").add("customer_retention_tour", {
             run: "click",
         },
         {
-            content: "Cards are grouped by status",
-            trigger: '.o_kanban_group .o_kanban_record:contains("Overdue Garage")',
+            content: "The columns come in the status order, empty ones included",
+            trigger: '.o_kanban_renderer:has(.o_kanban_group:nth-child(1) .o_column_title:contains("New")):has(.o_kanban_group:nth-child(4) .o_column_title:contains("Lost"))',
+        },
+        {
+            content: "The overdue customer is in the At risk column",
+            trigger: '.o_kanban_group:has(.o_column_title:contains("At risk")) .o_kanban_record:contains("Overdue Garage")',
         },
         {
             content: "Switch to the pivot",
@@ -64,8 +73,8 @@ registry.category("web_tour.tours").add("customer_retention_tour", {
             run: "click",
         },
         {
-            content: "The pivot shows the at-risk revenue",
-            trigger: ".o_pivot .o_pivot_cell_value",
+            content: "The pivot counts the customers and sums their revenue",
+            trigger: '.o_pivot thead:has(.o_pivot_measure_row:contains("Count")):has(.o_pivot_measure_row:contains("Revenue"))',
         },
         {
             content: "Back to the list",
@@ -85,6 +94,18 @@ registry.category("web_tour.tours").add("customer_retention_tour", {
         {
             content: "The reason explains the status",
             trigger: '.o_notebook .tab-pane.active:contains("overdue")',
+        },
+        {
+            content: "Bring this customer up to date",
+            trigger: '.o_notebook .tab-pane.active button[name="action_retention_recompute"]',
+            run: "click",
+        },
+        {
+            content: "A success notification confirms it, no error dialog",
+            trigger: ".o_notification:has(.o_notification_bar.bg-success)",
+        },
+        {
+            trigger: 'body:not(:has(.o_error_dialog)) .o_notebook .tab-pane.active:contains("overdue")',
         },
     ],
 });
