@@ -4,11 +4,16 @@ import time
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
+from odoo.tools import SQL
 
 from ..engine import ACTIONS, ALERTS, PROFILES, STATUSES, TIERS, compute_metrics, render_reasons
 from . import retention_store
 
 _logger = logging.getLogger(__name__)
+
+# Selections that group and sort in their business order (New, Active, At
+# risk, Lost; Top 10% first) rather than in the alphabetical order of their keys.
+RETENTION_RANKED_SELECTIONS = ("retention_status", "retention_group_tier", "retention_alert")
 
 
 def _retention_field(field_class, string, **kwargs):
@@ -89,6 +94,25 @@ class ResPartner(models.Model):
     retention_action = _retention_field(fields.Selection, "Suggested Action", selection=list(ACTIONS))
     retention_reason = _retention_field(fields.Char, "Retention Reason")
     retention_computed_at = _retention_field(fields.Datetime, "Retention Computed On")
+
+    def _retention_rank_sql(self, field_name, sql_value):
+        keys = [key for key, _label in self._fields[field_name].selection]
+        return SQL("array_position(%s::text[], %s)", keys, sql_value)
+
+    def _read_group_orderby(self, order, groupby_terms, query):
+        # Pivot rows and columns, graph bars, grouped lists and search panel.
+        ranked = {
+            spec: self._retention_rank_sql(spec, sql) if spec in RETENTION_RANKED_SELECTIONS else sql
+            for spec, sql in groupby_terms.items()
+        }
+        return super()._read_group_orderby(order, ranked, query)
+
+    def _order_field_to_sql(self, alias, field_name, direction, nulls, query):
+        # Sorting a list on the Status, Tier or Alert column.
+        if field_name in RETENTION_RANKED_SELECTIONS:
+            sql_value = self._field_to_sql(alias, field_name, query)
+            return SQL("%s %s %s", self._retention_rank_sql(field_name, sql_value), direction, nulls)
+        return super()._order_field_to_sql(alias, field_name, direction, nulls, query)
 
     @api.model
     def retention_recompute(self, as_of=None):

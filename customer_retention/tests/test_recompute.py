@@ -164,6 +164,10 @@ class TestRecompute(RetentionCase):
             [("retention_status", "!=", False)], ["retention_status"], ["__count"]
         )
         self.assertEqual(dict(groups), {"active": 2, "at_risk": 1, "new": 1, "lost": 1})
+        # Pivot and graph list statuses in their business order, not alphabetically.
+        self.assertEqual([status for status, _count in groups], ["new", "active", "at_risk", "lost"])
+        ordered_by_status = Partner.search([("retention_status", "!=", False)], order="retention_status desc")
+        self.assertEqual(ordered_by_status[0].with_company(self.company).retention_status, "lost")
         ordered = Partner.search([("retention_revenue", ">", 0)], order="retention_revenue desc")
         self.assertEqual(ordered.ids, (self.overdue | self.regular | self.fleet | self.gone | self.newcomer).ids)
 
