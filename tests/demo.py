@@ -15,7 +15,6 @@ import argparse
 import os
 import sys
 from datetime import date
-from pathlib import Path
 
 from .harness import datagen, pg
 from .harness.odoo_env import REPO_ROOT, OdooDatabase, odoo_command, subprocess_env

@@ -9,7 +9,7 @@ Every step works on whole columns; nothing loops over customers in Python.
 import numpy as np
 import pandas as pd
 
-from .settings import RetentionSettings, settings_by_company
+from .settings import settings_by_company
 
 STATUSES = (("new", "New"), ("active", "Active"), ("at_risk", "At risk"), ("lost", "Lost"))
 PROFILES = (
@@ -308,5 +308,3 @@ def _choose(conditions, choices):
     conditions = [np.asarray(c, dtype=bool) for c in conditions]
     chosen = np.select(conditions, np.array(choices, dtype=object), default=None)
     return chosen.astype(object)
-
-

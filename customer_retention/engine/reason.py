@@ -76,5 +76,3 @@ def render_reasons(metrics, settings=None, gettext=None, as_of=None):
             suffix = _fill(translate(template), {"pct": _number(trend[mask].abs()), "period": names})
             result[mask] = result[mask] + pd.Series(suffix, index=result.index[mask])
     return result
-
-

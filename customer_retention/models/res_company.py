@@ -131,4 +131,3 @@ class ResCompany(models.Model):
                         problems="\n".join(f"- {line}" for line in lines),
                     )
                 )
-

@@ -5,7 +5,7 @@ import pandas as pd
 
 from retention_engine import METRIC_COLUMNS, TRANSACTION_COLUMNS, compute_metrics, render_reasons
 
-AS_OF = pd.Timestamp("2025-06-30")
+from engine_scenario import AS_OF
 
 
 def tx(partner, day, amount, visit=True, category=0, company=1):

@@ -6,30 +6,9 @@ Defaults: dormant 180, frequent 4, brand share 0.8."""
 
 import pandas as pd
 
-from retention_engine import TRANSACTION_COLUMNS, RetentionSettings, compute_metrics
+from retention_engine import RetentionSettings
 
-AS_OF = pd.Timestamp("2025-06-30")
-
-
-def ago(days):
-    return AS_OF - pd.Timedelta(days=days)
-
-
-def tx(partner, day, amount, visit=True, category=0, company=1):
-    """One transaction row; ``day`` is a date or a number of days before AS_OF."""
-    date = ago(day) if isinstance(day, int) else pd.Timestamp(day)
-    return dict(company_id=company, partner_id=partner, date=date, amount=amount, is_visit=visit, category_id=category)
-
-
-def metrics(*rows, as_of=AS_OF, **options):
-    """The engine's output for these rows, indexed by (company_id, partner_id)."""
-    frame = pd.DataFrame(list(rows), columns=TRANSACTION_COLUMNS)
-    return compute_metrics(frame, as_of, **options).set_index(["company_id", "partner_id"])
-
-
-def customer(*rows, **options):
-    """The metrics row of partner 1 in company 1."""
-    return metrics(*rows, **options).loc[(1, 1)]
+from engine_scenario import customer, tx
 
 
 def visits(*days_ago, amount=100):

@@ -6,17 +6,7 @@ import pandas as pd
 
 from retention_engine import TRANSACTION_COLUMNS, METRIC_COLUMNS, RetentionSettings, compute_metrics, render_reasons
 
-AS_OF = pd.Timestamp("2025-06-30")
-
-
-def ago(days):
-    return AS_OF - pd.Timedelta(days=days)
-
-
-def tx(partner, day, amount, visit=True, category=0, company=1):
-    """One transaction row; ``day`` is a date or a number of days before AS_OF."""
-    date = ago(day) if isinstance(day, int) else pd.Timestamp(day)
-    return dict(company_id=company, partner_id=partner, date=date, amount=amount, is_visit=visit, category_id=category)
+from engine_scenario import AS_OF, tx
 
 
 def reasons(*rows, settings=None, gettext=None):

@@ -9,7 +9,8 @@ from retention_engine import (
     compute_metrics, render_reasons,
 )
 
-AS_OF = pd.Timestamp("2025-06-30")
+from engine_scenario import AS_OF
+
 ROWS, CUSTOMERS = 200_000, 20_000
 
 

@@ -267,7 +267,6 @@ def load(env, history, batch=200_000):
     current company; returns the new partner ids in customer-key order."""
     cr = env.cr
     users, products, countries = _masters(env, history)
-    company = env.company
     now = datetime.now().replace(microsecond=0)
     customers = history.customers
     partner_ids = _reserve_ids(cr, "res_partner", len(customers))
