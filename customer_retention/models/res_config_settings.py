@@ -17,6 +17,7 @@ class ResConfigSettings(models.TransientModel):
     retention_group_field = fields.Selection(related="company_id.retention_group_field", readonly=False)
     retention_frequent_visits = fields.Integer(related="company_id.retention_frequent_visits", readonly=False)
     retention_source = fields.Selection(related="company_id.retention_source", readonly=False)
+    retention_sms_cap_days = fields.Integer(related="company_id.retention_sms_cap_days", readonly=False)
     retention_last_run = fields.Datetime(related="company_id.retention_last_run")
 
     def action_retention_recompute(self):

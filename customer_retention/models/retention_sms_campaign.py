@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 
 class RetentionSmsCampaign(models.Model):
@@ -107,3 +108,13 @@ class ResCompany(models.Model):
         help="A customer texted by a win-back SMS campaign is not texted again "
         "for this many days. 0 disables the cap.",
     )
+
+    @api.constrains("retention_sms_cap_days")
+    def _check_retention_sms_cap_days(self):
+        for company in self:
+            if company.retention_sms_cap_days < 0:
+                raise ValidationError(self.env._(
+                    "The SMS frequency cap of %(company)s cannot be negative (got %(days)s): enter a "
+                    "number of days, or 0 to allow texting the same customer again at any time.",
+                    company=company.name, days=company.retention_sms_cap_days,
+                ))

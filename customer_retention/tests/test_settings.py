@@ -75,3 +75,11 @@ class TestSettings(RetentionCase):
         self.company.retention_dormant_days = 90
         self.recompute()
         self.assertRetention(customer, status="at_risk", alert="at_risk")
+
+    def test_sms_cap_in_settings(self):
+        with Form(self.env["res.config.settings"]) as settings:
+            settings.retention_sms_cap_days = 0
+        settings.save().execute()
+        self.assertEqual(self.company.retention_sms_cap_days, 0)
+        with self.assertRaises(ValidationError), self.env.cr.savepoint():
+            self.company.retention_sms_cap_days = -1
