@@ -107,6 +107,25 @@ def extract_transactions(company, as_of, partner_ids=None):
     return frame
 
 
+def changed_customers(company, since):
+    """Commercial partners whose orders (or invoices) of ``company`` were
+    created, changed or cancelled since ``since``."""
+    if company.retention_source == "invoice":
+        query = """
+            SELECT DISTINCT commercial_partner_id FROM account_move
+             WHERE company_id = %(company_id)s AND write_date >= %(since)s
+               AND move_type IN ('out_invoice', 'out_refund') AND commercial_partner_id IS NOT NULL
+        """
+    else:
+        query = """
+            SELECT DISTINCT customer.commercial_partner_id
+              FROM sale_order so JOIN res_partner customer ON customer.id = so.partner_id
+             WHERE so.company_id = %(company_id)s AND so.write_date >= %(since)s
+        """
+    company.env.cr.execute(query, {"company_id": company.id, "since": since})
+    return [row[0] for row in company.env.cr.fetchall()]
+
+
 def extract_groups(company, partner_ids):
     """Peer-group value of each customer, from the res.partner field chosen in
     the company settings; None when the company ranks all customers together."""

@@ -236,3 +236,23 @@ class TestRecomputeOneCustomer(RetentionCase):
         rep = new_test_user(self.env, "rep_all", groups="sales_team.group_sale_salesman_all_leads")
         with self.assertRaises(AccessError):
             self.env["res.partner"].with_user(rep).retention_recompute()
+
+    def test_only_changed_customers_are_recomputed(self):
+        # Small buys again, Big's order is cancelled; Untouched does nothing.
+        # One test is one transaction (write_date = its start for every
+        # write): date the existing orders back instead.
+        self.env.flush_all()
+        self.env.cr.execute("UPDATE sale_order SET write_date = '2000-01-01'")
+        self.company.retention_last_run = "2001-01-01 00:00:00"
+        self._order(self.small, self.today, 50)
+        self.big.sale_order_ids._action_cancel()
+        untouched_before = self.other.with_company(self.company).retention_computed_at
+        stats = self.env["res.partner"]._retention_recompute_changed(self.company)
+        self.assertEqual(stats["customers"], 1)  # Small; Big has no order left
+        self.assertEqual(stats["cleared"], 1)  # Big
+        self.assertRetention(self.small, order_count=2, revenue=150.0, days_since_last=0)
+        self.assertRetention(self.big, status=False)
+        self.assertEqual(self.other.with_company(self.company).retention_computed_at, untouched_before)
+        # Nothing changed since: nothing to do.
+        self.company.retention_last_run = fields.Datetime.now() + timedelta(days=1)
+        self.assertEqual(self.env["res.partner"]._retention_recompute_changed(self.company)["customers"], 0)
