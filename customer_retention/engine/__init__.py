@@ -18,8 +18,21 @@ from .metrics import (
 )
 from .reason import render_reasons
 from .settings import TREND_PERIOD_DAYS, RetentionSettings, SettingsError
+from .winback import (
+    CONTACTED,
+    HOLDOUT,
+    CampaignSettings,
+    holdout_size,
+    in_quiet_hours,
+    measurement_end,
+    quiet_hours_end,
+    split_holdout,
+    winback_figures,
+)
 
 __all__ = [
     "ACTIONS", "ALERTS", "METRIC_COLUMNS", "PROFILES", "STATUSES", "TIERS", "TRANSACTION_COLUMNS",
     "TREND_PERIOD_DAYS", "RetentionSettings", "SettingsError", "compute_metrics", "render_reasons",
+    "CONTACTED", "HOLDOUT", "CampaignSettings", "holdout_size", "in_quiet_hours", "measurement_end",
+    "quiet_hours_end", "split_holdout", "winback_figures",
 ]

@@ -18,6 +18,11 @@ class ResConfigSettings(models.TransientModel):
     retention_frequent_visits = fields.Integer(related="company_id.retention_frequent_visits", readonly=False)
     retention_source = fields.Selection(related="company_id.retention_source", readonly=False)
     retention_sms_cap_days = fields.Integer(related="company_id.retention_sms_cap_days", readonly=False)
+    retention_sms_quiet_start = fields.Float(related="company_id.retention_sms_quiet_start", readonly=False)
+    retention_sms_quiet_end = fields.Float(related="company_id.retention_sms_quiet_end", readonly=False)
+    retention_sms_max_batch = fields.Integer(related="company_id.retention_sms_max_batch", readonly=False)
+    retention_sms_holdout_percent = fields.Float(related="company_id.retention_sms_holdout_percent", readonly=False)
+    retention_sms_winback_days = fields.Integer(related="company_id.retention_sms_winback_days", readonly=False)
     retention_last_run = fields.Datetime(related="company_id.retention_last_run")
 
     def action_retention_recompute(self):

@@ -1,14 +1,73 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import logging
 from datetime import timedelta
+
+import pandas as pd
+import pytz
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..engine import CONTACTED, HOLDOUT, CampaignSettings, measurement_end, quiet_hours_end, winback_figures
+from ..engine.winback import in_quiet_hours, is_measured
+from . import retention_store
+
+_logger = logging.getLogger(__name__)
+
+SKIP_REASON_SELECTION = [
+    ("archived", "Archived"),
+    ("company", "Other company"),
+    ("no_number", "No number"),
+    ("invalid", "Invalid number"),
+    ("blacklist", "Opted out"),
+    ("recent", "Contacted recently"),
+    ("duplicate", "Duplicate number"),
+]
+
+# company field -> CampaignSettings attribute
+CAMPAIGN_SETTING_FIELDS = {
+    "retention_sms_cap_days": "cap_days",
+    "retention_sms_quiet_start": "quiet_start",
+    "retention_sms_quiet_end": "quiet_end",
+    "retention_sms_max_batch": "max_batch",
+    "retention_sms_holdout_percent": "holdout_percent",
+    "retention_sms_winback_days": "winback_days",
+}
+
+# Orders (or invoices) of the campaign's customers inside its measurement
+# window, amounts untaxed in the company currency, as the recompute reads them.
+_SALE_PURCHASES = """
+    SELECT customer.commercial_partner_id,
+           so.amount_untaxed / COALESCE(NULLIF(so.currency_rate, 0), 1.0),
+           TRUE,
+           so.date_order
+      FROM sale_order so
+      JOIN res_partner customer ON customer.id = so.partner_id
+     WHERE so.state = 'sale'
+       AND so.company_id = %(company_id)s
+       AND so.date_order > %(start)s AND so.date_order <= %(end)s
+       AND customer.commercial_partner_id = ANY(%(partner_ids)s)
+"""
+_INVOICE_PURCHASES = """
+    SELECT move.commercial_partner_id,
+           move.amount_untaxed_signed,
+           move.move_type = 'out_invoice',
+           move.invoice_date
+      FROM account_move move
+     WHERE move.state = 'posted'
+       AND move.move_type IN ('out_invoice', 'out_refund')
+       AND move.company_id = %(company_id)s
+       AND move.invoice_date > %(start_day)s AND move.invoice_date <= %(end_day)s
+       AND move.commercial_partner_id = ANY(%(partner_ids)s)
+"""
+
 
 class RetentionSmsCampaign(models.Model):
-    """One run of the win-back SMS wizard: who was texted, who was skipped.
+    """One run of the win-back SMS wizard: who was texted, who was kept in
+    the control group, who was skipped and why, and, once the measurement
+    window has passed, who came back.
 
-    The frequency cap reads these records, so they are the memory of who was
+    The frequency cap reads the lines, so they are the memory of who was
     contacted when."""
 
     _name = "retention.sms.campaign"
@@ -17,6 +76,19 @@ class RetentionSmsCampaign(models.Model):
 
     name = fields.Char(required=True, default=lambda self: self.env._("Win-back SMS"))
     date = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True, index=True)
+    state = fields.Selection(
+        [("held", "Held (quiet hours)"), ("queued", "Queued"), ("measured", "Measured")],
+        default="queued", required=True, readonly=True, index=True,
+        help="Held: created during the quiet hours, the SMS go to the outgoing queue when they end. "
+        "Queued: the SMS are in Odoo's queue, the win-back is being measured. "
+        "Measured: the measurement window is over and the figures are final.",
+    )
+    queued_date = fields.Datetime(
+        "Sent to Queue", readonly=True, help="When the SMS entered Odoo's outgoing queue; the win-back counts from here."
+    )
+    release_date = fields.Datetime(
+        "Release Planned", readonly=True, help="End of the quiet hours during which the campaign was created."
+    )
     template_id = fields.Many2one("sms.template", string="Template", readonly=True, ondelete="set null")
     body = fields.Text(readonly=True)
     user_id = fields.Many2one(
@@ -25,24 +97,27 @@ class RetentionSmsCampaign(models.Model):
     company_id = fields.Many2one(
         "res.company", required=True, readonly=True, index=True, default=lambda self: self.env.company
     )
+    line_ids = fields.One2many("retention.sms.campaign.line", "campaign_id", string="Customers", readonly=True)
     partner_ids = fields.Many2many(
-        "res.partner",
-        "retention_sms_campaign_contacted_rel",
-        "campaign_id",
-        "partner_id",
-        string="Contacted Customers",
-        readonly=True,
+        "res.partner", compute="_compute_partners", string="Contacted Customers", context={"active_test": False}
+    )
+    holdout_partner_ids = fields.Many2many(
+        "res.partner", compute="_compute_partners", string="Control Group", context={"active_test": False}
     )
     skipped_partner_ids = fields.Many2many(
-        "res.partner",
-        "retention_sms_campaign_skipped_rel",
-        "campaign_id",
-        "partner_id",
-        string="Skipped Customers",
-        readonly=True,
-        context={"active_test": False},
+        "res.partner", compute="_compute_partners", string="Skipped Customers", context={"active_test": False}
     )
-    sent_count = fields.Integer("Queued", readonly=True)
+    won_partner_ids = fields.Many2many(
+        "res.partner", compute="_compute_partners", string="Won-back Customers", context={"active_test": False}
+    )
+
+    sent_count = fields.Integer("Texted", readonly=True)
+    holdout_percent = fields.Float("Control Group (%)", readonly=True, digits=(16, 1))
+    holdout_seed = fields.Integer(
+        "Control Group Seed", readonly=True,
+        help="With the eligible customers, this number re-draws exactly the same control group.",
+    )
+    holdout_count = fields.Integer("Control Group", readonly=True)
     skipped_no_number_count = fields.Integer("No Number", readonly=True)
     skipped_invalid_count = fields.Integer("Invalid Number", readonly=True)
     skipped_blacklist_count = fields.Integer("Opted Out", readonly=True)
@@ -51,6 +126,33 @@ class RetentionSmsCampaign(models.Model):
     skipped_company_count = fields.Integer("Other Company", readonly=True)
     skipped_archived_count = fields.Integer("Archived", readonly=True)
     skipped_count = fields.Integer("Skipped", compute="_compute_skipped_count")
+
+    winback_days = fields.Integer(
+        "Measurement Window (days)", readonly=True, default=lambda self: self.env.company.retention_sms_winback_days
+    )
+    measure_end = fields.Datetime("Measured Until", compute="_compute_measure_end", store=True)
+    measured_at = fields.Datetime("Figures Updated", readonly=True)
+    won_count = fields.Integer("Won Back", readonly=True, help="Texted customers who ordered after the SMS.")
+    winback_rate = fields.Float(
+        "Win-back Rate (%)", readonly=True, digits=(16, 1), aggregator="avg",
+        help="Share of the texted customers who ordered inside the measurement window.",
+    )
+    holdout_won_count = fields.Integer("Control Group Back", readonly=True)
+    holdout_rate = fields.Float(
+        "Control Group Rate (%)", readonly=True, digits=(16, 1), aggregator="avg",
+        help="Share of the control group (not texted) who ordered inside the same window: "
+        "what would have happened without the SMS.",
+    )
+    uplift = fields.Float(
+        "Uplift (points)", readonly=True, digits=(16, 1), aggregator="avg",
+        help="Win-back rate minus the control group's rate, in percentage points.",
+    )
+    won_revenue = fields.Monetary(
+        "Revenue Won Back", readonly=True, currency_field="currency_id",
+        help="Untaxed sales to the texted customers inside the measurement window, net of credit notes.",
+    )
+    holdout_revenue = fields.Monetary("Control Group Revenue", readonly=True, currency_field="currency_id")
+    currency_id = fields.Many2one(related="company_id.currency_id")
 
     @api.depends(
         "skipped_no_number_count", "skipped_invalid_count", "skipped_blacklist_count",
@@ -64,28 +166,211 @@ class RetentionSmsCampaign(models.Model):
                 if fname.startswith("skipped_") and fname.endswith("_count") and fname != "skipped_count"
             )
 
+    @api.depends("queued_date", "winback_days")
+    def _compute_measure_end(self):
+        for campaign in self:
+            campaign.measure_end = campaign.queued_date and measurement_end(
+                campaign.queued_date, campaign.winback_days
+            )
+
+    @api.depends("line_ids.kind", "line_ids.won_back")
+    def _compute_partners(self):
+        for campaign in self:
+            lines = campaign.line_ids
+            campaign.partner_ids = lines.filtered(lambda line: line.kind == CONTACTED).partner_id
+            campaign.holdout_partner_ids = lines.filtered(lambda line: line.kind == HOLDOUT).partner_id
+            campaign.skipped_partner_ids = lines.filtered(lambda line: line.kind == "skipped").partner_id
+            campaign.won_partner_ids = lines.filtered(
+                lambda line: line.kind == CONTACTED and line.won_back
+            ).partner_id
+
     @api.model
     def _recently_contacted(self, partners, company):
         """The partners among ``partners`` that a campaign of ``company``
-        texted within the company's frequency cap (0 days = no cap)."""
+        texted, or kept in its control group, within the company's frequency
+        cap (0 days = no cap). The control group counts: texting it the next
+        day would spoil the measurement and break "twice the same selection
+        queues nothing"."""
         cap_days = company.retention_sms_cap_days
         if cap_days <= 0 or not partners:
             return partners.browse()
         since = fields.Datetime.now() - timedelta(days=cap_days)
         # sudo: the cap counts every campaign of the company, also those of
         # colleagues the current user may not see; the company is filtered here.
-        campaigns = self.sudo().search([
+        lines = self.env["retention.sms.campaign.line"].sudo().search([
             ("company_id", "=", company.id),
+            ("kind", "in", (CONTACTED, HOLDOUT)),
             ("date", ">=", since),
-            ("partner_ids", "in", partners.ids),
+            ("partner_id", "in", partners.ids),
         ])
-        return partners & campaigns.partner_ids.with_env(partners.env)
+        return partners & lines.partner_id.with_env(partners.env)
+
+    # ------------------------------------------------------------
+    # Quiet hours
+    # ------------------------------------------------------------
+
+    @api.model
+    def _company_now(self, company, now=None):
+        """Naive local time of ``company`` (its time zone, as the recompute's)."""
+        tz = pytz.timezone(retention_store.company_timezone(company))
+        return pytz.utc.localize(now or fields.Datetime.now()).astimezone(tz).replace(tzinfo=None)
+
+    @api.model
+    def _quiet_until(self, company, now=None):
+        """UTC datetime at which the quiet hours of ``company`` end, or False
+        when ``now`` is outside them."""
+        local = self._company_now(company, now)
+        start, end = company.retention_sms_quiet_start, company.retention_sms_quiet_end
+        if not in_quiet_hours(local, start, end):
+            return False
+        tz = pytz.timezone(retention_store.company_timezone(company))
+        opening = tz.localize(quiet_hours_end(local, start, end))
+        return opening.astimezone(pytz.utc).replace(tzinfo=None)
+
+    @api.model
+    def _queue_sms(self, partners, company, body, template=None):
+        """Put one SMS per partner in Odoo's outgoing queue (mass mode: the
+        blacklist applies, a note goes to each chatter), never sent here."""
+        partners = partners.with_company(company).with_context(active_test=False)
+        if template and body == template.body:
+            partners._message_sms_schedule_mass(
+                body=body, template=template, mass_keep_log=True, mass_force_send=False
+            )
+        else:
+            partners._message_sms_schedule_mass(body=body, mass_keep_log=True, mass_force_send=False)
+        # sudo: salespeople may not touch crons; this only asks Odoo's own SMS
+        # queue to run soon instead of at its next hourly call.
+        sms_cron = self.env.ref("sms.ir_cron_sms_scheduler_action", raise_if_not_found=False)
+        if sms_cron:
+            sms_cron.sudo()._trigger()
+
+    @api.model
+    def _cron_release_held(self, batch_size=500):
+        """Release held campaigns whose company's quiet hours are over, one
+        batch of customers per call; the cron runner commits between batches,
+        so an interruption resumes where it stopped, without duplicates."""
+        Line = self.env["retention.sms.campaign.line"]
+        for campaign in self.search([("state", "=", "held")], order="date, id"):
+            if self._quiet_until(campaign.company_id):
+                continue
+            lines = Line.search(
+                [("campaign_id", "=", campaign.id), ("sms_state", "=", "held")], limit=batch_size, order="id"
+            )
+            if lines:
+                # Queued and marked in the same transaction: a run cut short
+                # leaves both or neither, so a retry never texts twice.
+                self._queue_sms(lines.partner_id, campaign.company_id, campaign.body, campaign.template_id)
+                lines.write({"sms_state": "queued"})
+            remaining = Line.search_count([("campaign_id", "=", campaign.id), ("sms_state", "=", "held")])
+            if not remaining:
+                campaign.write({"state": "queued", "queued_date": fields.Datetime.now()})
+                _logger.info("Win-back SMS campaign %s released after the quiet hours", campaign.id)
+            held_left = Line.search_count([("sms_state", "=", "held")])
+            self.env["ir.cron"]._notify_progress(done=len(lines), remaining=held_left)
+            return
+        self.env["ir.cron"]._notify_progress(done=0, remaining=0)
+
+    # ------------------------------------------------------------
+    # Win-back measurement
+    # ------------------------------------------------------------
+
+    def _measure(self, now=None):
+        """Count, for each campaign, who among the texted customers and the
+        control group ordered after the SMS, inside the measurement window
+        (or until now while it is open), and store the figures."""
+        now = now or fields.Datetime.now()
+        self.env.flush_all()
+        for campaign in self.filtered("queued_date"):
+            lines = campaign.line_ids.filtered(lambda line: line.kind in (CONTACTED, HOLDOUT))
+            members = pd.DataFrame({
+                "line_id": lines.ids,
+                "partner_id": [line.commercial_partner_id.id for line in lines],
+                "group": [line.kind for line in lines],
+            })
+            end = min(now, campaign.measure_end)
+            summary, per_customer = winback_figures(members, campaign._purchases(members["partner_id"], end))
+            campaign._write_line_figures(members.merge(per_customer, on=["partner_id", "group"]))
+            contacted, holdout = summary[CONTACTED], summary[HOLDOUT]
+            campaign.write({
+                "won_count": contacted["won_back"],
+                "winback_rate": contacted["rate"] or 0.0,
+                "won_revenue": contacted["revenue"],
+                "holdout_won_count": holdout["won_back"],
+                "holdout_rate": holdout["rate"] or 0.0,
+                "holdout_revenue": holdout["revenue"],
+                "uplift": summary["uplift"] or 0.0,
+                "measured_at": now,
+                "state": "measured" if is_measured(campaign.queued_date, campaign.winback_days, now) else "queued",
+            })
+
+    def _write_line_figures(self, rows):
+        """One UPDATE for all the lines of a campaign, whatever its size."""
+        if rows.empty:
+            return
+        self.env.cr.execute(
+            """
+            UPDATE retention_sms_campaign_line line
+               SET won_back = v.won_back, revenue = v.revenue, won_date = v.won_date
+              FROM unnest(%s::int4[], %s::bool[], %s::numeric[], %s::date[]) AS v(id, won_back, revenue, won_date)
+             WHERE line.id = v.id
+            """,
+            [
+                rows["line_id"].astype(int).tolist(),
+                rows["won_back"].astype(bool).tolist(),
+                rows["revenue"].astype(float).tolist(),
+                [None if pd.isna(day) else day.date() for day in rows["first_date"]],
+            ],
+        )
+        self.env["retention.sms.campaign.line"].invalidate_model(["won_back", "revenue", "won_date"])
+        self.invalidate_recordset(["won_partner_ids"])
+
+    def _purchases(self, partner_ids, end):
+        """Orders (or invoices and credit notes) of ``partner_ids`` for this
+        campaign's company, after the SMS and until ``end``."""
+        self.ensure_one()
+        company = self.company_id
+        tz = pytz.timezone(retention_store.company_timezone(company))
+        params = {
+            "company_id": company.id,
+            "start": self.queued_date,
+            "end": end,
+            # invoices are dated by day, in the company's clock
+            "start_day": pytz.utc.localize(self.queued_date).astimezone(tz).date(),
+            "end_day": pytz.utc.localize(end).astimezone(tz).date(),
+            "partner_ids": sorted({int(pid) for pid in partner_ids}),
+        }
+        query = _INVOICE_PURCHASES if company.retention_source == "invoice" else _SALE_PURCHASES
+        self.env.cr.execute(query, params)
+        frame = pd.DataFrame(self.env.cr.fetchall(), columns=["partner_id", "amount", "is_visit", "date"])
+        frame["amount"] = frame["amount"].astype(float)
+        frame["date"] = pd.to_datetime(frame["date"])
+        return frame
+
+    @api.model
+    def _cron_measure(self):
+        """Daily: refresh the figures of the campaigns still inside their
+        window, and close those whose window has just ended."""
+        campaigns = self.search([("state", "=", "queued"), ("queued_date", "!=", False)])
+        campaigns._measure()
+
+    def action_measure(self):
+        self._measure()
+
+    # ------------------------------------------------------------
+    # Buttons
+    # ------------------------------------------------------------
 
     def action_open_contacted(self):
-        return self._partner_action(self.partner_ids, self.env._("Contacted Customers"))
+        return self._partner_action(self.partner_ids, self.env._("Texted Customers"))
+
+    def action_open_holdout(self):
+        return self._partner_action(self.holdout_partner_ids, self.env._("Control Group"))
 
     def action_open_skipped(self):
         return self._partner_action(self.skipped_partner_ids, self.env._("Skipped Customers"))
+
+    def action_open_won(self):
+        return self._partner_action(self.won_partner_ids, self.env._("Won-back Customers"))
 
     def _partner_action(self, partners, name):
         return {
@@ -99,22 +384,97 @@ class RetentionSmsCampaign(models.Model):
         }
 
 
+class RetentionSmsCampaignLine(models.Model):
+    """One customer of a campaign: texted, kept in the control group, or
+    skipped with its reason; after the window, whether they came back."""
+
+    _name = "retention.sms.campaign.line"
+    _description = "Retention SMS Campaign Customer"
+    _order = "campaign_id desc, id"
+
+    campaign_id = fields.Many2one(
+        "retention.sms.campaign", required=True, ondelete="cascade", index=True, readonly=True
+    )
+    date = fields.Datetime(related="campaign_id.date", store=True, index=True)
+    company_id = fields.Many2one(related="campaign_id.company_id", store=True, index=True)
+    partner_id = fields.Many2one("res.partner", "Customer", required=True, index=True, readonly=True,
+                                 ondelete="cascade")
+    commercial_partner_id = fields.Many2one(
+        "res.partner", "Company Customer", required=True, index=True, readonly=True, ondelete="cascade",
+        help="Win-back is measured on the orders of the customer's company, whichever contact was texted.",
+    )
+    kind = fields.Selection(
+        [(CONTACTED, "Texted"), (HOLDOUT, "Control group"), ("skipped", "Skipped")],
+        required=True, readonly=True, index=True,
+    )
+    skip_reason = fields.Selection(SKIP_REASON_SELECTION, readonly=True)
+    number = fields.Char("Number", readonly=True, help="The number in E.164 format.")
+    sms_state = fields.Selection(
+        [("held", "Held (quiet hours)"), ("queued", "Queued")], readonly=True, index="btree_not_null"
+    )
+    won_back = fields.Boolean("Won Back", readonly=True, index="btree_not_null")
+    won_date = fields.Date("Came Back On", readonly=True)
+    revenue = fields.Monetary("Revenue in Window", readonly=True, currency_field="currency_id")
+    currency_id = fields.Many2one(related="campaign_id.currency_id")
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    retention_sms_line_ids = fields.One2many(
+        "retention.sms.campaign.line", "partner_id", string="Win-back SMS", readonly=True,
+        groups="sales_team.group_sale_salesman",
+    )
+
+
 class ResCompany(models.Model):
     _inherit = "res.company"
 
     retention_sms_cap_days = fields.Integer(
         string="SMS Frequency Cap (days)",
         default=30,
-        help="A customer texted by a win-back SMS campaign is not texted again "
-        "for this many days. 0 disables the cap.",
+        help="A customer texted by a win-back SMS campaign (or kept in its control group) is not "
+        "texted again for this many days. 0 disables the cap.",
+    )
+    retention_sms_quiet_start = fields.Float(
+        string="Quiet Hours From", default=21.0,
+        help="SMS queued from this hour (company time zone) are held until the quiet hours end.",
+    )
+    retention_sms_quiet_end = fields.Float(
+        string="Quiet Hours Until", default=9.0,
+        help="Held SMS go to the outgoing queue at this hour. Equal to the start: no quiet hours.",
+    )
+    retention_sms_max_batch = fields.Integer(
+        string="Maximum SMS per Campaign", default=1000,
+        help="A campaign that would text more customers is refused: narrow the selection. 0: no limit.",
+    )
+    retention_sms_holdout_percent = fields.Float(
+        string="Control Group (%)", default=10.0, digits=(16, 1),
+        help="Share of the eligible customers kept out of each campaign at random, and not texted, "
+        "to measure what the SMS really changed. 0: no control group.",
+    )
+    retention_sms_winback_days = fields.Integer(
+        string="Win-back Window (days)", default=30,
+        help="A texted customer who orders within this many days after the SMS counts as won back.",
     )
 
-    @api.constrains("retention_sms_cap_days")
-    def _check_retention_sms_cap_days(self):
+    retention_sms_last_campaign = fields.Datetime(
+        string="Last Win-back SMS Campaign", readonly=True, copy=False,
+        help="Stamped by every campaign: two campaigns of the company never run at the same time.",
+    )
+
+    def _retention_campaign_settings(self):
+        self.ensure_one()
+        return CampaignSettings(**{attr: self[fname] for fname, attr in CAMPAIGN_SETTING_FIELDS.items()})
+
+    @api.constrains(*CAMPAIGN_SETTING_FIELDS)
+    def _check_retention_campaign_settings(self):
         for company in self:
-            if company.retention_sms_cap_days < 0:
+            problems = company._retention_campaign_settings().problems()
+            if problems:
+                lines = [self.env._(template, **params) for template, params in problems]
                 raise ValidationError(self.env._(
-                    "The SMS frequency cap of %(company)s cannot be negative (got %(days)s): enter a "
-                    "number of days, or 0 to allow texting the same customer again at any time.",
-                    company=company.name, days=company.retention_sms_cap_days,
+                    "Win-back SMS settings of %(company)s are not valid:\n%(problems)s",
+                    company=company.name,
+                    problems="\n".join(f"- {line}" for line in lines),
                 ))

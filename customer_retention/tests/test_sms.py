@@ -1,12 +1,14 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from unittest.mock import patch
 
 from odoo import fields
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, new_test_user, tagged
 
 from odoo.addons.sms.tests.common import SMSCase
 
+from ..engine import split_holdout
 from ..wizard.retention_sms_wizard import sms_segments
 
 
@@ -20,7 +22,14 @@ class TestRetentionSms(SMSCase):
         cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
         cls.company = cls.env.company
         cls.company.country_id = cls.env.ref("base.pl")
-        cls.company.retention_sms_cap_days = 30
+        # No control group and no quiet hours unless a test says so: the
+        # tests below check who is texted, at any hour CI happens to run.
+        cls.company.write({
+            "retention_sms_cap_days": 30,
+            "retention_sms_holdout_percent": 0,
+            "retention_sms_quiet_start": 0,
+            "retention_sms_quiet_end": 0,
+        })
         cls.poland = cls.env.ref("base.pl")
         cls.ukraine = cls.env.ref("base.ua")
         cls.germany = cls.env.ref("base.de")
@@ -106,7 +115,9 @@ class TestRetentionSms(SMSCase):
         other = self._customer("Other company", self.poland, mobile="512 000 111", company_id=self.other_company.id)
         archived = self._customer("Archived", self.poland, mobile="512 000 222", active=False)
         recent = self._customer("Recent", self.poland, mobile="512 000 333")
-        self.env["retention.sms.campaign"].create({"partner_ids": [(6, 0, recent.ids)]})
+        self.env["retention.sms.campaign"].create({"line_ids": [(0, 0, {
+            "partner_id": recent.id, "commercial_partner_id": recent.id, "kind": "contacted",
+        })]})
         selection = ok | no_number | invalid | blacklisted | duplicate | other | archived | recent
 
         wizard = self._wizard(selection)
@@ -150,7 +161,7 @@ class TestRetentionSms(SMSCase):
         self.assertEqual(second.skipped_recent_count, 1)
 
         # 31 days later the 30-day cap has passed
-        first.date = fields.Datetime.now() - timedelta(days=31)
+        (first | second).date = fields.Datetime.now() - timedelta(days=31)
         third_wizard, third = self._run(anna)
         self.assertEqual(third.sent_count, 1)
 
@@ -271,3 +282,254 @@ class TestRetentionSms(SMSCase):
     def test_campaign_multi_company_rule(self):
         campaign = self.env["retention.sms.campaign"].create({"company_id": self.other_company.id})
         self.assertFalse(self.env["retention.sms.campaign"].with_user(self.salesman).search([("id", "=", campaign.id)]))
+
+    # ------------------------------------------------------------
+    # Guardrails: control group, batch size, quiet hours, duplicates
+    # ------------------------------------------------------------
+
+    def _polish_customers(self, count, prefix="Customer"):
+        return self.env["res.partner"].create([
+            {"name": f"{prefix} {index}", "country_id": self.poland.id, "mobile": f"+48 512 {index:06d}"}
+            for index in range(count)
+        ])
+
+    def test_holdout_control_group(self):
+        # 20 customers who could be texted, 10%: 2 kept out, 18 texted.
+        self.company.retention_sms_holdout_percent = 10
+        customers = self._polish_customers(20)
+        wizard = self._wizard(customers)
+        self.assertEqual((wizard.send_count, wizard.holdout_count), (18, 2))
+        holdout = wizard.holdout_partner_ids
+        with self.mockSMSGateway():
+            campaign = wizard._queue()
+        self.assertEqual(len(self._new_sms), 18)
+        self.assertEqual(set(self._new_sms.partner_id.ids), set((customers - holdout).ids))
+        self.assertEqual(campaign.holdout_partner_ids, holdout, "the preview's control group is the one recorded")
+        self.assertEqual((campaign.sent_count, campaign.holdout_count, campaign.holdout_percent), (18, 2, 10))
+        self.assertEqual(campaign.partner_ids, customers - holdout)
+        self.assertFalse(holdout.message_ids.filtered(lambda m: m.message_type == "sms"), "the control group gets nothing")
+
+        # Reproducible: the recorded seed re-draws the same group from the
+        # same customers, and a wizard with that seed shows it again.
+        self.assertEqual(split_holdout(customers.ids, 10, campaign.holdout_seed), set(holdout.ids))
+        again = self.env["retention.sms.wizard"].with_context(
+            retention_sms_partner_ids=customers.ids).create({"holdout_seed": campaign.holdout_seed})
+        again.invalidate_recordset()
+        self.company.retention_sms_cap_days = 0
+        self.assertEqual(again.holdout_partner_ids, holdout)
+
+        # The control group counts for the frequency cap: a second run on
+        # the same selection queues nothing.
+        self.company.retention_sms_cap_days = 30
+        second_wizard, second = self._run(customers)
+        self.assertEqual(second_wizard.send_count + second_wizard.holdout_count, 0)
+        self.assertEqual(second.skipped_recent_count, 20)
+        self.assertFalse(self._new_sms)
+
+    def test_max_batch(self):
+        self.company.retention_sms_max_batch = 2
+        customers = self._polish_customers(3)
+        wizard = self._wizard(customers)
+        self.assertTrue(wizard.over_limit)
+        with self.mockSMSGateway(), self.assertRaisesRegex(UserError, "3 customers, more than the 2 allowed"):
+            wizard._queue()
+        self.assertFalse(self._new_sms)
+        self.assertFalse(self.env["retention.sms.campaign"].search([]))
+        self.assertFalse(self._wizard(customers[:2]).over_limit)
+        self.company.retention_sms_max_batch = 0  # no limit
+        self.assertFalse(self._wizard(customers).over_limit)
+
+    def test_quiet_hours_hold_then_release(self):
+        # Warsaw, quiet from 21:00 to 09:00. Queued at 22:30 local on a
+        # Monday in March (UTC+1): held until 09:00 local = 08:00 UTC.
+        self.company.partner_id.tz = "Europe/Warsaw"
+        self.company.write({"retention_sms_quiet_start": 21.0, "retention_sms_quiet_end": 9.0})
+        customers = self._polish_customers(3)
+        Campaign = self.env["retention.sms.campaign"]
+        with self.mock_datetime_and_now(datetime(2026, 3, 2, 21, 30)):
+            wizard = self._wizard(customers)
+            self.assertEqual(wizard.quiet_until, datetime(2026, 3, 3, 8, 0))
+            with self.mockSMSGateway():
+                campaign = wizard._queue()
+                self.assertFalse(self._new_sms, "nothing enters the queue during the quiet hours")
+        self.assertEqual(campaign.state, "held")
+        self.assertEqual(campaign.release_date, datetime(2026, 3, 3, 8, 0))
+        self.assertEqual(set(campaign.line_ids.mapped("sms_state")), {"held"})
+        release = self.env.ref("customer_retention.ir_cron_retention_sms_release")
+        triggers = self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", release.id)])
+        self.assertIn(datetime(2026, 3, 3, 8, 0), triggers.mapped("call_at"), "the release cron runs at 09:00")
+
+        # 08:59 local: still quiet, the cron leaves it alone
+        with self.mock_datetime_and_now(datetime(2026, 3, 3, 7, 59)), self.mockSMSGateway():
+            Campaign._cron_release_held()
+            self.assertFalse(self._new_sms)
+        self.assertEqual(campaign.state, "held")
+
+        # 09:00 local: released in batches of 2 (the cron commits between
+        # batches); a second call only takes what is left, never twice.
+        with self.mock_datetime_and_now(datetime(2026, 3, 3, 8, 0)), self.mockSMSGateway():
+            Campaign._cron_release_held(batch_size=2)
+            self.assertEqual(len(self._new_sms), 2)
+            self.assertEqual(campaign.state, "held")
+        with self.mock_datetime_and_now(datetime(2026, 3, 3, 8, 1)), self.mockSMSGateway():
+            Campaign._cron_release_held(batch_size=2)
+            self.assertEqual(len(self._new_sms), 1)
+            Campaign._cron_release_held(batch_size=2)
+            self.assertEqual(len(self._new_sms), 1, "a third call finds nothing held")
+        self.assertEqual(self.env["sms.sms"].search_count([("partner_id", "in", customers.ids)]), 3)
+        self.assertEqual(campaign.state, "queued")
+        self.assertEqual(campaign.queued_date, datetime(2026, 3, 3, 8, 1))
+        self.assertEqual(set(campaign.line_ids.mapped("sms_state")), {"queued"})
+        self.assertEqual(
+            sorted(self.env["sms.sms"].search([("partner_id", "in", customers.ids)]).mapped("number")),
+            sorted(customer.mobile.replace(" ", "") for customer in customers),
+        )
+
+    def test_outside_quiet_hours_queued_at_once(self):
+        self.company.partner_id.tz = "Europe/Warsaw"
+        self.company.write({"retention_sms_quiet_start": 21.0, "retention_sms_quiet_end": 9.0})
+        customer = self._polish_customers(1)
+        with self.mock_datetime_and_now(datetime(2026, 3, 2, 8, 0)):  # 09:00 in Warsaw
+            wizard, campaign = self._run(customer)
+            self.assertFalse(wizard.quiet_until)
+        self.assertEqual(campaign.state, "queued")
+        self.assertEqual(campaign.queued_date, datetime(2026, 3, 2, 8, 0))
+        self.assertEqual(len(self._new_sms), 1)
+
+    def test_interrupted_run_leaves_nothing(self):
+        # The gateway's queueing fails after the first SMS rows exist (a
+        # crash, a timeout): the run is one transaction, so nothing stays,
+        # and the rerun queues each customer exactly once.
+        customers = self._polish_customers(3)
+        wizard = self._wizard(customers)
+        origin = type(self.env["res.partner"])._message_sms_schedule_mass
+
+        def crash(records, *args, **kwargs):
+            origin(records, *args, **kwargs)
+            raise OSError("connection lost")
+
+        with self.mockSMSGateway(), patch.object(type(self.env["res.partner"]), "_message_sms_schedule_mass", crash):
+            with self.assertRaises(OSError), self.env.cr.savepoint():
+                wizard._queue()
+        self.env.invalidate_all()
+        self.assertFalse(self.env["sms.sms"].search([("partner_id", "in", customers.ids)]))
+        self.assertFalse(self.env["retention.sms.campaign"].search([]))
+        self.assertEqual(wizard.state, "draft")
+        with self.mockSMSGateway():
+            campaign = wizard._queue()
+        self.assertEqual(self.env["sms.sms"].search_count([("partner_id", "in", customers.ids)]), 3)
+        self.assertEqual(campaign.sent_count, 3)
+
+    def test_same_wizard_twice(self):
+        # A double click on Queue SMS (even with the cap off) queues once.
+        self.company.retention_sms_cap_days = 0
+        customer = self._polish_customers(1)
+        wizard = self._wizard(customer)
+        with self.mockSMSGateway():
+            wizard._queue()
+            with self.assertRaisesRegex(UserError, "already been queued"):
+                wizard._queue()
+        self.assertEqual(self.env["sms.sms"].search_count([("partner_id", "=", customer.id)]), 1)
+
+    def test_campaign_settings_validation(self):
+        with self.assertRaisesRegex(ValidationError, "control group must be between"):
+            self.company.retention_sms_holdout_percent = 60
+        with self.assertRaisesRegex(ValidationError, "cannot be negative"):
+            self.company.retention_sms_max_batch = -1
+        with self.assertRaisesRegex(ValidationError, "between 00:00 and 24:00"):
+            self.company.retention_sms_quiet_start = 25
+        with self.assertRaisesRegex(ValidationError, "at least 1 day"):
+            self.company.retention_sms_winback_days = 0
+
+    # ------------------------------------------------------------
+    # Win-back measurement
+    # ------------------------------------------------------------
+
+    def _sale(self, partner, when, amount, state="sale"):
+        product = self.env["product.product"].create({"name": "Wash", "type": "service"})
+        order = self.env["sale.order"].create({
+            "partner_id": partner.id,
+            "order_line": [(0, 0, {"product_id": product.id, "price_unit": amount, "tax_id": [(6, 0, [])]})],
+        })
+        order.action_confirm()
+        if state == "cancel":
+            order._action_cancel()
+        order.date_order = when
+        return order
+
+    def test_winback_figures(self):
+        # 4 customers, half kept as the control group: 2 texted, 2 not.
+        self.company.retention_sms_holdout_percent = 50
+        garage = self.env["res.partner"].create({"name": "Garage Ltd", "is_company": True})
+        contact = self._customer("Jan (Garage)", self.poland, mobile="512 100 001", parent_id=garage.id)
+        others = self._polish_customers(3, prefix="Client")
+        sent_at = datetime(2026, 3, 2, 10, 0)
+        with self.mock_datetime_and_now(sent_at):
+            _wizard, campaign = self._run(contact | others)
+        texted, control = campaign.partner_ids, campaign.holdout_partner_ids
+        self.assertEqual((len(texted), len(control)), (2, 2))
+        first, second = texted
+        back, away = control
+
+        # Texted: the first comes back on day 3 for 100 and day 20 for 50
+        # (an order the day before the SMS does not count); the second only
+        # has a cancelled order and one on day 31, after the window.
+        # Control group: one comes back on day 10 for 80.
+        self._sale(first.commercial_partner_id, sent_at - timedelta(days=1), 500)
+        self._sale(first.commercial_partner_id, sent_at + timedelta(days=3), 100)
+        self._sale(first.commercial_partner_id, sent_at + timedelta(days=20), 50)
+        self._sale(second.commercial_partner_id, sent_at + timedelta(days=5), 70, state="cancel")
+        self._sale(second.commercial_partner_id, sent_at + timedelta(days=31), 90)
+        self._sale(back, sent_at + timedelta(days=10), 80)
+
+        # Day 15: the window is open, the figures are interim.
+        campaign._measure(now=sent_at + timedelta(days=15))
+        self.assertEqual(campaign.state, "queued")
+        self.assertEqual((campaign.won_count, campaign.won_revenue), (1, 100))
+
+        # Day 40, the daily cron: final over the 30 days.
+        with self.mock_datetime_and_now(sent_at + timedelta(days=40)):
+            self.env["retention.sms.campaign"]._cron_measure()
+        self.assertEqual(campaign.state, "measured")
+        self.assertEqual(campaign.measure_end, datetime(2026, 4, 1, 10, 0))
+        self.assertEqual((campaign.won_count, campaign.winback_rate, campaign.won_revenue), (1, 50.0, 150.0))
+        self.assertEqual((campaign.holdout_won_count, campaign.holdout_rate, campaign.holdout_revenue), (1, 50.0, 80.0))
+        self.assertEqual(campaign.uplift, 0.0)
+        self.assertEqual(campaign.won_partner_ids, first)
+        line = campaign.line_ids.filtered(lambda l: l.partner_id == first)
+        self.assertEqual((line.won_back, line.won_date, line.revenue), (True, date(2026, 3, 5), 150.0))
+        self.assertFalse(campaign.line_ids.filtered(lambda l: l.partner_id == away).won_back)
+
+        # Findable from the partner list, as a salesperson: the search filter
+        # "Won Back by SMS" and the campaign's button.
+        partners = self.env["res.partner"].with_user(self.salesman)
+        search_view = self.env.ref("customer_retention.res_partner_view_search_retention_sms")
+        self.assertIn("retention_sms_won_back", search_view.arch)
+        won = partners.search([("retention_sms_line_ids", "any", [("kind", "=", "contacted"), ("won_back", "=", True)])])
+        self.assertEqual(won, first)
+        texted_found = partners.search([("retention_sms_line_ids", "any", [("kind", "=", "contacted")])])
+        self.assertEqual(texted_found, texted)
+        self.assertEqual(campaign.action_open_won()["domain"], [("id", "in", first.ids)])
+
+    def test_winback_contact_of_company(self):
+        # The texted contact's company orders: the contact is won back.
+        garage = self.env["res.partner"].create({"name": "Garage Ltd", "is_company": True})
+        contact = self._customer("Jan (Garage)", self.poland, mobile="512 100 001", parent_id=garage.id)
+        sent_at = datetime(2026, 3, 2, 10, 0)
+        with self.mock_datetime_and_now(sent_at):
+            _wizard, campaign = self._run(contact)
+        self._sale(garage, sent_at + timedelta(days=2), 120)
+        campaign._measure(now=sent_at + timedelta(days=30))
+        self.assertEqual(campaign.state, "measured")
+        self.assertEqual((campaign.won_count, campaign.winback_rate, campaign.won_revenue), (1, 100.0, 120.0))
+        self.assertEqual(campaign.holdout_rate, 0.0)
+
+    def test_campaign_line_multi_company_rule(self):
+        customer = self._polish_customers(1)
+        campaign = self.env["retention.sms.campaign"].create({
+            "company_id": self.other_company.id,
+            "line_ids": [(0, 0, {"partner_id": customer.id, "commercial_partner_id": customer.id,
+                                 "kind": "contacted"})],
+        })
+        Line = self.env["retention.sms.campaign.line"].with_user(self.salesman)
+        self.assertFalse(Line.search([("campaign_id", "=", campaign.id)]))

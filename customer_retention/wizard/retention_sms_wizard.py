@@ -1,11 +1,14 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import math
+import random
 from collections import Counter
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
-from odoo.tools.misc import clean_context
+from odoo.tools.misc import clean_context, format_datetime
 from odoo.addons.phone_validation.tools import phone_validation
+
+from ..engine import CONTACTED, HOLDOUT, split_holdout
 
 # The GSM 03.38 alphabet: a message made only of these characters is encoded
 # on 7 bits (160 characters, 153 per part when split); anything else forces
@@ -86,6 +89,23 @@ class RetentionSmsWizard(models.TransientModel):
         context=ACTIVE_AND_ARCHIVED,
     )
     company_id = fields.Many2one("res.company", default=lambda self: self.env.company, readonly=True)
+    state = fields.Selection([("draft", "Draft"), ("done", "Queued")], default="draft", readonly=True)
+    campaign_id = fields.Many2one("retention.sms.campaign", readonly=True)
+    holdout_percent = fields.Float(
+        "Control Group (%)", digits=(16, 1),
+        default=lambda self: self.env.company.retention_sms_holdout_percent,
+        help="Share of the customers who could be texted that is kept out at random, as a control "
+        "group: comparing who comes back in both groups shows what the SMS really changed.",
+    )
+    holdout_seed = fields.Integer(
+        default=lambda self: random.SystemRandom().randrange(1, 2**31 - 1), readonly=True,
+        help="Draws the control group; recorded on the campaign so that the draw can be repeated.",
+    )
+    holdout_partner_ids = fields.Many2many("res.partner", compute="_compute_recipients", string="Customers: Control Group", context=ACTIVE_AND_ARCHIVED)
+    holdout_count = fields.Integer(compute="_compute_recipients", string="Control Group (not texted)")
+    max_batch = fields.Integer(related="company_id.retention_sms_max_batch")
+    over_limit = fields.Boolean(compute="_compute_recipients")
+    quiet_until = fields.Datetime(compute="_compute_quiet_until", string="Held Until")
     template_id = fields.Many2one(
         "sms.template",
         string="Template",
@@ -155,24 +175,35 @@ class RetentionSmsWizard(models.TransientModel):
     # Recipients
     # ------------------------------------------------------------
 
-    @api.depends("partner_ids", "company_id")
+    @api.depends("partner_ids", "company_id", "holdout_percent", "holdout_seed")
     def _compute_recipients(self):
         for wizard in self:
             # _origin: inside an onchange the partners are new records without ids
             buckets = wizard._classify(wizard.partner_ids._origin)
             wizard.send_partner_ids = buckets["send"]
             wizard.send_count = len(buckets["send"])
+            wizard.holdout_partner_ids = buckets["holdout"]
+            wizard.holdout_count = len(buckets["holdout"])
+            wizard.over_limit = bool(wizard.max_batch) and wizard.send_count > wizard.max_batch
             for reason, fname in SKIP_REASONS.items():
                 wizard[fname] = buckets[reason]
                 wizard[fname.replace("_ids", "_count")] = len(buckets[reason])
             wizard.skip_count = sum(len(buckets[reason]) for reason in SKIP_REASONS)
 
+    @api.depends("company_id")
+    def _compute_quiet_until(self):
+        for wizard in self:
+            wizard.quiet_until = self.env["retention.sms.campaign"]._quiet_until(
+                wizard.company_id or self.env.company
+            )
+
     def _classify(self, partners):
-        """Sort ``partners`` (in selection order) into 'send' and one bucket
+        """Sort ``partners`` (in selection order) into 'send', 'holdout' (the
+        control group drawn among those who could be texted) and one bucket
         per skip reason; also returns 'numbers': partner id -> E.164 number."""
         company = self.company_id or self.env.company
         partners = partners.with_context(active_test=False)
-        buckets = {key: partners.browse() for key in ("send", *SKIP_REASONS)}
+        buckets = {key: partners.browse() for key in ("send", "holdout", *SKIP_REASONS)}
         numbers = {}
         candidates = []
         for partner in partners:
@@ -210,6 +241,9 @@ class RetentionSmsWizard(models.TransientModel):
             else:
                 seen.add(number)
                 buckets["send"] |= partner
+        holdout = split_holdout(buckets["send"].ids, self.holdout_percent, self.holdout_seed)
+        buckets["holdout"] = buckets["send"].filtered(lambda partner: partner.id in holdout)
+        buckets["send"] -= buckets["holdout"]
         buckets["numbers"] = numbers
         return buckets
 
@@ -268,23 +302,54 @@ class RetentionSmsWizard(models.TransientModel):
 
     def action_queue(self):
         campaign = self._queue()
+        if campaign.state == "held":
+            message = self.env._(
+                "%(sent)s SMS will be queued at %(time)s, when the quiet hours end; "
+                "%(holdout)s customers kept as a control group, %(skipped)s skipped.",
+                sent=campaign.sent_count, holdout=campaign.holdout_count, skipped=campaign.skipped_count,
+                time=format_datetime(self.env, campaign.release_date, dt_format="short"),
+            )
+        else:
+            message = self.env._(
+                "%(sent)s SMS queued, %(holdout)s customers kept as a control group, %(skipped)s skipped.",
+                sent=campaign.sent_count, holdout=campaign.holdout_count, skipped=campaign.skipped_count,
+            )
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
                 "type": "success" if campaign.sent_count else "warning",
-                "message": self.env._(
-                    "%(sent)s SMS queued, %(skipped)s customers skipped.",
-                    sent=campaign.sent_count,
-                    skipped=campaign.skipped_count,
-                ),
+                "message": message,
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
 
+    def _lock(self, company):
+        """Serialise campaigns: the wizard is queued once, and two campaigns
+        of one company never read the frequency cap at the same time.
+
+        Both are row UPDATEs, not mere locks: under Odoo's REPEATABLE READ a
+        concurrent run that updated the same row first makes this one fail
+        with a serialization error, and Odoo retries the whole request, which
+        then sees the other campaign's customers as contacted recently."""
+        self.env.cr.execute(
+            "UPDATE retention_sms_wizard SET state = 'done' WHERE id = %s AND state = 'draft'", [self.id]
+        )
+        if not self.env.cr.rowcount:
+            raise UserError(self.env._("These SMS have already been queued: close this dialog."))
+        self.env.cr.execute(
+            "UPDATE res_company SET retention_sms_last_campaign = now() AT TIME ZONE 'UTC' WHERE id = %s",
+            [company.id],
+        )
+        self.invalidate_recordset(["state"])
+        company.invalidate_recordset(["retention_sms_last_campaign"])
+
     def _queue(self):
-        """Queue one SMS per partner to send (state outgoing, sent by the SMS
-        cron), log it in their chatter and return the campaign recording it."""
+        """Record the campaign and queue one SMS per customer to text (state
+        outgoing, sent by the SMS cron) with a note in their chatter; during
+        the quiet hours the SMS are held and a cron queues them when the
+        hours end. Everything happens in this transaction: a run cut short
+        leaves nothing behind, and running it again queues nothing twice."""
         self.ensure_one()
         # default_* keys of the dialog (default_partner_ids...) must not reach
         # the sms.sms, composer and chatter notes created below
@@ -292,26 +357,66 @@ class RetentionSmsWizard(models.TransientModel):
         if not (wizard.body or "").strip():
             raise UserError(wizard.env._("Write a message or choose a template before sending."))
         company = wizard.company_id or wizard.env.company
+        wizard.env.flush_all()
+        wizard._lock(company)
         buckets = wizard._classify(wizard.partner_ids._origin)
-        recipients = buckets["send"].with_company(company)
+        recipients = buckets["send"]
+        if company.retention_sms_max_batch and len(recipients) > company.retention_sms_max_batch:
+            raise UserError(wizard.env._(
+                "This campaign would text %(count)s customers, more than the %(limit)s allowed per campaign "
+                "in %(company)s. Select fewer customers (filter by tier or salesperson, for instance), or ask "
+                "an administrator to raise the limit in Settings > Customer Retention.",
+                count=len(recipients), limit=company.retention_sms_max_batch, company=company.name,
+            ))
         template = wizard.template_id if wizard.template_id and wizard.body == wizard.template_id.body else False
-        if recipients:
-            recipients._message_sms_schedule_mass(
-                body=wizard.body, template=template, mass_keep_log=True, mass_force_send=False
-            )
-        skipped = wizard.partner_ids.browse()
-        for reason in SKIP_REASONS:
-            skipped |= buckets[reason]
-        campaign = wizard.env["retention.sms.campaign"].create({
+        numbers = buckets["numbers"]
+        quiet_until = wizard.env["retention.sms.campaign"]._quiet_until(company)
+        Campaign = wizard.env["retention.sms.campaign"]
+        if recipients and not quiet_until:
+            Campaign._queue_sms(recipients, company, wizard.body, template)
+        lines = [
+            fields.Command.create(wizard._line_values(partner, CONTACTED, number=numbers[partner.id],
+                                                      sms_state="held" if quiet_until else "queued"))
+            for partner in recipients
+        ] + [
+            fields.Command.create(wizard._line_values(partner, HOLDOUT, number=numbers[partner.id]))
+            for partner in buckets["holdout"]
+        ] + [
+            fields.Command.create(wizard._line_values(partner, "skipped", skip_reason=reason,
+                                                      number=numbers.get(partner.id)))
+            for reason in SKIP_REASONS for partner in buckets[reason]
+        ]
+        campaign = Campaign.create({
             "template_id": wizard.template_id.id,
             "body": wizard.body,
             "company_id": company.id,
-            "partner_ids": [fields.Command.set(recipients.ids)],
-            "skipped_partner_ids": [fields.Command.set(skipped.ids)],
+            "state": "held" if quiet_until else "queued",
+            "release_date": quiet_until,
+            "queued_date": False if quiet_until else fields.Datetime.now(),
+            "holdout_percent": wizard.holdout_percent,
+            "holdout_seed": wizard.holdout_seed,
+            "holdout_count": len(buckets["holdout"]),
+            "winback_days": company.retention_sms_winback_days,
+            "line_ids": lines,
             "sent_count": len(recipients),
             **{fname: len(buckets[reason]) for reason, fname in CAMPAIGN_COUNTS.items()},
         })
+        if quiet_until:
+            # sudo: salespeople may not touch crons; this only schedules the
+            # addon's release job at the end of the quiet hours.
+            release_cron = wizard.env.ref("customer_retention.ir_cron_retention_sms_release").sudo()
+            release_cron._trigger(at=quiet_until)
+        wizard.campaign_id = campaign
         return campaign
+
+    @api.model
+    def _line_values(self, partner, kind, **values):
+        return {
+            "partner_id": partner.id,
+            "commercial_partner_id": partner.commercial_partner_id.id,
+            "kind": kind,
+            **values,
+        }
 
     def action_open_skipped(self):
         """The skipped customers; ``reason`` in the context narrows to one reason."""
