@@ -14,7 +14,7 @@ scripts and screenshots); ``--stop`` stops the demo cluster.
 import argparse
 import os
 import sys
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from .harness import datagen, pg
 from .harness.odoo_env import REPO_ROOT, OdooDatabase, odoo_command, subprocess_env
@@ -23,6 +23,7 @@ from .harness.session import odoo_environment
 DEMO_DIR = REPO_ROOT / "var" / "demo"
 DATABASE = "retention_demo"
 LOGIN = ("admin", "admin")
+SALESPERSON = ("rep", "rep")
 
 
 def say(message):
@@ -43,10 +44,38 @@ def build(database, customers, orders_per_customer, seed):
         env["res.users"].search([]).write({"tour_enabled": False})
         env.flush_all()
         env.cr.commit()
+        say("a win-back SMS campaign sent 45 days ago, measured since")
+        past_campaign(env, days_ago=45)
+        env.cr.commit()
         say("computing retention")
         count = env["res.partner"].retention_recompute()
+        env["res.users"].create({
+            "name": "Sales Rep", "login": SALESPERSON[0], "password": SALESPERSON[1],
+            "groups_id": [(6, 0, [env.ref("sales_team.group_sale_salesman").id, env.ref("base.group_user").id])],
+            "tour_enabled": False,
+        })
         env.cr.commit()
         say(f"{count:,} customers computed")
+
+
+def past_campaign(env, days_ago, size=300):
+    """What the campaign list looks like once a campaign has been measured:
+    the customers at risk on that day, texted through the real wizard, then
+    dated back and measured against the orders generated since."""
+    Partner = env["res.partner"]
+    company = env.company
+    sent_at = datetime.now().replace(microsecond=0) - timedelta(days=days_ago)
+    Partner.retention_recompute(as_of=date.today() - timedelta(days=days_ago))
+    at_risk = Partner.search([("retention_status", "=", "at_risk"), ("mobile", "!=", False)], limit=size)
+    quiet = company.retention_sms_quiet_start, company.retention_sms_quiet_end
+    company.write({"retention_sms_quiet_start": 0, "retention_sms_quiet_end": 0})
+    wizard = env["retention.sms.wizard"].with_context(retention_sms_partner_ids=at_risk.ids).create({})
+    campaign = wizard._queue()
+    company.write({"retention_sms_quiet_start": quiet[0], "retention_sms_quiet_end": quiet[1]})
+    # The demo never talks to a real SMS gateway.
+    env["sms.sms"].search([("partner_id", "in", at_risk.ids)]).unlink()
+    campaign.write({"name": f"We miss you ({days_ago} days ago)", "date": sent_at, "queued_date": sent_at})
+    campaign._measure()
 
 
 def main(argv=None):
@@ -84,7 +113,8 @@ def main(argv=None):
             f"--db-filter=^{DATABASE}$", "--max-cron-threads=1", "--log-level=warn",
         ]
         say(f"Odoo serves http://localhost:{options.port}/odoo/action-customer_retention.action_customer_retention")
-        say(f"log in as {LOGIN[0]} / {LOGIN[1]}; Ctrl-C stops the server")
+        say(f"log in as {LOGIN[0]} / {LOGIN[1]} (administrator) or {SALESPERSON[0]} / {SALESPERSON[1]} "
+            "(salesperson); Ctrl-C stops the server")
         sys.stdout.flush()
         os.chdir(REPO_ROOT)
         os.execvpe(argv[0], argv, subprocess_env())

@@ -8,7 +8,8 @@ from odoo.tests import HttpCase, new_test_user, tagged
 @tagged("post_install", "-at_install")
 class TestUiTour(HttpCase):
     """A salesperson in a real browser: Sales > Customer Retention, filter At
-    Risk, kanban, pivot, a customer's Retention tab and its Recompute now."""
+    Risk, queue a win-back SMS to the selected customer, kanban, pivot, a
+    customer's Retention tab and its Recompute now, then the campaign."""
 
     @classmethod
     def setUpClass(cls):
@@ -25,13 +26,17 @@ class TestUiTour(HttpCase):
             sale.action_confirm()
             sale.date_order = fields.Datetime.to_datetime(today - timedelta(days=days_ago))
 
-        overdue = env["res.partner"].create({"name": "Overdue Garage", "is_company": True})
+        overdue = env["res.partner"].create({
+            "name": "Overdue Garage", "is_company": True, "mobile": "+48 512 345 678",
+        })
         for days_ago in (160, 130, 100):
             order(overdue, days_ago, 200)  # every 30 days, silent for 100: at risk
         loyal = env["res.partner"].create({"name": "Loyal Salon", "is_company": True})
         for days_ago in (100, 70, 40, 10):
             order(loyal, days_ago, 80)
         env["res.partner"].retention_recompute(as_of=today)
+        # the SMS step must queue at once whatever the hour CI runs at
+        env.company.write({"retention_sms_quiet_start": 0, "retention_sms_quiet_end": 0})
         cls.rep = new_test_user(
             env, "retention_tour_rep", password="retention_tour_rep",
             groups="sales_team.group_sale_salesman", tour_enabled=False,
@@ -39,3 +44,7 @@ class TestUiTour(HttpCase):
 
     def test_salesperson_tour(self):
         self.start_tour("/odoo", "customer_retention_tour", login="retention_tour_rep", timeout=120)
+        campaign = self.env["retention.sms.campaign"].search([("user_id", "=", self.rep.id)])
+        self.assertEqual(campaign.partner_ids.mapped("name"), ["Overdue Garage"])
+        sms = self.env["sms.sms"].search([("partner_id", "in", campaign.partner_ids.ids)])
+        self.assertEqual((sms.number, sms.state), ("+48512345678", "outgoing"))

@@ -55,6 +55,41 @@ registry.category("web_tour.tours").add("customer_retention_tour", {
             trigger: '.o_list_view:not(:has(.o_data_cell:contains("Loyal Salon")))',
         },
         {
+            content: "Select the overdue customer",
+            trigger: '.o_data_row:has(.o_data_cell:contains("Overdue Garage")) .o_list_record_selector input',
+            run: "click",
+        },
+        {
+            content: "Open the Actions menu",
+            trigger: ".o_control_panel .o_cp_action_menus button:has(.fa-cog)",
+            run: "click",
+        },
+        {
+            content: "Run the win-back SMS action",
+            trigger: '.o-dropdown--menu .o-dropdown-item:contains("Win-back SMS")',
+            run: "click",
+        },
+        {
+            content: "The dialog counts who gets an SMS before anything is queued",
+            trigger: '.modal .o_form_view div[name="send_count"]:contains("1")',
+        },
+        {
+            content: "The preview shows the message for the customer",
+            trigger: '.modal .o_form_view div[name="preview"]:contains("Overdue Garage")',
+        },
+        {
+            content: "Queue the SMS",
+            trigger: '.modal-footer button[name="action_queue"]',
+            run: "click",
+        },
+        {
+            content: "A notification confirms the SMS is queued",
+            trigger: '.o_notification:has(.o_notification_bar.bg-success):contains("1 SMS queued")',
+        },
+        {
+            trigger: "body:not(:has(.modal))",
+        },
+        {
             content: "Switch to the kanban",
             trigger: "button.o_switch_view.o_kanban",
             run: "click",
@@ -106,6 +141,20 @@ registry.category("web_tour.tours").add("customer_retention_tour", {
         },
         {
             trigger: 'body:not(:has(.o_error_dialog)) .o_notebook .tab-pane.active:contains("overdue")',
+        },
+        {
+            content: "Open the win-back campaigns",
+            trigger: '[data-menu-xmlid="customer_retention.menu_retention_sms_campaign"]',
+            run: "click",
+        },
+        {
+            content: "The campaign just queued is listed with its figures",
+            trigger: '.o_list_view .o_data_row:has(.o_data_cell[name="sent_count"]:contains("1")) .o_data_cell[name="winback_rate"]',
+            run: "click",
+        },
+        {
+            content: "Its form tells the texted customers and the win-back",
+            trigger: '.o_form_view button[name="action_open_contacted"]:contains("1")',
         },
     ],
 });
