@@ -51,7 +51,8 @@ def render_reasons(metrics, settings=None, gettext=None, as_of=None):
     cadence = _number(metrics["cadence_days"], 0)
     status = metrics["status"]
     has_cadence = metrics["cadence_days"].notna()
-    first_days = _number(metrics["days_since_last"] + (metrics["last_order_date"] - metrics["first_order_date"]).dt.days)
+    span = (metrics["last_order_date"] - metrics["first_order_date"]).dt.days
+    first_days = _number(metrics["days_since_last"] + span)
     cases = [
         (status == "lost", LOST, {"days": days, "lost": lost_days.astype(str)}),
         ((status == "at_risk") & has_cadence, AT_RISK_OVERDUE,

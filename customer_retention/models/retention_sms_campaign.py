@@ -84,7 +84,8 @@ class RetentionSmsCampaign(models.Model):
         "Measured: the measurement window is over and the figures are final.",
     )
     queued_date = fields.Datetime(
-        "Sent to Queue", readonly=True, help="When the SMS entered Odoo's outgoing queue; the win-back counts from here."
+        "Sent to Queue", readonly=True,
+        help="When the SMS entered Odoo's outgoing queue; the win-back counts from here.",
     )
     release_date = fields.Datetime(
         "Release Planned", readonly=True, help="End of the quiet hours during which the campaign was created."

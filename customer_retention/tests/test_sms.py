@@ -307,7 +307,8 @@ class TestRetentionSms(SMSCase):
         self.assertEqual(campaign.holdout_partner_ids, holdout, "the preview's control group is the one recorded")
         self.assertEqual((campaign.sent_count, campaign.holdout_count, campaign.holdout_percent), (18, 2, 10))
         self.assertEqual(campaign.partner_ids, customers - holdout)
-        self.assertFalse(holdout.message_ids.filtered(lambda m: m.message_type == "sms"), "the control group gets nothing")
+        self.assertFalse(holdout.message_ids.filtered(lambda m: m.message_type == "sms"),
+                         "the control group gets nothing")
 
         # Reproducible: the recorded seed re-draws the same group from the
         # same customers, and a wizard with that seed shows it again.
@@ -496,16 +497,18 @@ class TestRetentionSms(SMSCase):
         self.assertEqual((campaign.holdout_won_count, campaign.holdout_rate, campaign.holdout_revenue), (1, 50.0, 80.0))
         self.assertEqual(campaign.uplift, 0.0)
         self.assertEqual(campaign.won_partner_ids, first)
-        line = campaign.line_ids.filtered(lambda l: l.partner_id == first)
+        line = campaign.line_ids.filtered(lambda row: row.partner_id == first)
         self.assertEqual((line.won_back, line.won_date, line.revenue), (True, date(2026, 3, 5), 150.0))
-        self.assertFalse(campaign.line_ids.filtered(lambda l: l.partner_id == away).won_back)
+        self.assertFalse(campaign.line_ids.filtered(lambda row: row.partner_id == away).won_back)
 
         # Findable from the partner list, as a salesperson: the search filter
         # "Won Back by SMS" and the campaign's button.
         partners = self.env["res.partner"].with_user(self.salesman)
         search_view = self.env.ref("customer_retention.res_partner_view_search_retention_sms")
         self.assertIn("retention_sms_won_back", search_view.arch)
-        won = partners.search([("retention_sms_line_ids", "any", [("kind", "=", "contacted"), ("won_back", "=", True)])])
+        won = partners.search(
+            [("retention_sms_line_ids", "any", [("kind", "=", "contacted"), ("won_back", "=", True)])]
+        )
         self.assertEqual(won, first)
         texted_found = partners.search([("retention_sms_line_ids", "any", [("kind", "=", "contacted")])])
         self.assertEqual(texted_found, texted)

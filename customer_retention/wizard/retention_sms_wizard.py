@@ -54,6 +54,11 @@ CAMPAIGN_COUNTS = {
 ACTIVE_AND_ARCHIVED = {"active_test": False}
 
 
+def _recipients(string):
+    """A computed group of the selected customers (archived ones included)."""
+    return fields.Many2many("res.partner", compute="_compute_recipients", string=string, context=ACTIVE_AND_ARCHIVED)
+
+
 def sms_segments(text):
     """(encoding, number of SMS parts) needed to send ``text``."""
     if not text:
@@ -101,7 +106,7 @@ class RetentionSmsWizard(models.TransientModel):
         default=lambda self: random.SystemRandom().randrange(1, 2**31 - 1), readonly=True,
         help="Draws the control group; recorded on the campaign so that the draw can be repeated.",
     )
-    holdout_partner_ids = fields.Many2many("res.partner", compute="_compute_recipients", string="Customers: Control Group", context=ACTIVE_AND_ARCHIVED)
+    holdout_partner_ids = _recipients("Customers: Control Group")
     holdout_count = fields.Integer(compute="_compute_recipients", string="Control Group (not texted)")
     max_batch = fields.Integer(related="company_id.retention_sms_max_batch")
     over_limit = fields.Boolean(compute="_compute_recipients")
@@ -116,14 +121,14 @@ class RetentionSmsWizard(models.TransientModel):
     )
     body = fields.Text(compute="_compute_body", store=True, readonly=False)
 
-    send_partner_ids = fields.Many2many("res.partner", compute="_compute_recipients", string="Customers: To Send", context=ACTIVE_AND_ARCHIVED)
-    skip_archived_ids = fields.Many2many("res.partner", compute="_compute_recipients", string="Customers: Archived", context=ACTIVE_AND_ARCHIVED)
-    skip_company_ids = fields.Many2many("res.partner", compute="_compute_recipients", string="Customers: Other Company", context=ACTIVE_AND_ARCHIVED)
-    skip_no_number_ids = fields.Many2many("res.partner", compute="_compute_recipients", string="Customers: No Number", context=ACTIVE_AND_ARCHIVED)
-    skip_invalid_ids = fields.Many2many("res.partner", compute="_compute_recipients", string="Customers: Invalid Number", context=ACTIVE_AND_ARCHIVED)
-    skip_blacklist_ids = fields.Many2many("res.partner", compute="_compute_recipients", string="Customers: Opted Out", context=ACTIVE_AND_ARCHIVED)
-    skip_recent_ids = fields.Many2many("res.partner", compute="_compute_recipients", string="Customers: Contacted Recently", context=ACTIVE_AND_ARCHIVED)
-    skip_duplicate_ids = fields.Many2many("res.partner", compute="_compute_recipients", string="Customers: Duplicate Number", context=ACTIVE_AND_ARCHIVED)
+    send_partner_ids = _recipients("Customers: To Send")
+    skip_archived_ids = _recipients("Customers: Archived")
+    skip_company_ids = _recipients("Customers: Other Company")
+    skip_no_number_ids = _recipients("Customers: No Number")
+    skip_invalid_ids = _recipients("Customers: Invalid Number")
+    skip_blacklist_ids = _recipients("Customers: Opted Out")
+    skip_recent_ids = _recipients("Customers: Contacted Recently")
+    skip_duplicate_ids = _recipients("Customers: Duplicate Number")
     send_count = fields.Integer(compute="_compute_recipients", string="To Send")
     skip_archived_count = fields.Integer(compute="_compute_recipients", string="Archived")
     skip_company_count = fields.Integer(compute="_compute_recipients", string="Other Company")
