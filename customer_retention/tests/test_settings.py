@@ -83,3 +83,25 @@ class TestSettings(RetentionCase):
         self.assertEqual(self.company.retention_sms_cap_days, 0)
         with self.assertRaises(ValidationError), self.env.cr.savepoint():
             self.company.retention_sms_cap_days = -1
+
+    def test_sms_guardrails_in_settings(self):
+        # 0 is meaningful for each (no control group, no limit, no quiet
+        # hours) and must survive the settings form.
+        with Form(self.env["res.config.settings"]) as settings:
+            settings.retention_sms_holdout_percent = 0
+            settings.retention_sms_max_batch = 0
+            settings.retention_sms_quiet_start = 0
+            settings.retention_sms_quiet_end = 0
+            settings.retention_sms_winback_days = 45
+        settings.save().execute()
+        self.assertEqual(
+            (self.company.retention_sms_holdout_percent, self.company.retention_sms_max_batch,
+             self.company.retention_sms_quiet_start, self.company.retention_sms_quiet_end,
+             self.company.retention_sms_winback_days),
+            (0, 0, 0, 0, 45),
+        )
+        with self.assertRaisesRegex(ValidationError, "Win-back SMS settings of"), self.env.cr.savepoint():
+            with Form(self.env["res.config.settings"]) as settings:
+                settings.retention_sms_holdout_percent = 80
+            settings.save().execute()
+        self.assertEqual(self.company.retention_sms_holdout_percent, 0)
