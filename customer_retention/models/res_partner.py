@@ -95,6 +95,10 @@ class ResPartner(models.Model):
     retention_reason = _retention_field(fields.Char, "Retention Reason")
     retention_computed_at = _retention_field(fields.Datetime, "Retention Computed On")
 
+    def init(self):
+        super().init()
+        retention_store.create_change_indexes(self.env.cr)
+
     def _retention_rank_sql(self, field_name, sql_value):
         keys = [key for key, _label in self._fields[field_name].selection]
         return SQL("array_position(%s::text[], %s)", keys, sql_value)
@@ -143,6 +147,16 @@ class ResPartner(models.Model):
             return
         self._retention_recompute_company(todo[0])
         self.env["ir.cron"]._notify_progress(done=1, remaining=len(todo) - 1)
+
+    @api.model
+    def _cron_retention_recompute_changed(self):
+        """Hourly job: bring the customers whose orders changed since the
+        night's full run up to date, one company per call (the full run
+        itself is left to the daily job, also for companies never computed)."""
+        companies = self.env["res.company"].sudo().search([("retention_last_run", "!=", False)], order="id")
+        for company in companies:
+            self._retention_recompute_changed(company)
+        self.env["ir.cron"]._notify_progress(done=len(companies), remaining=0)
 
     @api.model
     def _retention_recompute_changed(self, company, as_of=None):

@@ -64,6 +64,19 @@ _INVOICE_QUERY = """
 """
 
 
+# The incremental recompute looks for the orders (or invoices) of a company
+# written since its last full run: without these, a scan of the whole table.
+CHANGE_INDEXES = {
+    "sale_order": "sale_order_retention_company_write_date_idx",
+    "account_move": "account_move_retention_company_write_date_idx",
+}
+
+
+def create_change_indexes(cr):
+    for table, index in CHANGE_INDEXES.items():
+        cr.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} (company_id, write_date)")
+
+
 def company_timezone(company):
     """Orders are grouped into days of the company's own clock."""
     tz = company.partner_id.tz or "UTC"
@@ -221,27 +234,34 @@ def _set_company_value(column, value_expression):
     )
 
 
-def _column_values(frame, column, sql_type):
-    values = frame[column]
-    if sql_type == "date":
-        return [None if pd.isna(v) else v.date() for v in values]
-    if sql_type == "int4":
-        return [None if pd.isna(v) else int(v) for v in values]
-    if sql_type == "float8":
-        return [None if pd.isna(v) else float(v) for v in values]
-    return [None if pd.isna(v) else str(v) for v in values]
-
-
 _WRITE_BATCH = 20000
+
+
+def _stage_metrics(cr, metrics):
+    """COPY the engine's rows into a temporary table with typed columns: no
+    huge SQL literals to build, send and parse, whatever the row count."""
+    cr.execute("DROP TABLE IF EXISTS retention_stage")
+    columns = ", ".join(f"{column} {sql_type}" for _f, column, sql_type in WRITTEN_FIELDS)
+    cr.execute(f"CREATE TEMP TABLE retention_stage (row_number int4, id int4, {columns}) ON COMMIT DROP")
+    frame = metrics[["partner_id"] + [column for _f, column, _t in WRITTEN_FIELDS]].copy()
+    for _field, column, sql_type in WRITTEN_FIELDS:
+        # dates go as "YYYY-MM-DD 00:00:00", which PostgreSQL reads as dates
+        if sql_type == "int4":
+            frame[column] = frame[column].astype("Int64")
+    frame.insert(0, "row_number", np.arange(len(frame), dtype=np.int64))
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, header=False)
+    buffer.seek(0)
+    cr.copy_expert("COPY retention_stage FROM STDIN WITH (FORMAT csv)", buffer)
 
 
 def write_metrics(company, metrics, computed_at):
     """Write one engine row per partner into the company's key of each
-    retention column, in batches so that no statement holds row locks on a
-    large part of res_partner for long."""
+    retention column: the rows are staged with COPY, then copied into
+    res_partner by UPDATE ... FROM in batches of 20,000, so that no statement
+    holds row locks on a large part of res_partner for long."""
     cr = company.env.cr
-    unnest_columns = ", ".join(f"%({column})s::{sql_type}[]" for _f, column, sql_type in WRITTEN_FIELDS)
-    value_names = ", ".join(column for _f, column, _t in WRITTEN_FIELDS)
+    _stage_metrics(cr, metrics)
     assignments = [
         _set_company_value(field, _jsonb_value(sql_type, f"v.{column}"))
         for field, column, sql_type in WRITTEN_FIELDS
@@ -251,19 +271,15 @@ def write_metrics(company, metrics, computed_at):
     )
     query = f"""
         UPDATE res_partner p SET {", ".join(assignments)}
-          FROM unnest(%(partner_ids)s::int4[], {unnest_columns}) AS v(id, {value_names})
-         WHERE p.id = v.id
+          FROM retention_stage v
+         WHERE p.id = v.id AND v.row_number >= %(start)s AND v.row_number < %(stop)s
     """
     for start in range(0, len(metrics), _WRITE_BATCH):
-        batch = metrics.iloc[start:start + _WRITE_BATCH]
-        params = {
-            "company_key": str(company.id),
-            "computed_at": computed_at,
-            "partner_ids": [int(v) for v in batch["partner_id"]],
-        }
-        for _field, column, sql_type in WRITTEN_FIELDS:
-            params[column] = _column_values(batch, column, sql_type)
-        cr.execute(query, params)
+        cr.execute(query, {
+            "company_key": str(company.id), "computed_at": computed_at,
+            "start": start, "stop": start + _WRITE_BATCH,
+        })
+    cr.execute("DROP TABLE retention_stage")
 
 
 def clear_stale(company, written_partner_ids, scope_partner_ids=None):

@@ -72,3 +72,36 @@ class TestCron(RetentionCase):
         self.assertEqual(self.customer.with_company(self.company_b).retention_status, "new")
         # A further run the same day has nothing left to do.
         self.assertEqual(self.run_batch(), (0, 0))
+
+    def test_hourly_changed_customers(self):
+        # After the nightly run, a new order: the hourly job updates that
+        # customer only; companies never computed wait for the night.
+        self.run_batch()
+        self.run_batch()
+        self.assertEqual(self.customer.with_company(self.company).retention_order_count, 1)
+        today = fields.Date.context_today(self.env["res.partner"])
+        other = self._customer("Not Changed")
+        self._order(self.customer, today - timedelta(days=5), 100)
+        hourly = self.env.ref("customer_retention.ir_cron_retention_recompute_changed")
+        cron, progress = hourly._add_progress()
+        # make the new order newer than the night's run
+        self.env["sale.order"].search([("partner_id", "=", self.customer.id)]).flush_recordset()
+        self.env.cr.execute(
+            "UPDATE res_company SET retention_last_run = retention_last_run - interval '1 minute'"
+        )
+        self.env["res.company"].invalidate_model(["retention_last_run"])
+        with patch.object(ResPartner, "_retention_recompute_company", autospec=True,
+                          side_effect=ResPartner._retention_recompute_company) as recompute:
+            cron.ir_actions_server_id.with_context(ir_cron_progress_id=progress.id).run()
+        self.assertEqual(self.customer.with_company(self.company).retention_order_count, 2)
+        self.assertFalse(other.with_company(self.company).retention_status)
+        scopes = {call.args[1].id: call.kwargs.get("partner_ids") for call in recompute.call_args_list}
+        self.assertEqual(set(scopes), {self.company.id, self.company_b.id})
+        self.assertEqual(list(scopes[self.company.id]), [self.customer.id])
+        self.assertEqual((progress.done, progress.remaining), (2, 0))
+
+    def test_change_indexes(self):
+        self.env.cr.execute(
+            "SELECT indexname FROM pg_indexes WHERE indexname LIKE %s", ["%retention_company_write_date_idx"]
+        )
+        self.assertEqual(len(self.env.cr.fetchall()), 2)
