@@ -145,7 +145,7 @@ class ResPartner(models.Model):
         if not todo:
             self.env["ir.cron"]._notify_progress(done=0, remaining=0)
             return
-        self._retention_recompute_company(todo[0])
+        self._retention_recompute_company(todo[0], commit_batches=True)
         self.env["ir.cron"]._notify_progress(done=1, remaining=len(todo) - 1)
 
     @api.model
@@ -207,10 +207,12 @@ class ResPartner(models.Model):
         }
 
     @api.model
-    def _retention_recompute_company(self, company, as_of=None, partner_ids=None):
+    def _retention_recompute_company(self, company, as_of=None, partner_ids=None, commit_batches=False):
         """Recompute one company: all its customers, or only ``partner_ids``
         (commercial partners), ranked then against the stored revenue of the
-        others in their groups."""
+        others in their groups. ``commit_batches`` (the cron, outside tests,
+        whose cursor may not commit) commits after each written batch: row
+        locks on res_partner last one batch, not the whole run."""
         started = time.perf_counter()
         as_of = fields.Date.to_date(as_of) if as_of else self._retention_today(company)
         settings = company._retention_settings()
@@ -227,7 +229,8 @@ class ResPartner(models.Model):
         metrics = compute_metrics(transactions, as_of, settings, groups=groups, peers=peers)
         metrics["reason"] = render_reasons(metrics, settings, gettext=self._retention_gettext(company))
         computed = time.perf_counter()
-        retention_store.write_metrics(company, metrics, computed_at)
+        commit = commit_batches and not self.env.registry.in_test_mode()
+        retention_store.write_metrics(company, metrics, computed_at, commit=commit)
         cleared = retention_store.clear_stale(company, metrics["partner_id"].to_numpy(), partner_ids)
         self.invalidate_model(retention_store.ALL_FIELDS)
         if partner_ids is None:

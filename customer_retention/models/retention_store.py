@@ -242,7 +242,8 @@ def _stage_metrics(cr, metrics):
     huge SQL literals to build, send and parse, whatever the row count."""
     cr.execute("DROP TABLE IF EXISTS retention_stage")
     columns = ", ".join(f"{column} {sql_type}" for _f, column, sql_type in WRITTEN_FIELDS)
-    cr.execute(f"CREATE TEMP TABLE retention_stage (row_number int4, id int4, {columns}) ON COMMIT DROP")
+    # kept across the commits between batches; dropped at the end
+    cr.execute(f"CREATE TEMP TABLE retention_stage (row_number int4, id int4, {columns})")
     frame = metrics[["partner_id"] + [column for _f, column, _t in WRITTEN_FIELDS]].copy()
     for _field, column, sql_type in WRITTEN_FIELDS:
         # dates go as "YYYY-MM-DD 00:00:00", which PostgreSQL reads as dates
@@ -255,11 +256,12 @@ def _stage_metrics(cr, metrics):
     cr.copy_expert("COPY retention_stage FROM STDIN WITH (FORMAT csv)", buffer)
 
 
-def write_metrics(company, metrics, computed_at):
+def write_metrics(company, metrics, computed_at, commit=False):
     """Write one engine row per partner into the company's key of each
     retention column: the rows are staged with COPY, then copied into
-    res_partner by UPDATE ... FROM in batches of 20,000, so that no statement
-    holds row locks on a large part of res_partner for long."""
+    res_partner by UPDATE ... FROM in batches of 20,000. With ``commit``
+    (the cron) each batch is committed, so a user editing a customer or
+    confirming an order never waits for more than one batch's row locks."""
     cr = company.env.cr
     _stage_metrics(cr, metrics)
     assignments = [
@@ -279,6 +281,8 @@ def write_metrics(company, metrics, computed_at):
             "company_key": str(company.id), "computed_at": computed_at,
             "start": start, "stop": start + _WRITE_BATCH,
         })
+        if commit:
+            cr.commit()
     cr.execute("DROP TABLE retention_stage")
 
 
