@@ -79,6 +79,7 @@ class ConcurrentEdits:
         self.dsn_args, self.pause = dsn_args, pause
         self.partner_ids, self.order_ids = partner_ids, order_ids
         self.latencies = []
+        self.deadlocks = 0
         self._stop = threading.Event()
 
     def __enter__(self):
@@ -88,16 +89,25 @@ class ConcurrentEdits:
 
     def _edit(self):
         rng = np.random.default_rng(3)
-        with psycopg2.connect(**self.dsn_args) as connection:
-            connection.autocommit = True
+        connection = psycopg2.connect(**self.dsn_args)
+        try:
             with connection.cursor() as cr:
                 while not self._stop.wait(self.pause):
                     started = time.perf_counter()
-                    # no-op values: the row locks are real, the data unchanged
-                    cr.execute("UPDATE res_partner SET ref = ref WHERE id = %s", [int(rng.choice(self.partner_ids))])
-                    cr.execute("UPDATE sale_order SET client_order_ref = client_order_ref WHERE id = %s",
-                               [int(rng.choice(self.order_ids))])
+                    try:
+                        # as a user's request: one transaction, a customer
+                        # and an order; no-op values, real row locks
+                        cr.execute("UPDATE res_partner SET ref = ref WHERE id = %s",
+                                   [int(rng.choice(self.partner_ids))])
+                        cr.execute("UPDATE sale_order SET client_order_ref = client_order_ref WHERE id = %s",
+                                   [int(rng.choice(self.order_ids))])
+                        connection.commit()
+                    except psycopg2.errors.DeadlockDetected:
+                        connection.rollback()  # Odoo retries such a request; count it
+                        self.deadlocks += 1
                     self.latencies.append(time.perf_counter() - started)
+        finally:
+            connection.close()
 
     def __exit__(self, *exc):
         self._stop.set()
@@ -105,7 +115,8 @@ class ConcurrentEdits:
 
     def summary(self):
         values = np.asarray(self.latencies or [0.0])
-        return {"concurrent_edits": len(self.latencies), "concurrent_edit_max_s": float(values.max()),
+        return {"concurrent_edits": len(self.latencies), "concurrent_edit_deadlocks": self.deadlocks,
+                "concurrent_edit_max_s": float(values.max()),
                 "concurrent_edit_p99_s": float(np.percentile(values, 99))}
 
 

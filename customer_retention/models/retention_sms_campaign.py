@@ -406,12 +406,12 @@ class RetentionSmsCampaignLine(models.Model):
     )
     kind = fields.Selection(
         [(CONTACTED, "Texted"), (HOLDOUT, "Control group"), ("skipped", "Skipped")],
-        required=True, readonly=True, index=True,
+        string="Role", required=True, readonly=True, index=True,
     )
-    skip_reason = fields.Selection(SKIP_REASON_SELECTION, readonly=True)
+    skip_reason = fields.Selection(SKIP_REASON_SELECTION, string="Skipped Because", readonly=True)
     number = fields.Char("Number", readonly=True, help="The number in E.164 format.")
     sms_state = fields.Selection(
-        [("held", "Held (quiet hours)"), ("queued", "Queued")], readonly=True, index="btree_not_null"
+        [("held", "Held (quiet hours)"), ("queued", "Queued")], string="SMS", readonly=True, index="btree_not_null"
     )
     won_back = fields.Boolean("Won Back", readonly=True, index="btree_not_null")
     won_date = fields.Date("Came Back On", readonly=True)

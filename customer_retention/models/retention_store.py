@@ -234,7 +234,7 @@ def _set_company_value(column, value_expression):
     )
 
 
-_WRITE_BATCH = 20000
+_WRITE_BATCH = 5000
 
 
 def _stage_metrics(cr, metrics):
@@ -259,10 +259,17 @@ def _stage_metrics(cr, metrics):
 def write_metrics(company, metrics, computed_at, commit=False):
     """Write one engine row per partner into the company's key of each
     retention column: the rows are staged with COPY, then copied into
-    res_partner by UPDATE ... FROM in batches of 20,000. With ``commit``
+    res_partner by UPDATE ... FROM in batches of 5,000. With ``commit``
     (the cron) each batch is committed, so a user editing a customer or
     confirming an order never waits for more than one batch's row locks."""
     cr = company.env.cr
+    if commit:
+        # End the reading transaction; each batch is then its own READ
+        # COMMITTED transaction: a customer edited meanwhile is written on
+        # top of the edit instead of failing the run with a serialization
+        # error, as Odoo's default REPEATABLE READ would.
+        cr.commit()
+        cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
     _stage_metrics(cr, metrics)
     assignments = [
         _set_company_value(field, _jsonb_value(sql_type, f"v.{column}"))
@@ -283,6 +290,8 @@ def write_metrics(company, metrics, computed_at, commit=False):
         })
         if commit:
             cr.commit()
+            # also for what follows the last batch (stale values, last run)
+            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
     cr.execute("DROP TABLE retention_stage")
 
 

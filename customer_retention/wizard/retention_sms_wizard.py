@@ -103,13 +103,13 @@ class RetentionSmsWizard(models.TransientModel):
         "group: comparing who comes back in both groups shows what the SMS really changed.",
     )
     holdout_seed = fields.Integer(
-        default=lambda self: random.SystemRandom().randrange(1, 2**31 - 1), readonly=True,
+        "Control Group Seed", default=lambda self: random.SystemRandom().randrange(1, 2**31 - 1), readonly=True,
         help="Draws the control group; recorded on the campaign so that the draw can be repeated.",
     )
     holdout_partner_ids = _recipients("Customers: Control Group")
     holdout_count = fields.Integer(compute="_compute_recipients", string="Control Group (not texted)")
     max_batch = fields.Integer(related="company_id.retention_sms_max_batch")
-    over_limit = fields.Boolean(compute="_compute_recipients")
+    over_limit = fields.Boolean(compute="_compute_recipients", string="Over the Limit")
     quiet_until = fields.Datetime(compute="_compute_quiet_until", string="Held Until")
     template_id = fields.Many2one(
         "sms.template",
