@@ -108,10 +108,16 @@ def extract_transactions(company, as_of, partner_ids=None):
         "partner_ids": list(partner_ids or []),
     }
     if company.retention_source == "invoice":
-        query, partner_column = _INVOICE_QUERY, "move.commercial_partner_id"
+        query, partner_column = _INVOICE_QUERY, "move.partner_id"
     else:
-        query, partner_column = _SALE_QUERY, "customer.commercial_partner_id"
-    partner_filter = f"AND {partner_column} = ANY(%(partner_ids)s)" if partner_ids is not None else ""
+        query, partner_column = _SALE_QUERY, "so.partner_id"
+    # Through the indexed partner_id of the orders: filtering on the joined
+    # customer's commercial partner made PostgreSQL read every order (13 s
+    # for 1,000 customers out of a million).
+    partner_filter = (
+        f"AND {partner_column} IN (SELECT id FROM res_partner WHERE commercial_partner_id = ANY(%(partner_ids)s))"
+        if partner_ids is not None else ""
+    )
     frame = _copy_to_frame(
         company.env.cr, query.format(partner_filter=partner_filter), params, TRANSACTION_COLUMNS
     )
