@@ -84,19 +84,26 @@ class TestCron(RetentionCase):
         self._order(self.customer, today - timedelta(days=5), 100)
         hourly = self.env.ref("customer_retention.ir_cron_retention_recompute_changed")
         cron, progress = hourly._add_progress()
-        # make the new order newer than the night's run
-        self.env["sale.order"].search([("partner_id", "=", self.customer.id)]).flush_recordset()
-        self.env.cr.execute(
-            "UPDATE res_company SET retention_last_run = retention_last_run - interval '1 minute'"
+        # Fixed clocks: the night ran at 02:00; only the new order was
+        # written after it (everything else in this test transaction shares
+        # one timestamp, so set them explicitly).
+        new_order = self.env["sale.order"].search(
+            [("partner_id", "=", self.customer.id)], order="id desc", limit=1
         )
-        self.env["res.company"].invalidate_model(["retention_last_run"])
+        self.env.flush_all()
+        night = fields.Datetime.now().replace(hour=2, minute=0, second=0, microsecond=0)
+        self.env.cr.execute("UPDATE res_company SET retention_last_run = %s", [night])
+        self.env.cr.execute("UPDATE sale_order SET write_date = %s", [night - timedelta(hours=1)])
+        self.env.cr.execute("UPDATE sale_order SET write_date = %s WHERE id = %s",
+                            [night + timedelta(minutes=30), new_order.id])
+        self.env.invalidate_all()
         with patch.object(ResPartner, "_retention_recompute_company", autospec=True,
                           side_effect=ResPartner._retention_recompute_company) as recompute:
             cron.ir_actions_server_id.with_context(ir_cron_progress_id=progress.id).run()
         self.assertEqual(self.customer.with_company(self.company).retention_order_count, 2)
         self.assertFalse(other.with_company(self.company).retention_status)
         scopes = {call.args[1].id: call.kwargs.get("partner_ids") for call in recompute.call_args_list}
-        self.assertEqual(set(scopes), {self.company.id, self.company_b.id})
+        self.assertEqual(set(scopes), {self.company.id}, "Branch B had no change: not recomputed")
         self.assertEqual(list(scopes[self.company.id]), [self.customer.id])
         self.assertEqual((progress.done, progress.remaining), (2, 0))
 
