@@ -49,7 +49,8 @@ class ResPartner(models.Model):
         help="Untaxed sales in the company currency inside the look-back window, net of credit notes.",
     )
     retention_avg_ticket = _retention_field(
-        fields.Float, "Average Ticket", digits="Product Price", aggregator="avg", help="Revenue per visit inside the look-back window."
+        fields.Float, "Average Ticket", digits="Product Price", aggregator="avg",
+        help="Revenue per visit inside the look-back window.",
     )
     retention_cadence_days = _retention_field(
         fields.Float,
@@ -59,7 +60,8 @@ class ResPartner(models.Model):
         help="Median number of days between two consecutive visits: the customer's own rhythm.",
     )
     retention_days_since_last = _retention_field(
-        fields.Integer, "Days Since Last Order", aggregator="avg", help="Days since the last visit, on the day of the last recompute."
+        fields.Integer, "Days Since Last Order", aggregator="avg",
+        help="Days since the last visit, on the day of the last recompute.",
     )
     retention_next_order_date = _retention_field(
         fields.Date, "Next Expected Order", help="Last visit plus the usual interval."
