@@ -4,6 +4,8 @@
 transactions into one row of retention metrics per (company, customer);
 ``render_reasons`` explains each row in one sentence. Every business rule of
 the addon lives here; the Odoo layer only extracts rows and writes results.
+The largest value of each setting is here too (``MAXIMA``,
+``CAMPAIGN_MAXIMA``), for the Odoo layer to show.
 """
 
 from .metrics import (
@@ -16,11 +18,26 @@ from .metrics import (
     TRANSACTION_COLUMNS,
     compute_metrics,
 )
+from .money import round_money
 from .reason import render_reasons
-from .settings import TREND_PERIOD_DAYS, RetentionSettings, SettingsError
+from .settings import (
+    MAX_AT_RISK_FACTOR,
+    MAX_CURRENCY_DECIMALS,
+    MAX_DAYS,
+    MAX_FREQUENT_VISITS,
+    MAXIMA,
+    TREND_PERIOD_DAYS,
+    RetentionSettings,
+    SettingsError,
+)
 from .winback import (
+    CAMPAIGN_MAXIMA,
     CONTACTED,
     HOLDOUT,
+    MAX_BATCH,
+    MAX_CAP_DAYS,
+    MAX_HOLDOUT_PERCENT,
+    MAX_WINBACK_DAYS,
     CampaignSettings,
     holdout_size,
     in_quiet_hours,
@@ -33,6 +50,8 @@ from .winback import (
 __all__ = [
     "ACTIONS", "ALERTS", "METRIC_COLUMNS", "PROFILES", "STATUSES", "TIERS", "TRANSACTION_COLUMNS",
     "TREND_PERIOD_DAYS", "RetentionSettings", "SettingsError", "compute_metrics", "render_reasons",
+    "round_money", "MAXIMA", "MAX_DAYS", "MAX_AT_RISK_FACTOR", "MAX_FREQUENT_VISITS", "MAX_CURRENCY_DECIMALS",
+    "CAMPAIGN_MAXIMA", "MAX_CAP_DAYS", "MAX_WINBACK_DAYS", "MAX_BATCH", "MAX_HOLDOUT_PERCENT",
     "CONTACTED", "HOLDOUT", "CampaignSettings", "holdout_size", "in_quiet_hours", "measurement_end",
     "quiet_hours_end", "split_holdout", "winback_figures",
 ]

@@ -1,6 +1,8 @@
 """Transactions in, one row of retention metrics per (company, customer) out.
 
-Units: days for every duration, the company currency for every amount. The
+Units: days for every duration, the company currency for every amount, each
+customer's amounts rounded to its currency's decimals before they are compared
+(:func:`round_money`), so that amounts equal to the cent rank equal. The
 pipeline reads top to bottom in :func:`compute_metrics`: visits -> window
 figures -> cadence -> status -> trend -> rank -> profile -> alert and action.
 Every step works on whole columns; nothing loops over customers in Python.
@@ -9,7 +11,8 @@ Every step works on whole columns; nothing loops over customers in Python.
 import numpy as np
 import pandas as pd
 
-from .settings import settings_by_company
+from .money import round_money
+from .settings import DAYS_PER_YEAR, settings_by_company
 
 STATUSES = (("new", "New"), ("active", "Active"), ("at_risk", "At risk"), ("lost", "Lost"))
 PROFILES = (
@@ -40,7 +43,6 @@ METRIC_COLUMNS = [
     # helpers for the reason sentence and for incremental ranking
     "lifetime_visits", "visits_365", "at_risk_threshold", "overdue_ratio", "group_key",
 ]
-DAYS_PER_YEAR = 365
 _NO_GROUP = "__none__"
 
 
@@ -55,7 +57,8 @@ def compute_metrics(transactions, as_of, settings=None, groups=None, peers=None)
         peer group of each customer (missing or null: the group "no value").
     :param peers: optional frame ``company_id, group_key, revenue`` of
         customers *not* in ``transactions`` that still count in the group
-        ranks (incremental recomputes rank against stored revenues).
+        ranks (incremental recomputes rank against stored revenues, rounded
+        to the currency like the computed ones).
     :return: frame with :data:`METRIC_COLUMNS`, one row per customer that has
         a transaction on or before ``as_of``.
     """
@@ -71,7 +74,7 @@ def compute_metrics(transactions, as_of, settings=None, groups=None, peers=None)
     _cadence(customers, days, limits)
     _status(customers, limits, as_of)
     _trend(customers, days, limits, as_of)
-    _rank(customers, groups, peers)
+    _rank(customers, limits, groups, peers)
     _brand_share(customers, tx, limits)
     _profile(customers, limits)
     _alert_and_action(customers)
@@ -127,13 +130,6 @@ def _in_window(dates, customer_codes, limits):
     return np.isnat(start) | (np.asarray(dates, dtype="datetime64[ns]") >= start)
 
 
-def _per_customer(days, mask, values=None, how="sum"):
-    """Aggregate day rows selected by ``mask`` per customer code."""
-    selected = days.loc[mask]
-    grouped = (selected["amount"] if values is None else values[mask]).groupby(selected["customer"])
-    return getattr(grouped, how)()
-
-
 def _visit_figures(customers, days, limits, as_of):
     visits = days[days["visit"]]
     by_customer = visits.groupby("customer")["date"]
@@ -155,25 +151,25 @@ def _window_figures(customers, days, limits):
         pd.Series(window_visits).groupby(days["customer"].to_numpy()).sum()
         .reindex(customers.index, fill_value=0).astype("int64")
     )
-    customers["revenue"] = (
-        days["amount"].where(in_window, 0.0).groupby(days["customer"]).sum().reindex(customers.index, fill_value=0.0)
-    )
+    revenue = days["amount"].where(in_window, 0.0).groupby(days["customer"]).sum()
+    customers["revenue"] = _money(revenue.reindex(customers.index, fill_value=0.0), limits)
     count = customers["order_count"]
-    customers["avg_ticket"] = (customers["revenue"] / count.where(count > 0)).astype("float64")
+    customers["avg_ticket"] = _money(customers["revenue"] / count.where(count > 0), limits)
+
+
+def _money(per_customer, limits):
+    """Amounts per customer rounded to the decimals of its company's currency."""
+    decimals = limits["currency_decimals"].reindex(per_customer.index).to_numpy()
+    return pd.Series(round_money(per_customer.to_numpy(), decimals), index=per_customer.index)
 
 
 def _cadence(customers, days, limits):
     """Median gap between consecutive visits inside the window."""
     visits = days[days["in_window"] & days["visit"]]
-    codes = visits["customer"].to_numpy()
-    dates = visits["date"].to_numpy()
-    # Gap to the previous visit, kept only where that visit is the same customer's.
-    same_customer = np.zeros(len(codes), dtype=bool)
-    same_customer[1:] = codes[1:] == codes[:-1]
-    gaps = np.full(len(codes), np.nan)
-    gaps[1:] = (dates[1:] - dates[:-1]) / np.timedelta64(1, "D")
-    gaps = pd.Series(gaps[same_customer], index=codes[same_customer])
-    customers["cadence_days"] = gaps.groupby(level=0).median().reindex(customers.index).astype("float64")
+    # Days are sorted by customer and date; a customer's first visit has no gap (NaN).
+    gaps = visits.groupby("customer")["date"].diff().dt.days
+    cadence = gaps.groupby(visits["customer"]).median()
+    customers["cadence_days"] = cadence.reindex(customers.index).astype("float64")
     whole_days = np.floor(customers["cadence_days"] + 0.5)
     customers["next_order_date"] = customers["last_order_date"] + pd.to_timedelta(whole_days, unit="D")
 
@@ -208,16 +204,20 @@ def _trend(customers, days, limits, as_of):
     current_start = as_of - period
     current = days["date"] > current_start
     previous = (days["date"] > current_start - period) & ~current
-    amount = days["amount"]
-    now = amount.where(current, 0.0).groupby(days["customer"]).sum().reindex(customers.index, fill_value=0.0)
-    before = amount.where(previous, 0.0).groupby(days["customer"]).sum().reindex(customers.index, fill_value=0.0)
+
+    def revenue_of(period_days):
+        total = days["amount"].where(period_days, 0.0).groupby(days["customer"]).sum()
+        return _money(total.reindex(customers.index, fill_value=0.0), limits)
+
+    now, before = revenue_of(current), revenue_of(previous)
     # A change against nothing, or against a net refund, is no percentage.
     customers["trend_pct"] = (100.0 * (now - before) / before.where(before > 0)).astype("float64")
 
 
-def _rank(customers, groups, peers):
+def _rank(customers, limits, groups, peers):
     """Top-x % by window revenue among customers of the same company and
-    group that have a positive revenue: 100 * (1 + strictly richer) / count."""
+    group that have a positive revenue: 100 * (1 + strictly richer) / count.
+    Revenues are rounded to the currency (peers' too): equal to the cent, equal rank."""
     if groups is not None and len(groups):
         keys = groups.loc[:, ["company_id", "partner_id", "group_key"]].drop_duplicates(["company_id", "partner_id"])
         merged = customers[["company_id", "partner_id"]].merge(keys, how="left", on=["company_id", "partner_id"])
@@ -229,7 +229,14 @@ def _rank(customers, groups, peers):
     )
     ranked = customers.loc[customers["revenue"] > 0, ["company_id", "group_key", "revenue"]].assign(own=True)
     if peers is not None and len(peers):
-        others = peers.loc[peers["revenue"] > 0, ["company_id", "group_key", "revenue"]].assign(own=False)
+        # Peers of a company without a customer here share no group with them.
+        decimals = dict(zip(customers["company_id"], limits["currency_decimals"]))
+        others = peers.loc[peers["company_id"].isin(list(decimals)), ["company_id", "group_key", "revenue"]]
+        others = others.assign(
+            revenue=round_money(others["revenue"].to_numpy(dtype="float64"), others["company_id"].map(decimals)),
+            own=False,
+        )
+        others = others[others["revenue"] > 0]
         ranked = pd.concat([ranked, others.set_axis(np.arange(len(others)) + len(customers) + 1)])
     key = ranked["group_key"].map(_group_label)
     by_group = ranked["revenue"].groupby([ranked["company_id"], key])
@@ -256,7 +263,7 @@ def _brand_share(customers, tx, limits):
     in_window = _in_window(tx["date"].to_numpy(), tx["customer"].to_numpy(), limits)
     lines = tx[in_window & (tx["category_id"] > 0).to_numpy()]
     by_category = lines.groupby(["customer", "category_id"])["amount"].sum()
-    best = by_category.groupby(level=0).max().reindex(customers.index, fill_value=0.0)
+    best = _money(by_category.groupby(level=0).max().reindex(customers.index, fill_value=0.0), limits)
     revenue = customers["revenue"]
     customers["category_share"] = (best / revenue.where(revenue > 0)).fillna(0.0)
 

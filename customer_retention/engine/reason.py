@@ -37,7 +37,7 @@ def _fill(template, columns):
     return [template % dict(zip(names, row)) for row in rows]
 
 
-def render_reasons(metrics, settings=None, gettext=None, as_of=None):
+def render_reasons(metrics, settings=None, gettext=None):
     """The reason sentence of each metrics row (None without any visit)."""
     translate = gettext or (lambda template: template)
     result = pd.Series(None, index=metrics.index, dtype=object)

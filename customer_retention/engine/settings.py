@@ -4,6 +4,7 @@ Messages are English templates marked with ``_`` so that Odoo's translation
 export finds them; the Odoo layer translates and formats them.
 """
 
+import numbers
 from dataclasses import dataclass, fields
 
 
@@ -13,6 +14,46 @@ def _(message):
 
 
 TREND_PERIOD_DAYS = {"month": 30, "quarter": 91, "year": 365}
+DAYS_PER_YEAR = 365
+
+# The largest value each setting accepts, for the checks below and for the
+# Odoo layer to show. 100 years of days is far beyond any order history yet
+# keeps every date the engine derives inside pandas' calendar (1677-2262).
+MAX_DAYS = 36500
+MAX_AT_RISK_FACTOR = 100
+# Visits are days with an order in the last 365 days.
+MAX_FREQUENT_VISITS = DAYS_PER_YEAR
+# Odoo stores a currency's rounding with 6 decimals at most.
+MAX_CURRENCY_DECIMALS = 6
+MAXIMA = {
+    "lookback_days": MAX_DAYS,
+    "new_days": MAX_DAYS,
+    "at_risk_factor": MAX_AT_RISK_FACTOR,
+    "min_at_risk_days": MAX_DAYS,
+    "dormant_days": MAX_DAYS,
+    "lost_days": MAX_DAYS,
+    "frequent_visits": MAX_FREQUENT_VISITS,
+    "currency_decimals": MAX_CURRENCY_DECIMALS,
+}
+
+
+def is_number(value):
+    """A real number: not None, NaN or text (infinity is a number, too high)."""
+    # NaN is the one number unequal to itself; math.isnan would overflow on a huge int.
+    return isinstance(value, numbers.Real) and value == value
+
+
+def check_range(found, value, minimum, maximum, too_low, too_high):
+    """Append to ``found`` the problem of ``value`` outside [minimum, maximum]:
+    ``too_low`` (params value, minimum) also for a value that is no number,
+    ``too_high`` (params value, maximum). Return whether the value is fine."""
+    if not is_number(value) or value < minimum:
+        found.append((too_low, {"value": value, "minimum": minimum}))
+        return False
+    if value > maximum:
+        found.append((too_high, {"value": value, "maximum": maximum}))
+        return False
+    return True
 
 
 class SettingsError(ValueError):
@@ -37,54 +78,79 @@ class RetentionSettings:
     trend_period: str = "quarter"  # key of TREND_PERIOD_DAYS
     frequent_visits: int = 4  # visits in the last 365 days
     brand_share: float = 0.8  # share of revenue from one category
+    currency_decimals: int = 2  # of the company currency; amounts are rounded to them
 
     @property
     def trend_days(self):
         return TREND_PERIOD_DAYS[self.trend_period]
 
     def problems(self):
-        """What is wrong, as ``(template, params)`` pairs; empty when valid."""
+        """What is wrong, as ``(template, params)`` pairs; empty when valid.
+
+        Every value is checked against a minimum and a maximum (:data:`MAXIMA`):
+        a value that is empty or no number is reported, never compared, so
+        that nonsense is refused here instead of crashing a later recompute.
+        """
         found = []
 
-        def at_least(value, minimum, template):
-            if value is None or value < minimum:
-                found.append((template, {"value": value, "minimum": minimum}))
+        def within(name, minimum, too_low, too_high):
+            return check_range(found, getattr(self, name), minimum, MAXIMA[name], too_low, too_high)
 
-        at_least(self.lookback_days, 0, _(
+        within("lookback_days", 0, _(
             "The look-back window cannot be negative (got %(value)s days): "
-            "enter a number of days, or 0 to use the whole history."))
-        at_least(self.new_days, 1, _(
+            "enter a number of days, or 0 to use the whole history."), _(
+            "The look-back window cannot be longer than %(maximum)s days (got %(value)s): "
+            "enter a shorter window, or 0 to use the whole history."))
+        within("new_days", 1, _(
             "The period during which a customer counts as new must be at least "
-            "%(minimum)s day (got %(value)s)."))
-        at_least(self.min_at_risk_days, 1, _(
+            "%(minimum)s day (got %(value)s)."), _(
+            "The period during which a customer counts as new cannot be longer than "
+            "%(maximum)s days (got %(value)s): enter a shorter period."))
+        min_at_risk_ok = within("min_at_risk_days", 1, _(
             "The minimum number of days before a customer can be at risk must be at "
-            "least %(minimum)s (got %(value)s)."))
-        at_least(self.dormant_days, 1, _(
+            "least %(minimum)s (got %(value)s)."), _(
+            "The minimum number of days before a customer can be at risk cannot be more "
+            "than %(maximum)s (got %(value)s): enter fewer days."))
+        dormant_ok = within("dormant_days", 1, _(
             "The number of days after which a customer is dormant must be at least "
-            "%(minimum)s (got %(value)s)."))
-        at_least(self.lost_days, 1, _(
+            "%(minimum)s (got %(value)s)."), _(
+            "The number of days after which a customer is dormant cannot be more than "
+            "%(maximum)s (got %(value)s): enter fewer days."))
+        lost_ok = within("lost_days", 1, _(
             "The number of days after which a customer counts as lost must be at least "
-            "%(minimum)s (got %(value)s)."))
-        at_least(self.frequent_visits, 1, _(
+            "%(minimum)s (got %(value)s)."), _(
+            "The number of days after which a customer counts as lost cannot be more than "
+            "%(maximum)s (got %(value)s): enter fewer days."))
+        within("frequent_visits", 1, _(
             "The number of visits that makes a customer frequent must be at least "
-            "%(minimum)s (got %(value)s)."))
-        at_least(self.at_risk_factor, 1.0, _(
+            "%(minimum)s (got %(value)s)."), _(
+            "The number of visits that makes a customer frequent cannot be more than "
+            "%(maximum)s (got %(value)s): visits are days with an order in the last 365 days."))
+        within("at_risk_factor", 1.0, _(
             "The at-risk factor must be at least 1 (got %(value)s): a customer cannot be "
-            "late before their usual interval has passed."))
-        if not (self.brand_share and 0 < self.brand_share <= 1):
+            "late before their usual interval has passed."), _(
+            "The at-risk factor cannot be more than %(maximum)s (got %(value)s): enter how "
+            "many times their usual interval a customer may be late, such as 1.5."))
+        if not is_number(self.brand_share) or not 0 < self.brand_share <= 1:
             found.append((_(
                 "The share of revenue from one category must be above 0 and at most 1 "
                 "(got %(value)s)."), {"value": self.brand_share}))
-        if self.trend_period not in TREND_PERIOD_DAYS:
+        if not isinstance(self.trend_period, str) or self.trend_period not in TREND_PERIOD_DAYS:
             found.append((_(
                 "The trend period must be a month, a quarter or a year (got %(value)s)."),
                 {"value": self.trend_period}))
-        if self.dormant_days and self.lost_days and self.dormant_days > self.lost_days:
+        decimals = self.currency_decimals
+        if not (is_number(decimals) and 0 <= decimals <= MAX_CURRENCY_DECIMALS and float(decimals).is_integer()):
+            found.append((_(
+                "Amounts are rounded to the decimals of the company currency, a whole number "
+                "from %(minimum)s to %(maximum)s (got %(value)s): check the rounding of the "
+                "company currency."), {"value": decimals, "minimum": 0, "maximum": MAX_CURRENCY_DECIMALS}))
+        if dormant_ok and lost_ok and self.dormant_days > self.lost_days:
             found.append((_(
                 "Dormant after %(dormant)s days comes later than lost after %(lost)s days: "
                 "lower the dormant days or raise the lost days."),
                 {"dormant": self.dormant_days, "lost": self.lost_days}))
-        if self.min_at_risk_days and self.dormant_days and self.min_at_risk_days > self.dormant_days:
+        if min_at_risk_ok and dormant_ok and self.min_at_risk_days > self.dormant_days:
             found.append((_(
                 "The minimum of %(minimum)s days before a customer is at risk is longer than "
                 "the %(dormant)s dormant days: lower the minimum or raise the dormant days."),

@@ -10,11 +10,22 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
 
-from .settings import _
+from .settings import _, check_range, is_number
 
 CONTACTED = "contacted"
 HOLDOUT = "holdout"
+# The largest value each guardrail accepts, for the checks below and for the
+# Odoo layer to show.
+MAX_CAP_DAYS = 3650
+MAX_WINBACK_DAYS = 3650
+MAX_BATCH = 1_000_000
 MAX_HOLDOUT_PERCENT = 50
+CAMPAIGN_MAXIMA = {
+    "cap_days": MAX_CAP_DAYS,
+    "max_batch": MAX_BATCH,
+    "holdout_percent": MAX_HOLDOUT_PERCENT,
+    "winback_days": MAX_WINBACK_DAYS,
+}
 
 
 @dataclass(frozen=True)
@@ -31,29 +42,35 @@ class CampaignSettings:
     def problems(self):
         """What is wrong, as ``(template, params)`` pairs; empty when valid."""
         found = []
-        if self.cap_days is None or self.cap_days < 0:
-            found.append((_(
-                "The SMS frequency cap cannot be negative (got %(value)s): enter a number of "
-                "days, or 0 to allow texting the same customer again at any time."),
-                {"value": self.cap_days}))
+
+        def within(name, minimum, too_low, too_high):
+            check_range(found, getattr(self, name), minimum, CAMPAIGN_MAXIMA[name], too_low, too_high)
+
+        within("cap_days", 0, _(
+            "The SMS frequency cap cannot be negative (got %(value)s): enter a number of "
+            "days, or 0 to allow texting the same customer again at any time."), _(
+            "The SMS frequency cap cannot be longer than %(maximum)s days (got %(value)s): "
+            "enter fewer days, or 0 to allow texting the same customer again at any time."))
         for value in (self.quiet_start, self.quiet_end):
-            if value is None or not 0 <= value <= 24:
+            if not is_number(value) or not 0 <= value <= 24:
                 found.append((_(
                     "Quiet hours are hours of the day between 00:00 and 24:00 (got %(value)s)."),
                     {"value": value}))
-        if self.max_batch is None or self.max_batch < 0:
-            found.append((_(
-                "The maximum number of SMS per campaign cannot be negative (got %(value)s): "
-                "enter a number, or 0 for no limit."), {"value": self.max_batch}))
-        if self.holdout_percent is None or not 0 <= self.holdout_percent <= MAX_HOLDOUT_PERCENT:
+        within("max_batch", 0, _(
+            "The maximum number of SMS per campaign cannot be negative (got %(value)s): "
+            "enter a number, or 0 for no limit."), _(
+            "The maximum number of SMS per campaign cannot be more than %(maximum)s "
+            "(got %(value)s): enter a smaller number, or 0 for no limit."))
+        holdout = self.holdout_percent
+        if not is_number(holdout) or not 0 <= holdout <= MAX_HOLDOUT_PERCENT:
             found.append((_(
                 "The control group must be between 0%% and %(maximum)s%% of the customers "
                 "(got %(value)s%%): above that too few customers are texted to measure anything."),
-                {"value": self.holdout_percent, "maximum": MAX_HOLDOUT_PERCENT}))
-        if self.winback_days is None or self.winback_days < 1:
-            found.append((_(
-                "The win-back measurement window must be at least 1 day (got %(value)s)."),
-                {"value": self.winback_days}))
+                {"value": holdout, "maximum": MAX_HOLDOUT_PERCENT}))
+        within("winback_days", 1, _(
+            "The win-back measurement window must be at least 1 day (got %(value)s)."), _(
+            "The win-back measurement window cannot be longer than %(maximum)s days "
+            "(got %(value)s): enter fewer days."))
         return found
 
 

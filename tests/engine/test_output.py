@@ -14,14 +14,30 @@ def tx(partner, day, amount, visit=True, category=0, company=1):
     return dict(company_id=company, partner_id=partner, date=date, amount=amount, is_visit=visit, category_id=category)
 
 
-def test_the_documented_columns():
-    assert METRIC_COLUMNS == [
-        "company_id", "partner_id", "first_order_date", "last_order_date", "order_count", "revenue",
-        "avg_ticket", "cadence_days", "days_since_last", "next_order_date", "status", "trend_pct",
-        "group_top_pct", "group_tier", "profile", "alert", "action",
-        "lifetime_visits", "visits_365", "at_risk_threshold", "overdue_ratio", "group_key",
-    ]
-    assert TRANSACTION_COLUMNS == ["company_id", "partner_id", "date", "amount", "is_visit", "category_id"]
+def test_every_documented_column_is_produced_and_filled():
+    # Partner 1, group "a": visits of 100 at 100, 70 and 40 days ago.
+    # Window (730 days): 3 orders, 300, ticket 100. Gaps 30 and 30: cadence
+    # 30, next order 40 - 30 = 10 days ago. Not new (first visit 100 > 90
+    # days ago); threshold max(1.5 x 30, 30) = 45 >= 40 days: active;
+    # overdue 40 / 30. Quarter trend: (as_of - 91, as_of] 200 against 100
+    # before: +100 %. Group "a" with partner 2 (100): r = 1 of 2 -> 50 %, top
+    # 50 %. 3 visits in 365 days < 4, no category: sporadic -> monitor,
+    # seasonal promotion.
+    frame = pd.DataFrame([tx(1, 100, 100), tx(1, 70, 100), tx(1, 40, 100), tx(2, 10, 100)], columns=TRANSACTION_COLUMNS)
+    groups = pd.DataFrame({"company_id": [1, 1], "partner_id": [1, 2], "group_key": ["a", "a"]})
+    result = compute_metrics(frame, AS_OF, groups=groups)
+    assert list(result.columns) == METRIC_COLUMNS
+    row = result[result["partner_id"] == 1].iloc[0]
+    assert row.to_dict() == {
+        "company_id": 1, "partner_id": 1,
+        "first_order_date": AS_OF - pd.Timedelta(days=100), "last_order_date": AS_OF - pd.Timedelta(days=40),
+        "order_count": 3, "revenue": 300, "avg_ticket": 100, "cadence_days": 30, "days_since_last": 40,
+        "next_order_date": AS_OF - pd.Timedelta(days=10), "status": "active", "trend_pct": 100,
+        "group_top_pct": 50, "group_tier": "top50", "profile": "sporadic", "alert": "monitor",
+        "action": "seasonal_promo", "lifetime_visits": 3, "visits_365": 3, "at_risk_threshold": 45,
+        "overdue_ratio": 40 / 30, "group_key": "a",
+    }
+    assert row.notna().all()
 
 
 def test_no_transactions_give_an_empty_table_with_the_columns():

@@ -7,6 +7,7 @@ from datetime import datetime
 import pandas as pd
 import pytest
 from retention_engine.winback import (
+    CAMPAIGN_MAXIMA,
     CONTACTED,
     HOLDOUT,
     CampaignSettings,
@@ -37,6 +38,31 @@ def test_settings_problems(values, count):
     assert len(problems) == count
     for template, params in problems:
         assert template % params  # every template formats with its parameters
+
+
+@pytest.mark.parametrize("name, maximum", [("cap_days", 3650), ("winback_days", 3650), ("max_batch", 1_000_000)])
+def test_settings_upper_bounds(name, maximum):
+    # Ten years of days, a million SMS: accepted; one more is refused.
+    assert CampaignSettings(**{name: maximum}).problems() == []
+    [(template, params)] = CampaignSettings(**{name: maximum + 1}).problems()
+    assert params == {"value": maximum + 1, "maximum": maximum}
+    assert str(maximum) in template % params
+
+
+@pytest.mark.parametrize("name", sorted(CAMPAIGN_MAXIMA))
+def test_the_published_maxima_are_the_enforced_ones(name):
+    # What the Odoo layer shows as the maximum is accepted, one more is not.
+    assert CampaignSettings(**{name: CAMPAIGN_MAXIMA[name]}).problems() == []
+    [(_template, params)] = CampaignSettings(**{name: CAMPAIGN_MAXIMA[name] + 1}).problems()
+    assert params["maximum"] == CAMPAIGN_MAXIMA[name]
+
+
+@pytest.mark.parametrize("values", [
+    {"quiet_start": float("nan")}, {"holdout_percent": float("nan")}, {"holdout_percent": None},
+    {"cap_days": float("nan")}, {"max_batch": "1000"}, {"winback_days": 10**400},
+])
+def test_empty_or_absurd_guardrails_are_one_problem_not_a_crash(values):
+    assert len(CampaignSettings(**values).problems()) == 1
 
 
 @pytest.mark.parametrize("clock, quiet", [
