@@ -1,8 +1,26 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import api, fields, models
-from odoo.exceptions import ValidationError
+import logging
+import threading
+import time
 
-from ..engine import RetentionSettings
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from ..engine import CampaignSettings, RetentionSettings, compute_metrics, render_reasons
+from . import retention_store
+
+_logger = logging.getLogger(__name__)
+
+_NOTHING_DONE = {"customers": 0, "cleared": 0, "extract_s": 0.0, "engine_s": 0.0, "write_s": 0.0}
+
+
+class RetentionBusyError(UserError):
+    """Another recompute of the company is running."""
+
+
+def _testing():
+    """Odoo's own convention (sms.sms._process_queue): no commit in tests."""
+    return getattr(threading.current_thread(), "testing", False)
 
 # res.partner many2one fields that may define a customer's peer group.
 GROUP_FIELDS = [
@@ -13,6 +31,16 @@ GROUP_FIELDS = [
     ("user_id", "Salesperson"),
     ("team_id", "Sales Team"),
 ]
+
+# company field -> CampaignSettings attribute
+CAMPAIGN_SETTING_FIELDS = {
+    "retention_sms_cap_days": "cap_days",
+    "retention_sms_quiet_start": "quiet_start",
+    "retention_sms_quiet_end": "quiet_end",
+    "retention_sms_max_batch": "max_batch",
+    "retention_sms_holdout_percent": "holdout_percent",
+    "retention_sms_winback_days": "winback_days",
+}
 
 # company field -> RetentionSettings attribute
 SETTING_FIELDS = {
@@ -109,14 +137,267 @@ class ResCompany(models.Model):
         string="Last Retention Recompute",
         readonly=True,
         copy=False,
+        help="When the last full recompute as of the company's today started.",
+    )
+    retention_last_attempt = fields.Datetime(
+        string="Last Retention Attempt", readonly=True, copy=False,
+        help="When the daily job last tried this company, successfully or not.",
+    )
+    retention_last_error = fields.Text(
+        string="Last Retention Error", readonly=True, copy=False,
+        help="Why the last attempt of the daily job failed; empty after a successful run.",
+    )
+    retention_recompute_requested = fields.Boolean(
+        string="Retention Recompute Requested", readonly=True, copy=False,
+        help="An administrator asked for a recompute: the daily job runs it in the background as soon as it can.",
+    )
+    retention_changed_until = fields.Datetime(
+        string="Changed Customers Updated Until", readonly=True, copy=False,
+        help="Start of the last run that brought the customers whose orders changed up to date.",
+    )
+
+    retention_sms_cap_days = fields.Integer(
+        string="SMS Frequency Cap (days)",
+        default=30,
+        help="A customer texted by a win-back SMS campaign (or kept in its control group) is not "
+        "texted again for this many days. 0 disables the cap.",
+    )
+    retention_sms_quiet_start = fields.Float(
+        string="Quiet Hours From", default=21.0,
+        help="SMS queued from this hour (company time zone) are held until the quiet hours end.",
+    )
+    retention_sms_quiet_end = fields.Float(
+        string="Quiet Hours Until", default=9.0,
+        help="Held SMS go to the outgoing queue at this hour. Equal to the start: no quiet hours.",
+    )
+    retention_sms_max_batch = fields.Integer(
+        string="Maximum SMS per Campaign", default=1000,
+        help="A campaign that would text more customers is refused: narrow the selection. 0: no limit.",
+    )
+    retention_sms_holdout_percent = fields.Float(
+        string="Control Group (%)", default=10.0, digits=(16, 1),
+        help="Share of the eligible customers kept out of each campaign at random, and not texted, "
+        "to measure what the SMS really changed. 0: no control group.",
+    )
+    retention_sms_winback_days = fields.Integer(
+        string="Win-back Window (days)", default=30,
+        help="A texted customer who orders within this many days after the SMS counts as won back.",
+    )
+
+    retention_sms_last_campaign = fields.Datetime(
+        string="Last Win-back SMS Campaign", readonly=True, copy=False,
+        help="Stamped by every campaign: two campaigns of the company never run at the same time.",
     )
 
     def _retention_settings(self):
         """The engine's view of this company's thresholds."""
         self.ensure_one()
         return RetentionSettings(
-            **{attr: self[fname] for fname, attr in SETTING_FIELDS.items()}
+            currency_decimals=self.currency_id.decimal_places,
+            **{attr: self[fname] for fname, attr in SETTING_FIELDS.items()},
         )
+
+    # ------------------------------------------------------------
+    # Dates: a company's "today" is on its own clock
+    # ------------------------------------------------------------
+
+    def _retention_local_date(self, utc_datetime):
+        """The day, on this company's clock, of a stored (UTC) datetime."""
+        self.ensure_one()
+        tz = retention_store.company_timezone(self)
+        return fields.Datetime.context_timestamp(self.with_context(tz=tz), utc_datetime).date()
+
+    def _retention_today(self, now=None):
+        return self._retention_local_date(now or fields.Datetime.now())
+
+    def _retention_as_of(self, as_of):
+        """``as_of`` as a date (today when empty); a UserError for anything
+        that is not a date up to the company's today."""
+        today = self._retention_today()
+        if not as_of:
+            return today
+        try:
+            day = fields.Date.to_date(as_of)
+        except (TypeError, ValueError):
+            day = None
+        if not day:
+            raise UserError(self.env._(
+                "%(value)s is not a date: give the reference day as YYYY-MM-DD.", value=as_of))
+        if day > today:
+            raise UserError(self.env._(
+                "Customer retention cannot be computed as of %(day)s, a day after today (%(today)s) in "
+                "%(company)s: orders of the future are unknown.", day=day, today=today, company=self.name))
+        return day
+
+    # ------------------------------------------------------------
+    # Recompute
+    # ------------------------------------------------------------
+
+    def _retention_recompute(self, as_of=None, partner_ids=None, commit_batches=False, lock_wait=0.0):
+        """Recompute this company: all its customers, or only ``partner_ids``
+        (commercial partners), ranked then against the stored revenue of the
+        others in their groups. Never two at once for one company: the run
+        waits up to ``lock_wait`` seconds for another one to end, then
+        raises RetentionBusyError. ``commit_batches`` (the cron, outside
+        tests) commits after each written batch: row locks on res_partner
+        last one batch, not the whole run."""
+        self.ensure_one()
+        as_of = self._retention_as_of(as_of)
+        try:
+            with retention_store.company_lock(self.env.cr, self.id, wait=lock_wait):
+                return self._retention_recompute_locked(as_of, partner_ids, commit_batches and not _testing())
+        except retention_store.RecomputeBusy:
+            raise RetentionBusyError(self.env._(
+                "Customer retention of %(company)s is being recomputed right now: try again in a few minutes.",
+                company=self.name,
+            )) from None
+
+    def _retention_recompute_locked(self, as_of, partner_ids, commit):
+        started = time.perf_counter()
+        settings = self._retention_settings()
+        computed_at = fields.Datetime.now().replace(microsecond=0)
+        # The extract reads with SQL: pending ORM writes must reach the database.
+        self.env.flush_all()
+        transactions = retention_store.extract_transactions(self, as_of, partner_ids=partner_ids)
+        extracted = time.perf_counter()
+        customer_ids = transactions["partner_id"].unique()
+        groups = retention_store.extract_groups(self, customer_ids)
+        peers = None
+        if partner_ids is not None:
+            peers = retention_store.extract_peer_revenue(self, groups, exclude_ids=partner_ids)
+        metrics = compute_metrics(transactions, as_of, settings, groups=groups, peers=peers)
+        metrics["reason"] = render_reasons(metrics, settings, gettext=self._retention_gettext())
+        computed = time.perf_counter()
+        retention_store.write_metrics(self, metrics, computed_at, commit=commit)
+        cleared = retention_store.clear_stale(self, metrics["partner_id"].to_numpy(), partner_ids)
+        self.env["res.partner"].invalidate_model(retention_store.ALL_FIELDS)
+        if partner_ids is None and as_of == self._retention_today():
+            # sudo: the run's own bookkeeping on the company, whoever started it
+            # (a back-test as of a past day is no run of today).
+            self.sudo().write({"retention_last_run": computed_at, "retention_changed_until": computed_at})
+        stats = {
+            "customers": len(metrics),
+            "cleared": cleared,
+            "extract_s": extracted - started,
+            "engine_s": computed - extracted,
+            "write_s": time.perf_counter() - computed,
+        }
+        _logger.info(
+            "Customer retention of %(company)s as of %(as_of)s: %(customers)d customers, %(cleared)d "
+            "cleared (extract %(extract_s).2fs, engine %(engine_s).2fs, write %(write_s).2fs)",
+            dict(stats, company=self.name, as_of=as_of),
+        )
+        return stats
+
+    def _retention_recompute_changed(self, as_of=None, lock_wait=0.0):
+        """Recompute only the customers whose orders changed since the last
+        run (new, edited or cancelled orders); their ranks are taken against
+        the stored revenue of the others, and the next full recompute makes
+        every rank exact again. Without a full run yet, recompute everything."""
+        self.ensure_one()
+        if not self.retention_last_run:
+            return self._retention_recompute(as_of, lock_wait=lock_wait)
+        started = fields.Datetime.now().replace(microsecond=0)
+        self.env.flush_all()
+        since = self.retention_changed_until or self.retention_last_run
+        changed = retention_store.changed_customers(self, since)
+        stats = dict(_NOTHING_DONE)
+        if changed:
+            stats = self._retention_recompute(as_of, partner_ids=changed, lock_wait=lock_wait)
+        # sudo: the hourly job's own watermark on the company
+        self.sudo().retention_changed_until = started
+        return stats
+
+    def _retention_gettext(self):
+        """Reasons are stored once per company, in the company's language."""
+        env = self.with_context(lang=self.partner_id.lang or self.env.lang).env
+
+        def gettext(template):
+            return env._(template)
+
+        return gettext
+
+    def _retention_request_recompute(self):
+        """Hand a whole-company recompute to the daily job, which runs it in
+        the background with committed batches and progress, instead of
+        running it inside a web request."""
+        # sudo: a request flag on the company and a trigger of the addon's own cron
+        self.sudo().retention_recompute_requested = True
+        self.env.ref("customer_retention.ir_cron_retention_recompute").sudo()._trigger()
+
+    def _retention_due(self, now):
+        """Whether the daily job still has to try this company today."""
+        self.ensure_one()
+        return (
+            self.retention_recompute_requested
+            or not self.retention_last_attempt
+            or self._retention_local_date(self.retention_last_attempt) < self._retention_today(now)
+        )
+
+    @api.model
+    def _cron_retention_recompute(self):
+        """Daily job: one company per call, those an administrator asked for
+        first. The cron runner commits after each call, so an interrupted
+        run keeps the companies already done and the next call takes the
+        others. A company that fails is logged, marked with its error and
+        skipped until tomorrow; the others go on. A company busy with
+        another recompute is retried a few minutes later."""
+        now = fields.Datetime.now()
+        todo = self.search([], order="id").filtered(lambda company: company._retention_due(now))
+        todo = todo.sorted(lambda company: not company.retention_recompute_requested)
+        committing = not _testing()
+        for index, company in enumerate(todo):
+            try:
+                with retention_store.isolated(self.env.cr, committing):
+                    company._retention_recompute(commit_batches=True, lock_wait=retention_store.CRON_LOCK_WAIT)
+            except RetentionBusyError:
+                _logger.info("Customer retention of %s: busy with another recompute, retried later", company.name)
+                self.env.ref("customer_retention.ir_cron_retention_recompute")._trigger(
+                    fields.Datetime.now() + retention_store.BUSY_RETRY)
+                continue
+            except Exception as error:  # noqa: BLE001 (one company's failure must not stop the others)
+                _logger.exception("Customer retention of %s failed", company.name)
+                company.write(company._retention_attempt_values(now, error))
+            else:
+                company.write(company._retention_attempt_values(now))
+            self.env["ir.cron"]._notify_progress(done=1, remaining=len(todo) - index - 1)
+            return
+        self.env["ir.cron"]._notify_progress(done=0, remaining=0)
+
+    def _retention_attempt_values(self, now, error=None):
+        return {
+            "retention_last_attempt": now,
+            "retention_last_error": error and f"{type(error).__name__}: {error}",
+            "retention_recompute_requested": False,
+        }
+
+    @api.model
+    def _cron_retention_recompute_changed(self):
+        """Hourly job: bring the customers whose orders changed since the
+        last run up to date, one company per call, committed after each
+        call like the daily job (the full run itself is left to the daily
+        job, also for companies never computed). A company busy with
+        another recompute waits for the next hour; one that fails is logged
+        and the others go on."""
+        now = fields.Datetime.now()
+        due = self.search([
+            ("retention_last_run", "!=", False),
+            "|", ("retention_changed_until", "=", False),
+            ("retention_changed_until", "<", now - retention_store.HOURLY_SLACK),
+        ], order="retention_changed_until, id")
+        committing = not _testing()
+        for index, company in enumerate(due):
+            try:
+                with retention_store.isolated(self.env.cr, committing):
+                    company._retention_recompute_changed()
+            except RetentionBusyError:
+                continue
+            except Exception:  # noqa: BLE001 (one company's failure must not stop the others)
+                _logger.exception("Customer retention of %s: hourly update failed", company.name)
+                company.retention_changed_until = now
+            self.env["ir.cron"]._notify_progress(done=1, remaining=len(due) - index - 1)
+            return
+        self.env["ir.cron"]._notify_progress(done=0, remaining=0)
 
     @api.constrains(*SETTING_FIELDS)
     def _check_retention_settings(self):
@@ -131,3 +412,19 @@ class ResCompany(models.Model):
                         problems="\n".join(f"- {line}" for line in lines),
                     )
                 )
+
+    def _retention_campaign_settings(self):
+        self.ensure_one()
+        return CampaignSettings(**{attr: self[fname] for fname, attr in CAMPAIGN_SETTING_FIELDS.items()})
+
+    @api.constrains(*CAMPAIGN_SETTING_FIELDS)
+    def _check_retention_campaign_settings(self):
+        for company in self:
+            problems = company._retention_campaign_settings().problems()
+            if problems:
+                lines = [self.env._(template, **params) for template, params in problems]
+                raise ValidationError(self.env._(
+                    "Win-back SMS settings of %(company)s are not valid:\n%(problems)s",
+                    company=company.name,
+                    problems="\n".join(f"- {line}" for line in lines),
+                ))

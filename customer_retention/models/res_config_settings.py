@@ -24,21 +24,24 @@ class ResConfigSettings(models.TransientModel):
     retention_sms_holdout_percent = fields.Float(related="company_id.retention_sms_holdout_percent", readonly=False)
     retention_sms_winback_days = fields.Integer(related="company_id.retention_sms_winback_days", readonly=False)
     retention_last_run = fields.Datetime(related="company_id.retention_last_run")
+    retention_last_error = fields.Text(related="company_id.retention_last_error")
+    retention_recompute_requested = fields.Boolean(related="company_id.retention_recompute_requested")
 
     def action_retention_recompute(self):
-        """Save the settings, then recompute the current company at once."""
+        """Save the settings, then hand a recompute of the current company to
+        the daily job: it runs in the background, in committed batches,
+        never inside this request."""
         self.execute()
         company = self.env.company
-        partners = self.env["res.partner"]
-        partners._check_retention_recompute_access()
-        count = partners._retention_recompute_company(company)["customers"]
+        company._retention_request_recompute()
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "title": self.env._("Customer retention recomputed"),
-                "message": self.env._("%(count)s customers of %(company)s are up to date.",
-                                      count=count, company=company.name),
+                "title": self.env._("Customer retention recompute started"),
+                "message": self.env._(
+                    "The customers of %(company)s are being recomputed in the background; "
+                    "the new values appear within a few minutes.", company=company.name),
                 "type": "success",
                 "next": {"type": "ir.actions.client", "tag": "reload"},
             },

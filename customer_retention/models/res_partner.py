@@ -1,20 +1,25 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import logging
-import threading
-import time
-
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
-from ..engine import ACTIONS, ALERTS, PROFILES, STATUSES, TIERS, compute_metrics, render_reasons
+from ..engine import ACTIONS, ALERTS, PROFILES, STATUSES, TIERS
 from . import retention_store
-
-_logger = logging.getLogger(__name__)
 
 # Selections that group and sort in their business order (New, Active, At
 # risk, Lost; Top 10% first) rather than in the alphabetical order of their keys.
 RETENTION_RANKED_SELECTIONS = ("retention_status", "retention_group_tier", "retention_alert")
+
+# Placeholders of the win-back texts that a salesperson may keep in an edited
+# text without being a template editor (Odoo's allow-list for inline templates).
+RETENTION_TEMPLATE_EXPRESSIONS = (
+    "object.retention_days_since_last",
+    "object.retention_sms_signature",
+)
+
+# Retention values are business figures: sales users only, as sale's own
+# partner figures (sale_order_count, total_invoiced).
+SALES_USERS = "sales_team.group_sale_salesman"
 
 
 def _retention_field(field_class, string, **kwargs):
@@ -24,7 +29,9 @@ def _retention_field(field_class, string, **kwargs):
     NULL), serves no retention search and makes every bulk write-back update
     one index per field."""
     kwargs.setdefault("index", False)
-    return field_class(string=string, company_dependent=True, readonly=True, copy=False, **kwargs)
+    return field_class(
+        string=string, company_dependent=True, readonly=True, copy=False, groups=SALES_USERS, **kwargs
+    )
 
 
 class ResPartner(models.Model):
@@ -98,6 +105,14 @@ class ResPartner(models.Model):
     retention_reason = _retention_field(fields.Char, "Retention Reason")
     retention_computed_at = _retention_field(fields.Datetime, "Retention Computed On")
 
+    retention_sms_line_ids = fields.One2many(
+        "retention.sms.campaign.line", "partner_id", string="Win-back SMS", readonly=True, groups=SALES_USERS,
+    )
+    retention_sms_signature = fields.Char(
+        "Win-back SMS Signature", compute="_compute_retention_sms_signature",
+        help="The name win-back SMS are signed with: the company sending them.",
+    )
+
     def init(self):
         super().init()
         retention_store.create_change_indexes(self.env.cr)
@@ -121,83 +136,81 @@ class ResPartner(models.Model):
             return SQL("%s %s %s", self._retention_rank_sql(field_name, sql_value), direction, nulls)
         return super()._order_field_to_sql(alias, field_name, direction, nulls, query)
 
+    # ------------------------------------------------------------
+    # Only the engine writes retention values
+    # ------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self._check_retention_values_untouched(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self._check_retention_values_untouched(vals)
+        return super().write(vals)
+
+    def _check_retention_values_untouched(self, vals):
+        # Read-only in the views protects nothing over RPC: a user who may
+        # edit contacts could otherwise set a status and steer which SMS
+        # template the wizard picks. Server code (superuser) is trusted.
+        touched = sorted(set(vals) & set(retention_store.ALL_FIELDS))
+        if touched and not self.env.su:
+            raise AccessError(self.env._(
+                "Customer retention values (%(fields)s) are computed from the orders every night and cannot "
+                "be edited. Use Recompute on the customer's Retention tab to bring them up to date.",
+                fields=", ".join(self._fields[name]._description_string(self.env) for name in touched),
+            ))
+
+    # ------------------------------------------------------------
+    # Win-back SMS templates
+    # ------------------------------------------------------------
+
+    def mail_allowed_qweb_expressions(self):
+        # Users who are not template editors may edit a win-back text that
+        # uses these plain fields; anything else needs the editor group.
+        return super().mail_allowed_qweb_expressions() + RETENTION_TEMPLATE_EXPRESSIONS
+
+    @api.depends_context("company")
+    def _compute_retention_sms_signature(self):
+        for partner in self:
+            partner.retention_sms_signature = self.env.company.name
+
+    # ------------------------------------------------------------
+    # Entry points
+    # ------------------------------------------------------------
+
     @api.model
     def retention_recompute(self, as_of=None):
-        """Recompute the retention values of every customer of every company.
+        """Recompute the retention values of every customer of the companies
+        the caller works in (all companies for server code), at once.
 
-        :param as_of: reference date (date or ISO string); today in each
-            company's time zone when omitted. Orders after it are ignored, so
-            a past date gives a back-test.
+        For scripts and back-tests; the web client hands whole-company
+        recomputes to the daily job instead (Settings > Recompute now).
+
+        :param as_of: reference date (date or ISO string), at most today;
+            today in each company's time zone when omitted. Orders after it
+            are ignored, so a past date gives a back-test.
         :return: number of customers written
         """
-        self._check_retention_recompute_access()
-        companies = self.env["res.company"].sudo().search([])
-        return sum(self._retention_recompute_company(company, as_of)["customers"] for company in companies)
-
-    @api.model
-    def _cron_retention_recompute(self):
-        """Daily job: one company per batch. The cron runner commits after each
-        batch, so an interrupted run keeps the companies already done and the
-        next run picks up the others (those not recomputed today)."""
-        companies = self.env["res.company"].sudo().search([], order="id")
-        now = fields.Datetime.now()
-        todo = companies.filtered(
-            lambda c: not c.retention_last_run
-            or c.retention_last_run.date() < self._retention_today(c, now)
-        )
-        if not todo:
-            self.env["ir.cron"]._notify_progress(done=0, remaining=0)
-            return
-        self._retention_recompute_company(todo[0], commit_batches=True)
-        self.env["ir.cron"]._notify_progress(done=1, remaining=len(todo) - 1)
-
-    @api.model
-    def _cron_retention_recompute_changed(self):
-        """Hourly job: bring the customers whose orders changed since the
-        night's full run up to date, one company per call (the full run
-        itself is left to the daily job, also for companies never computed)."""
-        companies = self.env["res.company"].sudo().search([("retention_last_run", "!=", False)], order="id")
-        for company in companies:
-            self._retention_recompute_changed(company)
-        self.env["ir.cron"]._notify_progress(done=len(companies), remaining=0)
-
-    @api.model
-    def _retention_recompute_changed(self, company, as_of=None):
-        """Recompute only the customers whose orders changed since the last
-        full recompute of ``company`` (new, edited or cancelled orders); their
-        ranks are taken against the stored revenue of the others, and the next
-        full recompute makes every rank exact again. Without a full run yet,
-        recompute everything."""
-        if not company.retention_last_run:
-            return self._retention_recompute_company(company, as_of)
-        self.env.flush_all()
-        changed = retention_store.changed_customers(company, company.retention_last_run)
-        if not changed:
-            return {"customers": 0, "cleared": 0, "extract_s": 0.0, "engine_s": 0.0, "write_s": 0.0}
-        return self._retention_recompute_company(company, as_of, partner_ids=changed)
-
-    @api.model
-    def _retention_today(self, company, now=None):
-        tz = retention_store.company_timezone(company)
-        return fields.Datetime.context_timestamp(
-            self.with_context(tz=tz), now or fields.Datetime.now()
-        ).date()
-
-    def _check_retention_recompute_access(self):
-        # The recompute reads every order of every company with SQL: only
-        # sales administrators (and the cron, which runs as superuser) may
-        # trigger it, whatever RPC route calls this public method.
         if not (self.env.su or self.env.user.has_group("sales_team.group_sale_manager")):
             raise AccessError(
                 self.env._("Only Sales administrators can recompute customer retention for the whole company.")
             )
+        # Only the companies the caller works in: a manager of one company
+        # never rewrites another's values.
+        companies = self.env["res.company"].search([]) if self.env.su else self.env.companies
+        wait = retention_store.UI_LOCK_WAIT
+        return sum(company._retention_recompute(as_of, lock_wait=wait)["customers"] for company in companies)
 
     def action_retention_recompute(self):
         """Form button: bring these customers up to date for the current
         company at once, without waiting for the night."""
+        if not self.env.user.has_group("sales_team.group_sale_salesman"):
+            raise AccessError(self.env._("Only Sales users can recompute customer retention."))
         self.check_access("read")
         customers = self.commercial_partner_id
-        self._retention_recompute_company(self.env.company, partner_ids=customers.ids)
+        self.env.company._retention_recompute(partner_ids=customers.ids, lock_wait=retention_store.UI_LOCK_WAIT)
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
@@ -208,57 +221,3 @@ class ResPartner(models.Model):
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
-
-    @api.model
-    def _retention_recompute_company(self, company, as_of=None, partner_ids=None, commit_batches=False):
-        """Recompute one company: all its customers, or only ``partner_ids``
-        (commercial partners), ranked then against the stored revenue of the
-        others in their groups. ``commit_batches`` (the cron, outside tests,
-        whose cursor may not commit) commits after each written batch: row
-        locks on res_partner last one batch, not the whole run."""
-        started = time.perf_counter()
-        as_of = fields.Date.to_date(as_of) if as_of else self._retention_today(company)
-        settings = company._retention_settings()
-        computed_at = fields.Datetime.now().replace(microsecond=0)
-        # The extract reads with SQL: pending ORM writes must reach the database.
-        self.env.flush_all()
-        transactions = retention_store.extract_transactions(company, as_of, partner_ids=partner_ids)
-        extracted = time.perf_counter()
-        customer_ids = transactions["partner_id"].unique()
-        groups = retention_store.extract_groups(company, customer_ids)
-        peers = None
-        if partner_ids is not None:
-            peers = retention_store.extract_peer_revenue(company, groups, exclude_ids=partner_ids)
-        metrics = compute_metrics(transactions, as_of, settings, groups=groups, peers=peers)
-        metrics["reason"] = render_reasons(metrics, settings, gettext=self._retention_gettext(company))
-        computed = time.perf_counter()
-        # Odoo's own convention (sms.sms._process_queue): no commit in tests
-        commit = commit_batches and not getattr(threading.current_thread(), "testing", False)
-        retention_store.write_metrics(company, metrics, computed_at, commit=commit)
-        cleared = retention_store.clear_stale(company, metrics["partner_id"].to_numpy(), partner_ids)
-        self.invalidate_model(retention_store.ALL_FIELDS)
-        if partner_ids is None:
-            company.sudo().retention_last_run = computed_at
-        stats = {
-            "customers": len(metrics),
-            "cleared": cleared,
-            "extract_s": extracted - started,
-            "engine_s": computed - extracted,
-            "write_s": time.perf_counter() - computed,
-        }
-        _logger.info(
-            "Customer retention of %(company)s as of %(as_of)s: %(customers)d customers, %(cleared)d "
-            "cleared (extract %(extract_s).2fs, engine %(engine_s).2fs, write %(write_s).2fs)",
-            dict(stats, company=company.name, as_of=as_of),
-        )
-        return stats
-
-    @api.model
-    def _retention_gettext(self, company):
-        """Reasons are stored once per company, in the company's language."""
-        env = self.with_context(lang=company.partner_id.lang or self.env.lang).env
-
-        def gettext(template):
-            return env._(template)
-
-        return gettext

@@ -1,14 +1,14 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
+import threading
 from datetime import timedelta
 
 import pandas as pd
 import pytz
 
 from odoo import api, fields, models
-from odoo.exceptions import ValidationError
 
-from ..engine import CONTACTED, HOLDOUT, CampaignSettings, measurement_end, quiet_hours_end, winback_figures
+from ..engine import CONTACTED, HOLDOUT, measurement_end, quiet_hours_end, winback_figures
 from ..engine.winback import in_quiet_hours, is_measured
 from . import retention_store
 
@@ -23,43 +23,6 @@ SKIP_REASON_SELECTION = [
     ("recent", "Contacted recently"),
     ("duplicate", "Duplicate number"),
 ]
-
-# company field -> CampaignSettings attribute
-CAMPAIGN_SETTING_FIELDS = {
-    "retention_sms_cap_days": "cap_days",
-    "retention_sms_quiet_start": "quiet_start",
-    "retention_sms_quiet_end": "quiet_end",
-    "retention_sms_max_batch": "max_batch",
-    "retention_sms_holdout_percent": "holdout_percent",
-    "retention_sms_winback_days": "winback_days",
-}
-
-# Orders (or invoices) of the campaign's customers inside its measurement
-# window, amounts untaxed in the company currency, as the recompute reads them.
-_SALE_PURCHASES = """
-    SELECT customer.commercial_partner_id,
-           so.amount_untaxed / COALESCE(NULLIF(so.currency_rate, 0), 1.0),
-           TRUE,
-           so.date_order
-      FROM sale_order so
-      JOIN res_partner customer ON customer.id = so.partner_id
-     WHERE so.state = 'sale'
-       AND so.company_id = %(company_id)s
-       AND so.date_order > %(start)s AND so.date_order <= %(end)s
-       AND customer.commercial_partner_id = ANY(%(partner_ids)s)
-"""
-_INVOICE_PURCHASES = """
-    SELECT move.commercial_partner_id,
-           move.amount_untaxed_signed,
-           move.move_type = 'out_invoice',
-           move.invoice_date
-      FROM account_move move
-     WHERE move.state = 'posted'
-       AND move.move_type IN ('out_invoice', 'out_refund')
-       AND move.company_id = %(company_id)s
-       AND move.invoice_date > %(start_day)s AND move.invoice_date <= %(end_day)s
-       AND move.commercial_partner_id = ANY(%(partner_ids)s)
-"""
 
 
 class RetentionSmsCampaign(models.Model):
@@ -77,12 +40,14 @@ class RetentionSmsCampaign(models.Model):
     name = fields.Char(required=True, default=lambda self: self.env._("Win-back SMS"))
     date = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True, index=True)
     state = fields.Selection(
-        [("held", "Held (quiet hours)"), ("queued", "Queued"), ("measured", "Measured")],
+        [("held", "Held (quiet hours)"), ("queued", "Queued"), ("measured", "Measured"), ("failed", "Failed")],
         default="queued", required=True, readonly=True, index=True,
         help="Held: created during the quiet hours, the SMS go to the outgoing queue when they end. "
         "Queued: the SMS are in Odoo's queue, the win-back is being measured. "
-        "Measured: the measurement window is over and the figures are final.",
+        "Measured: the measurement window is over and the figures are final. "
+        "Failed: the held SMS could not be queued; see the error.",
     )
+    error = fields.Text(readonly=True, help="Why the held SMS could not be queued.")
     queued_date = fields.Datetime(
         "Sent to Queue", readonly=True,
         help="When the SMS entered Odoo's outgoing queue; the win-back counts from here.",
@@ -91,7 +56,7 @@ class RetentionSmsCampaign(models.Model):
         "Release Planned", readonly=True, help="End of the quiet hours during which the campaign was created."
     )
     template_id = fields.Many2one("sms.template", string="Template", readonly=True, ondelete="set null")
-    body = fields.Text(readonly=True)
+    body = fields.Text(readonly=True, help="The text as written, before it was rendered for each customer.")
     user_id = fields.Many2one(
         "res.users", string="Author", required=True, readonly=True, default=lambda self: self.env.user
     )
@@ -186,25 +151,29 @@ class RetentionSmsCampaign(models.Model):
             ).partner_id
 
     @api.model
-    def _recently_contacted(self, partners, company):
-        """The partners among ``partners`` that a campaign of ``company``
-        texted, or kept in its control group, within the company's frequency
-        cap (0 days = no cap). The control group counts: texting it the next
-        day would spoil the measurement and break "twice the same selection
-        queues nothing"."""
+    def _recently_contacted(self, partners, numbers, company):
+        """The ids among ``partners`` that a campaign of ``company`` texted,
+        or kept in its control group, within the company's frequency cap
+        (0 days = no cap), themselves or at the same number: ``numbers``
+        maps partner id -> E.164 number. One number gets one text, even
+        when a family or the contacts of a company share it. The control
+        group counts: texting it the next day would spoil the measurement
+        and break "twice the same selection queues nothing"."""
         cap_days = company.retention_sms_cap_days
         if cap_days <= 0 or not partners:
-            return partners.browse()
+            return set()
         since = fields.Datetime.now() - timedelta(days=cap_days)
         # sudo: the cap counts every campaign of the company, also those of
         # colleagues the current user may not see; the company is filtered here.
-        lines = self.env["retention.sms.campaign.line"].sudo().search([
+        lines = self.env["retention.sms.campaign.line"].sudo().search_read([
             ("company_id", "=", company.id),
             ("kind", "in", (CONTACTED, HOLDOUT)),
             ("date", ">=", since),
-            ("partner_id", "in", partners.ids),
-        ])
-        return partners & lines.partner_id.with_env(partners.env)
+            "|", ("partner_id", "in", partners.ids), ("number", "in", list(set(numbers.values()))),
+        ], ["partner_id", "number"], load=None)
+        partner_ids = {line["partner_id"] for line in lines}
+        contacted_numbers = {line["number"] for line in lines if line["number"]}
+        return {pid for pid in partners.ids if pid in partner_ids or numbers.get(pid) in contacted_numbers}
 
     # ------------------------------------------------------------
     # Quiet hours
@@ -228,45 +197,70 @@ class RetentionSmsCampaign(models.Model):
         opening = tz.localize(quiet_hours_end(local, start, end))
         return opening.astimezone(pytz.utc).replace(tzinfo=None)
 
-    @api.model
-    def _queue_sms(self, partners, company, body, template=None):
-        """Put one SMS per partner in Odoo's outgoing queue (mass mode: the
-        blacklist applies, a note goes to each chatter), never sent here."""
-        partners = partners.with_company(company).with_context(active_test=False)
-        if template and body == template.body:
-            partners._message_sms_schedule_mass(
-                body=body, template=template, mass_keep_log=True, mass_force_send=False
-            )
-        else:
-            partners._message_sms_schedule_mass(body=body, mass_keep_log=True, mass_force_send=False)
+    def _send_lines(self, lines):
+        """Put the SMS of ``lines`` (texted customers of this campaign) in
+        Odoo's outgoing queue and mark them queued, in this transaction.
+
+        Each line carries its text, rendered once with its author's rights
+        when the campaign was queued; it is sent as it is and never rendered
+        again, whoever runs this (the release job runs as superuser).
+        Mass mode: the blacklist applies at this moment, a note goes to each
+        chatter, nothing is sent here."""
+        self.ensure_one()
+        company = self.company_id
+        partners = lines.partner_id.with_company(company).with_context(
+            active_test=False, retention_sms_bodies={line.partner_id.id: line.body or "" for line in lines},
+        )
+        # The composer requires a body; retention_sms_bodies replaces it by
+        # the rendered texts (see sms.composer._prepare_body_values).
+        partners._message_sms_schedule_mass(body="-", mass_keep_log=True, mass_force_send=False)
+        # sudo: salespeople may only read campaign lines; this marks the lines
+        # of the campaign being queued.
+        lines.sudo().write({"sms_state": "queued"})
         # sudo: salespeople may not touch crons; this only asks Odoo's own SMS
         # queue to run soon instead of at its next hourly call.
         sms_cron = self.env.ref("sms.ir_cron_sms_scheduler_action", raise_if_not_found=False)
         if sms_cron:
             sms_cron.sudo()._trigger()
 
+    def _held_lines_domain(self):
+        """Lines of this campaign still to send: texted customers only, of
+        the campaign's own company (or shared between companies)."""
+        self.ensure_one()
+        return [
+            ("campaign_id", "=", self.id),
+            ("sms_state", "=", "held"),
+            ("kind", "=", CONTACTED),
+            ("partner_id.company_id", "in", (False, self.company_id.id)),
+        ]
+
     @api.model
     def _cron_release_held(self, batch_size=500):
         """Release held campaigns whose company's quiet hours are over, one
         batch of customers per call; the cron runner commits between batches,
-        so an interruption resumes where it stopped, without duplicates."""
+        so an interruption resumes where it stopped, without duplicates. A
+        campaign that cannot be queued is logged, marked failed with its
+        error, and the others go on."""
         Line = self.env["retention.sms.campaign.line"]
+        committing = not getattr(threading.current_thread(), "testing", False)
         for campaign in self.search([("state", "=", "held")], order="date, id"):
             if self._quiet_until(campaign.company_id):
                 continue
-            lines = Line.search(
-                [("campaign_id", "=", campaign.id), ("sms_state", "=", "held")], limit=batch_size, order="id"
-            )
-            if lines:
-                # Queued and marked in the same transaction: a run cut short
-                # leaves both or neither, so a retry never texts twice.
-                self._queue_sms(lines.partner_id, campaign.company_id, campaign.body, campaign.template_id)
-                lines.write({"sms_state": "queued"})
-            remaining = Line.search_count([("campaign_id", "=", campaign.id), ("sms_state", "=", "held")])
-            if not remaining:
-                campaign.write({"state": "queued", "queued_date": fields.Datetime.now()})
-                _logger.info("Win-back SMS campaign %s released after the quiet hours", campaign.id)
-            held_left = Line.search_count([("sms_state", "=", "held")])
+            try:
+                with retention_store.isolated(self.env.cr, committing):
+                    # Queued and marked in the same transaction: a run cut short
+                    # leaves both or neither, so a retry never texts twice.
+                    lines = Line.search(campaign._held_lines_domain(), limit=batch_size, order="id")
+                    if lines:
+                        campaign._send_lines(lines)
+                    if not Line.search_count(campaign._held_lines_domain()):
+                        campaign.write({"state": "queued", "queued_date": fields.Datetime.now()})
+                        _logger.info("Win-back SMS campaign %s released after the quiet hours", campaign.id)
+            except Exception as error:  # noqa: BLE001 (one campaign's failure must not block the others)
+                _logger.exception("Win-back SMS campaign %s could not be released", campaign.id)
+                campaign.write({"state": "failed", "error": f"{type(error).__name__}: {error}"})
+                lines = Line
+            held_left = Line.search_count([("sms_state", "=", "held"), ("campaign_id.state", "=", "held")])
             self.env["ir.cron"]._notify_progress(done=len(lines), remaining=held_left)
             return
         self.env["ir.cron"]._notify_progress(done=0, remaining=0)
@@ -326,26 +320,19 @@ class RetentionSmsCampaign(models.Model):
         self.invalidate_recordset(["won_partner_ids"])
 
     def _purchases(self, partner_ids, end):
-        """Orders (or invoices and credit notes) of ``partner_ids`` for this
-        campaign's company, after the SMS and until ``end``."""
+        """Purchases of ``partner_ids`` for this campaign's company, from the
+        day of the SMS until the day of ``end`` on the company's clock, read
+        by the recompute's own extract: a win-back is a visit as the
+        retention figures count it (confirmed orders or posted invoices,
+        cancelled ones excluded, credit notes lowering revenue)."""
         self.ensure_one()
         company = self.company_id
-        tz = pytz.timezone(retention_store.company_timezone(company))
-        params = {
-            "company_id": company.id,
-            "start": self.queued_date,
-            "end": end,
-            # invoices are dated by day, in the company's clock
-            "start_day": pytz.utc.localize(self.queued_date).astimezone(tz).date(),
-            "end_day": pytz.utc.localize(end).astimezone(tz).date(),
-            "partner_ids": sorted({int(pid) for pid in partner_ids}),
-        }
-        query = _INVOICE_PURCHASES if company.retention_source == "invoice" else _SALE_PURCHASES
-        self.env.cr.execute(query, params)
-        frame = pd.DataFrame(self.env.cr.fetchall(), columns=["partner_id", "amount", "is_visit", "date"])
-        frame["amount"] = frame["amount"].astype(float)
-        frame["date"] = pd.to_datetime(frame["date"])
-        return frame
+        return retention_store.extract_transactions(
+            company,
+            company._retention_local_date(end),
+            partner_ids=sorted({int(pid) for pid in partner_ids}),
+            date_from=company._retention_local_date(self.queued_date),
+        )
 
     @api.model
     def _cron_measure(self):
@@ -355,7 +342,11 @@ class RetentionSmsCampaign(models.Model):
         campaigns._measure()
 
     def action_measure(self):
-        self._measure()
+        """The "Measure now" button, for everyone who sees the campaign."""
+        self.check_access("read")
+        # sudo: salespeople may only read campaigns; the figures are computed
+        # from the orders, whoever asks, for the campaigns they can read.
+        self.sudo()._measure()
 
     # ------------------------------------------------------------
     # Buttons
@@ -409,7 +400,8 @@ class RetentionSmsCampaignLine(models.Model):
         string="Role", required=True, readonly=True, index=True,
     )
     skip_reason = fields.Selection(SKIP_REASON_SELECTION, string="Skipped Because", readonly=True)
-    number = fields.Char("Number", readonly=True, help="The number in E.164 format.")
+    number = fields.Char("Number", readonly=True, index="btree_not_null", help="The number in E.164 format.")
+    body = fields.Text("Text", readonly=True, help="The text sent to this customer, rendered when the campaign was queued.")
     sms_state = fields.Selection(
         [("held", "Held (quiet hours)"), ("queued", "Queued")], string="SMS", readonly=True, index="btree_not_null"
     )
@@ -417,65 +409,3 @@ class RetentionSmsCampaignLine(models.Model):
     won_date = fields.Date("Came Back On", readonly=True)
     revenue = fields.Monetary("Revenue in Window", readonly=True, currency_field="currency_id")
     currency_id = fields.Many2one(related="campaign_id.currency_id")
-
-
-class ResPartner(models.Model):
-    _inherit = "res.partner"
-
-    retention_sms_line_ids = fields.One2many(
-        "retention.sms.campaign.line", "partner_id", string="Win-back SMS", readonly=True,
-        groups="sales_team.group_sale_salesman",
-    )
-
-
-class ResCompany(models.Model):
-    _inherit = "res.company"
-
-    retention_sms_cap_days = fields.Integer(
-        string="SMS Frequency Cap (days)",
-        default=30,
-        help="A customer texted by a win-back SMS campaign (or kept in its control group) is not "
-        "texted again for this many days. 0 disables the cap.",
-    )
-    retention_sms_quiet_start = fields.Float(
-        string="Quiet Hours From", default=21.0,
-        help="SMS queued from this hour (company time zone) are held until the quiet hours end.",
-    )
-    retention_sms_quiet_end = fields.Float(
-        string="Quiet Hours Until", default=9.0,
-        help="Held SMS go to the outgoing queue at this hour. Equal to the start: no quiet hours.",
-    )
-    retention_sms_max_batch = fields.Integer(
-        string="Maximum SMS per Campaign", default=1000,
-        help="A campaign that would text more customers is refused: narrow the selection. 0: no limit.",
-    )
-    retention_sms_holdout_percent = fields.Float(
-        string="Control Group (%)", default=10.0, digits=(16, 1),
-        help="Share of the eligible customers kept out of each campaign at random, and not texted, "
-        "to measure what the SMS really changed. 0: no control group.",
-    )
-    retention_sms_winback_days = fields.Integer(
-        string="Win-back Window (days)", default=30,
-        help="A texted customer who orders within this many days after the SMS counts as won back.",
-    )
-
-    retention_sms_last_campaign = fields.Datetime(
-        string="Last Win-back SMS Campaign", readonly=True, copy=False,
-        help="Stamped by every campaign: two campaigns of the company never run at the same time.",
-    )
-
-    def _retention_campaign_settings(self):
-        self.ensure_one()
-        return CampaignSettings(**{attr: self[fname] for fname, attr in CAMPAIGN_SETTING_FIELDS.items()})
-
-    @api.constrains(*CAMPAIGN_SETTING_FIELDS)
-    def _check_retention_campaign_settings(self):
-        for company in self:
-            problems = company._retention_campaign_settings().problems()
-            if problems:
-                lines = [self.env._(template, **params) for template, params in problems]
-                raise ValidationError(self.env._(
-                    "Win-back SMS settings of %(company)s are not valid:\n%(problems)s",
-                    company=company.name,
-                    problems="\n".join(f"- {line}" for line in lines),
-                ))

@@ -7,12 +7,16 @@ company-dependent (jsonb) columns of ``res_partner``, in a few statements per
 batch whatever the number of customers.
 """
 
+import contextlib
 import io
+import time as clock
 from datetime import datetime, time, timedelta
 
 import numpy as np
 import pandas as pd
 import pytz
+
+from odoo import sql_db
 
 TRANSACTION_COLUMNS = ["company_id", "partner_id", "date", "amount", "is_visit", "category_id"]
 
@@ -35,6 +39,7 @@ _SALE_QUERY = """
  LEFT JOIN product_template tmpl ON tmpl.id = product.product_tmpl_id
      WHERE so.state = 'sale'
        AND so.company_id = %(company_id)s
+       AND so.date_order >= %(start_utc)s
        AND so.date_order < %(end_utc)s
        {partner_filter}
   GROUP BY 1, 2, 3, 6
@@ -57,6 +62,7 @@ _INVOICE_QUERY = """
      WHERE move.state = 'posted'
        AND move.move_type IN ('out_invoice', 'out_refund')
        AND move.company_id = %(company_id)s
+       AND move.invoice_date >= %(date_from)s
        AND move.invoice_date <= %(as_of)s
        AND move.commercial_partner_id IS NOT NULL
        {partner_filter}
@@ -95,16 +101,30 @@ def _copy_to_frame(cr, query, params, columns):
     return pd.read_csv(buffer, header=None, names=columns)
 
 
-def extract_transactions(company, as_of, partner_ids=None):
-    """Transactions of ``company`` dated on or before ``as_of`` (a date) as the
-    engine's table; ``partner_ids`` limits it to these commercial partners."""
-    tz = company_timezone(company)
-    local_end = pytz.timezone(tz).localize(datetime.combine(as_of + timedelta(days=1), time.min))
+def local_day_start_utc(company, day):
+    """The UTC instant at which ``day`` begins on the company's clock."""
+    tz = pytz.timezone(company_timezone(company))
+    return tz.localize(datetime.combine(day, time.min)).astimezone(pytz.utc).replace(tzinfo=None)
+
+
+# No order is dated before this day: the extract's lower bound when none is given.
+_BEGINNING = datetime(1900, 1, 1).date()
+
+
+def extract_transactions(company, as_of, partner_ids=None, date_from=None):
+    """Transactions of ``company`` dated on or before ``as_of`` (a date of
+    the company's clock) as the engine's table; ``partner_ids`` limits it to
+    these commercial partners, ``date_from`` to days from that one on. The
+    one definition of a purchase: the recompute and the win-back measurement
+    both read it here."""
+    date_from = date_from or _BEGINNING
     params = {
         "company_id": company.id,
-        "tz": tz,
+        "tz": company_timezone(company),
         "as_of": as_of,
-        "end_utc": local_end.astimezone(pytz.utc).replace(tzinfo=None),
+        "date_from": date_from,
+        "start_utc": local_day_start_utc(company, date_from),
+        "end_utc": local_day_start_utc(company, as_of + timedelta(days=1)),
         "partner_ids": list(partner_ids or []),
     }
     if company.retention_source == "invoice":
@@ -126,9 +146,82 @@ def extract_transactions(company, as_of, partner_ids=None):
     return frame
 
 
+# Two recomputes of one company never run at once: a PostgreSQL advisory
+# lock, keyed by this number and the company id, held by the run.
+_LOCK_NAMESPACE = 0x52455445  # "RETE"
+
+
+class RecomputeBusy(Exception):
+    """Another recompute of the company holds its lock."""
+
+
+@contextlib.contextmanager
+def company_lock(cr, company_id, wait=0.0):
+    """Hold the company's recompute lock for the duration of the block, or
+    raise RecomputeBusy after trying for ``wait`` seconds.
+
+    The lock is a session lock on a connection of its own: it survives the
+    commits of the cron's batches (a transaction lock would not), it is not
+    lost when the work's transaction fails, and it is released explicitly,
+    or by PostgreSQL when a killed worker's connection closes."""
+    holder = sql_db.db_connect(cr.dbname).cursor()
+    try:
+        deadline = clock.monotonic() + wait
+        while True:
+            holder.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, company_id])
+            locked = holder.fetchone()[0]
+            holder.commit()
+            if locked:
+                break
+            if clock.monotonic() >= deadline:
+                raise RecomputeBusy(company_id)
+            clock.sleep(0.5)
+        try:
+            yield
+        finally:
+            holder.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, company_id])
+            holder.commit()
+    finally:
+        holder.close()
+
+
+@contextlib.contextmanager
+def isolated(cr, committing):
+    """One unit of work of a cron whose failure undoes only itself: with
+    ``committing`` (a real cron) what came before is committed first and a
+    failure is rolled back; otherwise (tests, whose cursor may not commit)
+    the unit runs in a savepoint."""
+    if not committing:
+        with cr.savepoint():
+            yield
+        return
+    cr.commit()
+    try:
+        yield
+    except Exception:
+        cr.rollback()
+        raise
+
+
+# write_date is the start of the writing transaction: an order whose
+# transaction began before an extract and committed after it has an older
+# write_date than the extract, yet the extract did not see it. The changed
+# customers are therefore looked up from this long before the last run.
+CHANGE_OVERLAP = timedelta(hours=1)
+# A company updated by the hourly job this recently is not due again.
+HOURLY_SLACK = timedelta(minutes=30)
+# A recompute asked for from the web client or RPC waits this many seconds
+# for another one of the company to end, then gives a clear error.
+UI_LOCK_WAIT = 5
+# The daily job waits this many seconds for another recompute of a company
+# to end, then comes back this much later.
+CRON_LOCK_WAIT = 10
+BUSY_RETRY = timedelta(minutes=5)
+
+
 def changed_customers(company, since):
     """Commercial partners whose orders (or invoices) of ``company`` were
-    created, changed or cancelled since ``since``."""
+    created, changed or cancelled since ``since`` (less CHANGE_OVERLAP)."""
     if company.retention_source == "invoice":
         query = """
             SELECT DISTINCT commercial_partner_id FROM account_move
@@ -141,7 +234,7 @@ def changed_customers(company, since):
               FROM sale_order so JOIN res_partner customer ON customer.id = so.partner_id
              WHERE so.company_id = %(company_id)s AND so.write_date >= %(since)s
         """
-    company.env.cr.execute(query, {"company_id": company.id, "since": since})
+    company.env.cr.execute(query, {"company_id": company.id, "since": since - CHANGE_OVERLAP})
     return [row[0] for row in company.env.cr.fetchall()]
 
 

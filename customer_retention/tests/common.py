@@ -1,7 +1,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import date, datetime, time
 
-from odoo.tests import TransactionCase
+from odoo.tests import TransactionCase, new_test_user
+
+from odoo.addons.sms.tests.common import SMSCase
 
 AS_OF = date(2025, 6, 30)
 
@@ -69,3 +71,70 @@ class RetentionCase(TransactionCase):
                 self.assertAlmostEqual(actual[name], value, places=2, msg=f"{partner.name}: {name}")
             else:
                 self.assertEqual(actual[name], value, f"{partner.name}: {name}")
+
+
+class RetentionSmsCase(SMSCase):
+    """Win-back SMS scenarios: one Polish shop, a salesperson, a user
+    without sales rights, and a second company."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.company = cls.env.company
+        cls.company.country_id = cls.env.ref("base.pl")
+        # No control group and no quiet hours unless a test says so: the
+        # tests below check who is texted, at any hour CI happens to run.
+        cls.company.write({
+            "retention_sms_cap_days": 30,
+            "retention_sms_holdout_percent": 0,
+            "retention_sms_quiet_start": 0,
+            "retention_sms_quiet_end": 0,
+        })
+        cls.poland = cls.env.ref("base.pl")
+        cls.ukraine = cls.env.ref("base.ua")
+        cls.germany = cls.env.ref("base.de")
+        cls.usa = cls.env.ref("base.us")
+        cls.other_company = cls.env["res.company"].create({"name": "Other Shop", "country_id": cls.germany.id})
+        cls.salesman = new_test_user(
+            cls.env, login="retention_sms_salesman", groups="sales_team.group_sale_salesman",
+            company_id=cls.company.id, company_ids=[(6, 0, cls.company.ids)],
+        )
+        cls.employee = new_test_user(
+            cls.env, login="retention_sms_employee", groups="base.group_user",
+            company_id=cls.company.id, company_ids=[(6, 0, cls.company.ids)],
+        )
+
+    @classmethod
+    def _customer(cls, name, country=None, **values):
+        return cls.env["res.partner"].create({"name": name, "country_id": country and country.id, **values})
+
+    def _wizard(self, partners, user=None):
+        env = self.env(user=user) if user else self.env
+        return env["retention.sms.wizard"].with_context(
+            active_model="res.partner", active_ids=partners.ids
+        ).create({})
+
+    def _run(self, partners, user=None):
+        with self.mockSMSGateway():
+            wizard = self._wizard(partners, user)
+            campaign = wizard._queue()
+        return wizard, campaign
+
+    def _polish_customers(self, count, prefix="Customer"):
+        return self.env["res.partner"].create([
+            {"name": f"{prefix} {index}", "country_id": self.poland.id, "mobile": f"+48 512 {index:06d}"}
+            for index in range(count)
+        ])
+
+    def _sale(self, partner, when, amount, state="sale"):
+        product = self.env["product.product"].create({"name": "Wash", "type": "service"})
+        order = self.env["sale.order"].create({
+            "partner_id": partner.id,
+            "order_line": [(0, 0, {"product_id": product.id, "price_unit": amount, "tax_id": [(6, 0, [])]})],
+        })
+        order.action_confirm()
+        if state == "cancel":
+            order._action_cancel()
+        order.date_order = when
+        return order

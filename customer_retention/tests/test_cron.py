@@ -1,45 +1,81 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from datetime import timedelta
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from unittest.mock import patch
 
-from odoo import fields
-from odoo.tests import tagged
+from freezegun import freeze_time
 
-from odoo.addons.customer_retention.models.res_partner import ResPartner
+from odoo import fields, sql_db
+from odoo.tests import new_test_user, tagged
+
+from odoo.addons.customer_retention.models import retention_store
+from odoo.addons.customer_retention.models.res_company import ResCompany
 
 from .common import RetentionCase
 
 
-class Interrupted(Exception):
-    """Stands for a worker killed in the middle of a batch."""
+class Killed(BaseException):
+    """Stands for a worker killed in the middle of a batch: no Python code
+    of the job runs after it (not an Exception the job could catch)."""
+
+
+@contextmanager
+def lock_held_elsewhere(cr, company):
+    """Another worker's recompute of ``company``: its lock, held from a
+    connection of its own."""
+    other = sql_db.db_connect(cr.dbname).cursor()
+    try:
+        other.execute("SELECT pg_advisory_lock(%s, %s)", [retention_store._LOCK_NAMESPACE, company.id])
+        other.commit()
+        yield
+    finally:
+        other.execute("SELECT pg_advisory_unlock(%s, %s)", [retention_store._LOCK_NAMESPACE, company.id])
+        other.commit()
+        other.close()
 
 
 @tagged("post_install", "-at_install")
 class TestCron(RetentionCase):
-    """The daily job recomputes one company per batch and reports progress;
-    the cron runner commits after each batch, so a crash loses only the batch
-    in progress and the next run finishes the rest."""
+    """The daily job recomputes one company per call and reports progress;
+    the cron runner commits after each call, so a crash loses only the
+    company in progress and the next run finishes the rest."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.cron = cls.env.ref("customer_retention.ir_cron_retention_recompute")
+        cls.hourly = cls.env.ref("customer_retention.ir_cron_retention_recompute_changed")
         cls.company_b = cls.env["res.company"].create({"name": "Branch B"})
-        (cls.env["res.company"].search([])).retention_last_run = False
+        cls.env["res.company"].search([]).write({
+            "retention_last_run": False, "retention_last_attempt": False, "retention_changed_until": False,
+        })
         today = fields.Date.context_today(cls.env["res.partner"])
         cls.customer = cls._customer("Cron Customer")
         cls._order(cls.customer, today - timedelta(days=10), 100)
         cls._order(cls.customer, today - timedelta(days=40), 100, company=cls.company_b)
 
-    def run_batch(self):
-        """One batch as ir.cron._run_job runs it: a progress record in the
+    def run_batch(self, cron=None):
+        """One call as ir.cron._run_job makes it: a progress record in the
         context, then the server action."""
-        cron, progress = self.cron._add_progress()
+        cron, progress = (cron or self.cron)._add_progress()
         cron.ir_actions_server_id.with_context(ir_cron_progress_id=progress.id).run()
         return progress.done, progress.remaining
 
+    def run_until_done(self, cron=None):
+        """Calls until the job reports nothing remaining, as the runner does."""
+        batches = []
+        while True:
+            batches.append(self.run_batch(cron))
+            if not batches[-1][1]:
+                return batches
+
+    def spy(self):
+        return patch.object(ResCompany, "_retention_recompute", autospec=True,
+                            side_effect=ResCompany._retention_recompute)
+
     def test_cron_is_daily(self):
         self.assertEqual((self.cron.interval_number, self.cron.interval_type), (1, "days"))
+        self.assertEqual(self.cron.model_id.model, "res.company")
         self.assertTrue(self.cron.active)
 
     def test_interrupted_run_resumes(self):
@@ -48,64 +84,173 @@ class TestCron(RetentionCase):
         first = companies[0]
         self.assertTrue(first.retention_last_run)
 
-        original = ResPartner._retention_recompute_company
-        with patch.object(ResPartner, "_retention_recompute_company", side_effect=Interrupted):
-            # safe_eval, which runs the cron's code, re-raises as ValueError.
-            with self.assertRaisesRegex(ValueError, "Interrupted"), self.env.cr.savepoint():
+        with patch.object(ResCompany, "_retention_recompute", side_effect=Killed):
+            with self.assertRaises(Killed), self.env.cr.savepoint():
                 self.run_batch()
         # The finished company kept its values, the interrupted one has none yet.
         self.assertTrue(self.customer.with_company(first).retention_computed_at)
         self.assertFalse(self.customer.with_company(self.company_b).retention_status)
 
-        with patch.object(ResPartner, "_retention_recompute_company", autospec=True, side_effect=original) as spy:
-            done = []
-            while True:
-                batch = self.run_batch()
-                done.append(batch)
-                if not batch[1]:
-                    break
+        with self.spy() as spy:
+            batches = self.run_until_done()
         # Every remaining company exactly once, the first one not again.
-        recomputed = [call.args[1] for call in spy.call_args_list]
-        self.assertEqual(recomputed, list(companies[1:]))
-        self.assertEqual(done[-1], (1, 0))
+        self.assertEqual([call.args[0] for call in spy.call_args_list], list(companies[1:]))
+        self.assertEqual(batches[-1], (1, 0))
         # Its only visit, 40 days ago, is its first: a new customer there.
         self.assertEqual(self.customer.with_company(self.company_b).retention_status, "new")
         # A further run the same day has nothing left to do.
         self.assertEqual(self.run_batch(), (0, 0))
 
+    def test_failing_company_is_logged_marked_and_skipped(self):
+        # Branch B's recompute breaks (bad data, a bug): it is marked with its
+        # error and the other companies are recomputed all the same.
+        original = ResCompany._retention_recompute
+
+        def broken_for_b(company, *args, **kwargs):
+            if company == self.company_b:
+                raise ZeroDivisionError("division by zero")
+            return original(company, *args, **kwargs)
+
+        companies = self.env["res.company"].search([])
+        with patch.object(ResCompany, "_retention_recompute", autospec=True, side_effect=broken_for_b), \
+                self.assertLogs("odoo.addons.customer_retention.models.res_company", "ERROR") as logs:
+            batches = self.run_until_done()
+        self.assertEqual(len(batches), len(companies), "one call per company, the failing one included")
+        self.assertIn("Branch B failed", logs.output[0])
+        self.assertEqual(self.company_b.retention_last_error, "ZeroDivisionError: division by zero")
+        self.assertTrue(self.company_b.retention_last_attempt)
+        self.assertFalse(self.company_b.retention_last_run)
+        self.assertFalse(self.company.retention_last_error)
+        self.assertEqual(self.customer.with_company(self.company).retention_order_count, 1)
+        # Not retried in a loop the same day; an administrator's request does.
+        self.assertEqual(self.run_batch(), (0, 0))
+        self.company_b._retention_request_recompute()
+        self.assertEqual(self.run_batch(), (1, 0))
+        self.assertFalse(self.company_b.retention_last_error)
+        self.assertEqual(self.customer.with_company(self.company_b).retention_status, "new")
+
+    def test_one_run_a_night_in_every_time_zone(self):
+        # The job runs at 02:00 UTC. In New York (UTC-5 in January) that is
+        # 21:00 of the previous local day, in Sao Paulo (UTC-3) 23:00, in
+        # Warsaw (UTC+1) 03:00, in Tokyo (UTC+9) 11:00 of the same day: each
+        # company is recomputed exactly once every night, four nights running.
+        self.env["res.company"].search([("id", "!=", self.company.id)]).retention_last_attempt = datetime(2030, 1, 1)
+        for tz in ("America/New_York", "America/Sao_Paulo", "Europe/Warsaw", "Asia/Tokyo"):
+            self.company.partner_id.tz = tz
+            self.company.write({"retention_last_run": False, "retention_last_attempt": False})
+            runs = []
+            for night in range(4):
+                with freeze_time(datetime(2026, 1, 5 + night, 2, 0)), self.spy() as spy:
+                    self.run_until_done()
+                    self.run_until_done()  # the runner may come back the same night: nothing to do
+                runs.append(len(spy.call_args_list))
+            self.assertEqual(runs, [1, 1, 1, 1], tz)
+
+    def test_busy_company_is_retried_later(self):
+        # Another worker holds Branch B's recompute: the job waits briefly,
+        # leaves B for later without an error, and comes back in 5 minutes.
+        self.env["res.company"].search([("id", "not in", self.company_b.ids)]).retention_last_attempt = \
+            fields.Datetime.now()
+        with lock_held_elsewhere(self.env.cr, self.company_b), patch.object(retention_store, "CRON_LOCK_WAIT", 0):
+            self.assertEqual(self.run_batch(), (0, 0))
+        self.assertFalse(self.company_b.retention_last_attempt)
+        self.assertFalse(self.company_b.retention_last_error)
+        triggers = self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", self.cron.id)])
+        self.assertTrue(triggers.filtered(lambda trigger: trigger.call_at > fields.Datetime.now()))
+        self.assertEqual(self.run_batch(), (1, 0))
+        self.assertTrue(self.company_b.retention_last_run)
+
+    def test_settings_button_hands_the_recompute_to_the_cron(self):
+        # The administrator's "Recompute now" returns at once; the job does
+        # the work in the background, this company first.
+        self.run_until_done()
+        today = fields.Date.context_today(self.env["res.partner"])
+        self._order(self.customer, today - timedelta(days=1), 50)
+        admin = new_test_user(self.env, "retention_settings_admin", groups="base.group_system,sales_team.group_sale_manager")
+        settings = self.env["res.config.settings"].with_user(admin).create({})
+        with self.spy() as spy:
+            action = settings.action_retention_recompute()
+        self.assertFalse(spy.called, "nothing is recomputed inside the request")
+        self.assertEqual(action["params"]["type"], "success")
+        self.assertTrue(self.company.retention_recompute_requested)
+        self.assertEqual(self.customer.with_company(self.company).retention_order_count, 1)
+        self.assertTrue(self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", self.cron.id)]))
+        with self.spy() as spy:
+            self.assertEqual(self.run_batch(), (1, 0))
+        self.assertEqual(spy.call_args_list[0].args[0], self.company)
+        self.assertFalse(self.company.retention_recompute_requested)
+        self.assertEqual(self.customer.with_company(self.company).retention_order_count, 2)
+
+    # ------------------------------------------------------------
+    # Hourly job
+    # ------------------------------------------------------------
+
+    def _date_orders(self, night, changed, overlap=timedelta(minutes=30)):
+        """Fixed clocks: the night's run started at ``night``; ``changed``
+        orders were written ``overlap`` before it (their transaction began
+        then and committed after the run's extract), all others two hours
+        before it. One test is one transaction, which stamps every write
+        with its start: set the stamps explicitly."""
+        self.env.flush_all()
+        self.env.cr.execute("UPDATE res_company SET retention_last_run = %s, retention_changed_until = %s",
+                            [night, night])
+        self.env.cr.execute("UPDATE sale_order SET write_date = %s", [night - timedelta(hours=2)])
+        self.env.cr.execute("UPDATE sale_order SET write_date = %s WHERE id = ANY(%s)",
+                            [night - overlap, changed.ids])
+        self.env.invalidate_all()
+
     def test_hourly_changed_customers(self):
         # After the nightly run, a new order: the hourly job updates that
         # customer only; companies never computed wait for the night.
-        self.run_batch()
-        self.run_batch()
+        self.run_until_done()
         self.assertEqual(self.customer.with_company(self.company).retention_order_count, 1)
         today = fields.Date.context_today(self.env["res.partner"])
         other = self._customer("Not Changed")
-        self._order(self.customer, today - timedelta(days=5), 100)
-        hourly = self.env.ref("customer_retention.ir_cron_retention_recompute_changed")
-        cron, progress = hourly._add_progress()
-        # Fixed clocks: the night ran at 02:00; only the new order was
-        # written after it (everything else in this test transaction shares
-        # one timestamp, so set them explicitly).
-        new_order = self.env["sale.order"].search(
-            [("partner_id", "=", self.customer.id)], order="id desc", limit=1
-        )
-        self.env.flush_all()
-        night = fields.Datetime.now().replace(hour=2, minute=0, second=0, microsecond=0)
-        self.env.cr.execute("UPDATE res_company SET retention_last_run = %s", [night])
-        self.env.cr.execute("UPDATE sale_order SET write_date = %s", [night - timedelta(hours=1)])
-        self.env.cr.execute("UPDATE sale_order SET write_date = %s WHERE id = %s",
-                            [night + timedelta(minutes=30), new_order.id])
-        self.env.invalidate_all()
-        with patch.object(ResPartner, "_retention_recompute_company", autospec=True,
-                          side_effect=ResPartner._retention_recompute_company) as recompute:
-            cron.ir_actions_server_id.with_context(ir_cron_progress_id=progress.id).run()
+        new_order = self._order(self.customer, today - timedelta(days=5), 100)
+        night = fields.Datetime.now().replace(microsecond=0) - timedelta(hours=1)
+        self._date_orders(night, new_order, overlap=-timedelta(minutes=30))
+        self.company_b.retention_last_run = False
+        computed = self.env["res.company"].search([("retention_last_run", "!=", False)])
+        with self.spy() as recompute:
+            batches = self.run_until_done(self.hourly)
+        self.assertEqual(len(batches), len(computed), "one call per company already computed")
         self.assertEqual(self.customer.with_company(self.company).retention_order_count, 2)
         self.assertFalse(other.with_company(self.company).retention_status)
-        scopes = {call.args[1].id: call.kwargs.get("partner_ids") for call in recompute.call_args_list}
-        self.assertEqual(set(scopes), {self.company.id}, "Branch B had no change: not recomputed")
+        scopes = {call.args[0].id: call.kwargs.get("partner_ids") for call in recompute.call_args_list}
+        self.assertEqual(set(scopes), {self.company.id}, "Branch B has no run yet: left to the night")
         self.assertEqual(list(scopes[self.company.id]), [self.customer.id])
-        self.assertEqual((progress.done, progress.remaining), (2, 0))
+        self.assertGreaterEqual(self.company.retention_changed_until, night)
+        # Just updated: not due again within the half hour.
+        self.assertEqual(self.run_batch(self.hourly), (0, 0))
+
+    def test_hourly_sees_an_order_committed_after_the_extract(self):
+        # An order whose transaction began 30 minutes before the night's run
+        # and committed after its extract carries an older write_date than
+        # the run: the hourly job still finds it.
+        self.run_until_done()
+        today = fields.Date.context_today(self.env["res.partner"])
+        late_order = self._order(self.customer, today - timedelta(days=3), 70)
+        night = fields.Datetime.now().replace(microsecond=0) - timedelta(hours=1)
+        self._date_orders(night, late_order)
+        self.run_until_done(self.hourly)
+        self.assertEqual(self.customer.with_company(self.company).retention_order_count, 2)
+
+    def test_hourly_one_company_per_call(self):
+        # Both companies have a change: two calls, each committed by the runner.
+        self.run_until_done()
+        today = fields.Date.context_today(self.env["res.partner"])
+        orders = self._order(self.customer, today - timedelta(days=2), 10)
+        orders |= self._order(self.customer, today - timedelta(days=2), 10, company=self.company_b)
+        night = fields.Datetime.now().replace(microsecond=0) - timedelta(hours=1)
+        self._date_orders(night, orders, overlap=-timedelta(minutes=30))
+        companies = self.env["res.company"].search([])
+        with self.spy() as recompute:
+            batches = self.run_until_done(self.hourly)
+        self.assertEqual(batches[0], (1, len(companies) - 1))
+        self.assertEqual(batches[-1][1], 0)
+        recomputed = [call.args[0] for call in recompute.call_args_list]
+        self.assertEqual(sorted(recomputed), sorted(self.company | self.company_b))
+        self.assertEqual(self.customer.with_company(self.company_b).retention_order_count, 2)
 
     def test_change_indexes(self):
         self.env.cr.execute(

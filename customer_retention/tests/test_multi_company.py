@@ -49,4 +49,6 @@ class TestMultiCompany(RetentionCase):
         empty = self.env["res.company"].create({"name": "Empty Branch"})
         self.recompute()
         self.assertRetention(self.customer, company=empty, status=False, order_count=0)
+        self.assertFalse(empty.retention_last_run, "a back-test as of a past day is no run of today")
+        self.env["res.partner"].retention_recompute()
         self.assertTrue(empty.retention_last_run)

@@ -243,16 +243,16 @@ class TestRecomputeOneCustomer(RetentionCase):
         # write): date the existing orders back instead.
         self.env.flush_all()
         self.env.cr.execute("UPDATE sale_order SET write_date = '2000-01-01'")
-        self.company.retention_last_run = "2001-01-01 00:00:00"
+        self.company.write({"retention_last_run": "2001-01-01 00:00:00", "retention_changed_until": False})
         self._order(self.small, self.today, 50)
         self.big.sale_order_ids._action_cancel()
         untouched_before = self.other.with_company(self.company).retention_computed_at
-        stats = self.env["res.partner"]._retention_recompute_changed(self.company)
+        stats = self.company._retention_recompute_changed()
         self.assertEqual(stats["customers"], 1)  # Small; Big has no order left
         self.assertEqual(stats["cleared"], 1)  # Big
         self.assertRetention(self.small, order_count=2, revenue=150.0, days_since_last=0)
         self.assertRetention(self.big, status=False)
         self.assertEqual(self.other.with_company(self.company).retention_computed_at, untouched_before)
         # Nothing changed since: nothing to do.
-        self.company.retention_last_run = fields.Datetime.now() + timedelta(days=1)
-        self.assertEqual(self.env["res.partner"]._retention_recompute_changed(self.company)["customers"], 0)
+        self.company.retention_changed_until = fields.Datetime.now() + timedelta(days=1)
+        self.assertEqual(self.company._retention_recompute_changed()["customers"], 0)

@@ -2,63 +2,21 @@
 from datetime import date, datetime, timedelta
 from unittest.mock import patch
 
+from lxml import etree
+
 from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import Form, new_test_user, tagged
+from odoo.osv import expression
+from odoo.tests import Form, tagged
+from odoo.tools.safe_eval import safe_eval
 
-from odoo.addons.sms.tests.common import SMSCase
-
-from ..engine import split_holdout
 from ..wizard.retention_sms_wizard import sms_segments
+from .common import RetentionSmsCase
 
 
 @tagged("post_install", "-at_install")
-class TestRetentionSms(SMSCase):
+class TestRetentionSms(RetentionSmsCase):
     """The win-back SMS wizard: who is texted, who is skipped and why."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
-        cls.company = cls.env.company
-        cls.company.country_id = cls.env.ref("base.pl")
-        # No control group and no quiet hours unless a test says so: the
-        # tests below check who is texted, at any hour CI happens to run.
-        cls.company.write({
-            "retention_sms_cap_days": 30,
-            "retention_sms_holdout_percent": 0,
-            "retention_sms_quiet_start": 0,
-            "retention_sms_quiet_end": 0,
-        })
-        cls.poland = cls.env.ref("base.pl")
-        cls.ukraine = cls.env.ref("base.ua")
-        cls.germany = cls.env.ref("base.de")
-        cls.usa = cls.env.ref("base.us")
-        cls.other_company = cls.env["res.company"].create({"name": "Other Shop", "country_id": cls.germany.id})
-        cls.salesman = new_test_user(
-            cls.env, login="retention_sms_salesman", groups="sales_team.group_sale_salesman",
-            company_id=cls.company.id, company_ids=[(6, 0, cls.company.ids)],
-        )
-        cls.employee = new_test_user(
-            cls.env, login="retention_sms_employee", groups="base.group_user",
-            company_id=cls.company.id, company_ids=[(6, 0, cls.company.ids)],
-        )
-
-    @classmethod
-    def _customer(cls, name, country=None, **values):
-        return cls.env["res.partner"].create({"name": name, "country_id": country and country.id, **values})
-
-    def _wizard(self, partners, user=None):
-        env = self.env(user=user) if user else self.env
-        return env["retention.sms.wizard"].with_context(
-            active_model="res.partner", active_ids=partners.ids
-        ).create({})
-
-    def _run(self, partners, user=None):
-        with self.mockSMSGateway():
-            wizard = self._wizard(partners, user)
-            campaign = wizard._queue()
-        return wizard, campaign
 
     def test_queue_outgoing_e164(self):
         # Two Polish customers with national numbers: both queued in E.164,
@@ -287,12 +245,6 @@ class TestRetentionSms(SMSCase):
     # Guardrails: control group, batch size, quiet hours, duplicates
     # ------------------------------------------------------------
 
-    def _polish_customers(self, count, prefix="Customer"):
-        return self.env["res.partner"].create([
-            {"name": f"{prefix} {index}", "country_id": self.poland.id, "mobile": f"+48 512 {index:06d}"}
-            for index in range(count)
-        ])
-
     def test_holdout_control_group(self):
         # 20 customers who could be texted, 10%: 2 kept out, 18 texted.
         self.company.retention_sms_holdout_percent = 10
@@ -310,14 +262,17 @@ class TestRetentionSms(SMSCase):
         self.assertFalse(holdout.message_ids.filtered(lambda m: m.message_type == "sms"),
                          "the control group gets nothing")
 
-        # Reproducible: the recorded seed re-draws the same group from the
-        # same customers, and a wizard with that seed shows it again.
-        self.assertEqual(split_holdout(customers.ids, 10, campaign.holdout_seed), set(holdout.ids))
-        again = self.env["retention.sms.wizard"].with_context(
-            retention_sms_partner_ids=customers.ids).create({"holdout_seed": campaign.holdout_seed})
-        again.invalidate_recordset()
+        # Reproducible: a wizard given the recorded seed on the same
+        # customers, ticked in the reverse order, draws the same group; another
+        # seed draws another group of the same size.
         self.company.retention_sms_cap_days = 0
+        again = self.env["retention.sms.wizard"].with_context(
+            retention_sms_partner_ids=customers.ids[::-1]).create({"holdout_seed": campaign.holdout_seed})
         self.assertEqual(again.holdout_partner_ids, holdout)
+        other = self.env["retention.sms.wizard"].with_context(
+            retention_sms_partner_ids=customers.ids).create({"holdout_seed": campaign.holdout_seed + 1})
+        self.assertEqual(len(other.holdout_partner_ids), 2)
+        self.assertNotEqual(other.holdout_partner_ids, holdout)
 
         # The control group counts for the frequency cap: a second run on
         # the same selection queues nothing.
@@ -446,18 +401,6 @@ class TestRetentionSms(SMSCase):
     # Win-back measurement
     # ------------------------------------------------------------
 
-    def _sale(self, partner, when, amount, state="sale"):
-        product = self.env["product.product"].create({"name": "Wash", "type": "service"})
-        order = self.env["sale.order"].create({
-            "partner_id": partner.id,
-            "order_line": [(0, 0, {"product_id": product.id, "price_unit": amount, "tax_id": [(6, 0, [])]})],
-        })
-        order.action_confirm()
-        if state == "cancel":
-            order._action_cancel()
-        order.date_order = when
-        return order
-
     def test_winback_figures(self):
         # 4 customers, half kept as the control group: 2 texted, 2 not.
         self.company.retention_sms_holdout_percent = 50
@@ -501,17 +444,20 @@ class TestRetentionSms(SMSCase):
         self.assertEqual((line.won_back, line.won_date, line.revenue), (True, date(2026, 3, 5), 150.0))
         self.assertFalse(campaign.line_ids.filtered(lambda row: row.partner_id == away).won_back)
 
-        # Findable from the partner list, as a salesperson: the search filter
-        # "Won Back by SMS" and the campaign's button.
+        # Findable from the partner list, as a salesperson: the search
+        # filters "Texted (Win-back SMS)" and "Won Back by SMS" as the web
+        # client gets them from the view and applies them, and the button.
         partners = self.env["res.partner"].with_user(self.salesman)
-        search_view = self.env.ref("customer_retention.res_partner_view_search_retention_sms")
-        self.assertIn("retention_sms_won_back", search_view.arch)
-        won = partners.search(
-            [("retention_sms_line_ids", "any", [("kind", "=", "contacted"), ("won_back", "=", True)])]
-        )
-        self.assertEqual(won, first)
-        texted_found = partners.search([("retention_sms_line_ids", "any", [("kind", "=", "contacted")])])
-        self.assertEqual(texted_found, texted)
+        search_view = self.env.ref("customer_retention.res_partner_view_search_retention")
+        arch = etree.fromstring(partners.get_views([(search_view.id, "search")])["views"]["search"]["arch"])
+        selection = [("id", "in", (contact | others).commercial_partner_id.ids + (contact | others).ids)]
+
+        def apply_filter(name):
+            (node,) = arch.xpath(f"//filter[@name='{name}']")
+            return partners.search(expression.AND([selection, safe_eval(node.get("domain"))]))
+
+        self.assertEqual(apply_filter("retention_sms_won_back"), first)
+        self.assertEqual(apply_filter("retention_sms_texted"), texted)
         self.assertEqual(campaign.action_open_won()["domain"], [("id", "in", first.ids)])
 
     def test_winback_contact_of_company(self):

@@ -1,1 +1,2 @@
 from . import retention_sms_wizard
+from . import sms_composer

@@ -4,11 +4,11 @@ import random
 from collections import Counter
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools.misc import clean_context, format_datetime
-from odoo.addons.phone_validation.tools import phone_validation
 
 from ..engine import CONTACTED, HOLDOUT, split_holdout
+from ..engine.winback import MAX_HOLDOUT_PERCENT
 
 # The GSM 03.38 alphabet: a message made only of these characters is encoded
 # on 7 bits (160 characters, 153 per part when split); anything else forces
@@ -69,16 +69,6 @@ def sms_segments(text):
     # UCS-2 counts UTF-16 code units: an emoji takes two.
     length = len(text.encode("utf-16-le")) // 2
     return "unicode", 1 if length <= 70 else math.ceil(length / 67)
-
-
-def e164(number, country):
-    """``number`` in E.164 for ``country``, or False if it cannot be a phone number."""
-    try:
-        return phone_validation.phone_format(
-            number, country.code or None, country.phone_code, force_format="E164", raise_exception=True
-        )
-    except UserError:
-        return False
 
 
 class RetentionSmsWizard(models.TransientModel):
@@ -195,6 +185,16 @@ class RetentionSmsWizard(models.TransientModel):
                 wizard[fname.replace("_ids", "_count")] = len(buckets[reason])
             wizard.skip_count = sum(len(buckets[reason]) for reason in SKIP_REASONS)
 
+    @api.constrains("holdout_percent")
+    def _check_holdout_percent(self):
+        for wizard in self:
+            if not 0 <= wizard.holdout_percent <= MAX_HOLDOUT_PERCENT:
+                raise ValidationError(wizard.env._(
+                    "The control group must be between 0%% and %(maximum)s%% of the customers (got %(value)s%%): "
+                    "above that too few customers are texted to measure anything.",
+                    maximum=MAX_HOLDOUT_PERCENT, value=wizard.holdout_percent,
+                ))
+
     @api.depends("company_id")
     def _compute_quiet_until(self):
         for wizard in self:
@@ -205,63 +205,51 @@ class RetentionSmsWizard(models.TransientModel):
     def _classify(self, partners):
         """Sort ``partners`` (in selection order) into 'send', 'holdout' (the
         control group drawn among those who could be texted) and one bucket
-        per skip reason; also returns 'numbers': partner id -> E.164 number."""
+        per skip reason; also returns 'numbers': partner id -> E.164 number.
+
+        One pass over what Odoo already keeps on partners: ``phone_sanitized``
+        (mobile, else phone, in E.164 for the partner's country, else the
+        company's) and ``phone_sanitized_blacklisted``; the selection's
+        records are read together, and each bucket is built from a list of
+        ids, whatever the size of the selection."""
         company = self.company_id or self.env.company
         partners = partners.with_context(active_test=False)
-        buckets = {key: partners.browse() for key in ("send", "holdout", *SKIP_REASONS)}
-        numbers = {}
-        candidates = []
-        for partner in partners:
-            if not partner.active:
-                buckets["archived"] |= partner
-            elif partner.company_id and partner.company_id != company:
-                buckets["company"] |= partner
-            elif not (partner.mobile or partner.phone):
-                buckets["no_number"] |= partner
-            else:
-                number = self._partner_number(partner, company)
-                if not number:
-                    buckets["invalid"] |= partner
-                else:
-                    numbers[partner.id] = number
-                    candidates.append(partner)
-
-        # sudo: salespeople may not read phone.blacklist, yet no opted-out
-        # number may ever be texted; only the matching numbers are read.
-        blacklisted = set(self.env["phone.blacklist"].sudo().search(
-            [("number", "in", list(numbers.values()))]
-        ).mapped("number"))
-        recent = self.env["retention.sms.campaign"]._recently_contacted(
-            partners.browse([p.id for p in candidates]), company
+        rows = partners.read(
+            ["active", "company_id", "mobile", "phone", "phone_sanitized", "phone_sanitized_blacklisted"], load=None,
         )
+        ids = {key: [] for key in ("send", *SKIP_REASONS)}
+        numbers = {}
+        for row in rows:
+            if not row["active"]:
+                ids["archived"].append(row["id"])
+            elif row["company_id"] and row["company_id"] != company.id:
+                ids["company"].append(row["id"])
+            elif not (row["mobile"] or row["phone"]):
+                ids["no_number"].append(row["id"])
+            elif not row["phone_sanitized"]:
+                ids["invalid"].append(row["id"])
+            elif row["phone_sanitized_blacklisted"]:
+                ids["blacklist"].append(row["id"])
+            else:
+                numbers[row["id"]] = row["phone_sanitized"]
+        candidates = [row["id"] for row in rows if row["id"] in numbers]
+        recent = self.env["retention.sms.campaign"]._recently_contacted(partners.browse(candidates), numbers, company)
         seen = set()
-        for partner in candidates:
-            number = numbers[partner.id]
-            if number in blacklisted:
-                buckets["blacklist"] |= partner
-            elif partner in recent:
-                buckets["recent"] |= partner
+        for partner_id in candidates:
+            number = numbers[partner_id]
+            if partner_id in recent:
+                ids["recent"].append(partner_id)
             elif number in seen:
-                buckets["duplicate"] |= partner
+                ids["duplicate"].append(partner_id)
             else:
                 seen.add(number)
-                buckets["send"] |= partner
-        holdout = split_holdout(buckets["send"].ids, self.holdout_percent, self.holdout_seed)
-        buckets["holdout"] = buckets["send"].filtered(lambda partner: partner.id in holdout)
-        buckets["send"] -= buckets["holdout"]
+                ids["send"].append(partner_id)
+        holdout = split_holdout(ids["send"], self.holdout_percent, self.holdout_seed)
+        buckets = {key: partners.browse(values) for key, values in ids.items()}
+        buckets["holdout"] = partners.browse([pid for pid in ids["send"] if pid in holdout])
+        buckets["send"] = partners.browse([pid for pid in ids["send"] if pid not in holdout])
         buckets["numbers"] = numbers
         return buckets
-
-    @api.model
-    def _partner_number(self, partner, company):
-        """The first of mobile, phone that is a valid number, in E.164, read
-        with the partner's country, else the company's."""
-        country = partner.country_id or company.country_id
-        for number in (partner.mobile, partner.phone):
-            formatted = number and e164(number, country)
-            if formatted:
-                return formatted
-        return False
 
     # ------------------------------------------------------------
     # Message
@@ -294,12 +282,19 @@ class RetentionSmsWizard(models.TransientModel):
             wizard.encoding, wizard.segment_count = sms_segments(preview)
 
     def _render_bodies(self, partners):
-        partners = partners.with_company(self.company_id or self.env.company)
-        if self.template_id and self.body == self.template_id.body:
-            return self.template_id._render_field("body", partners.ids, compute_lang=True)
-        return self.env["mail.render.mixin"].with_company(self.company_id)._render_template(
-            self.body, "res.partner", partners.ids
-        )
+        """The text for each of ``partners`` (id -> text), rendered by Odoo's
+        SMS composer with the current user's rights: a template as its
+        editor saved it, an edited text under Odoo's restriction on inline
+        templates (only allowed placeholders for users who are not template
+        editors). Signed for the wizard's company."""
+        company = self.company_id or self.env.company
+        composer = self.env["sms.composer"].with_company(company).new({
+            "composition_mode": "mass",
+            "res_model": "res.partner",
+            "template_id": self.template_id.id,
+            "body": self.body,
+        })
+        return composer._prepare_body_values(partners.with_company(company))
 
     # ------------------------------------------------------------
     # Actions
@@ -359,9 +354,16 @@ class RetentionSmsWizard(models.TransientModel):
         # default_* keys of the dialog (default_partner_ids...) must not reach
         # the sms.sms, composer and chatter notes created below
         wizard = self.with_context(clean_context(self.env.context))
+        company = wizard.company_id or wizard.env.company
+        if company.id not in wizard.env.companies.ids:
+            raise AccessError(wizard.env._(
+                "You can only text the customers of the companies you work in: switch to that company first."))
+        if not wizard.partner_ids:
+            raise UserError(wizard.env._(
+                "No customer is selected: tick the customers to text in the list, then choose Win-back SMS."))
         if not (wizard.body or "").strip():
             raise UserError(wizard.env._("Write a message or choose a template before sending."))
-        company = wizard.company_id or wizard.env.company
+        wizard._check_holdout_percent()
         wizard.env.flush_all()
         wizard._lock(company)
         buckets = wizard._classify(wizard.partner_ids._origin)
@@ -373,15 +375,14 @@ class RetentionSmsWizard(models.TransientModel):
                 "an administrator to raise the limit in Settings > Customer Retention.",
                 count=len(recipients), limit=company.retention_sms_max_batch, company=company.name,
             ))
-        template = wizard.template_id if wizard.template_id and wizard.body == wizard.template_id.body else False
+        # Rendered here, as the author: the text the customers get, stored on
+        # each line and sent as it is, now or when the quiet hours end.
+        bodies = wizard._render_bodies(recipients) if recipients else {}
         numbers = buckets["numbers"]
         quiet_until = wizard.env["retention.sms.campaign"]._quiet_until(company)
-        Campaign = wizard.env["retention.sms.campaign"]
-        if recipients and not quiet_until:
-            Campaign._queue_sms(recipients, company, wizard.body, template)
         lines = [
             fields.Command.create(wizard._line_values(partner, CONTACTED, number=numbers[partner.id],
-                                                      sms_state="held" if quiet_until else "queued"))
+                                                      body=bodies[partner.id], sms_state="held"))
             for partner in recipients
         ] + [
             fields.Command.create(wizard._line_values(partner, HOLDOUT, number=numbers[partner.id]))
@@ -391,10 +392,15 @@ class RetentionSmsWizard(models.TransientModel):
                                                       number=numbers.get(partner.id)))
             for reason in SKIP_REASONS for partner in buckets[reason]
         ]
-        campaign = Campaign.create({
+        # sudo: salespeople may only read campaigns and their lines, so that
+        # no one records a campaign, a line or a text the checks above did
+        # not make; this is the one place that creates them, for the user's
+        # own company, with the user as author.
+        campaign = wizard.env["retention.sms.campaign"].sudo().create({
             "template_id": wizard.template_id.id,
             "body": wizard.body,
             "company_id": company.id,
+            "user_id": wizard.env.user.id,
             "state": "held" if quiet_until else "queued",
             "release_date": quiet_until,
             "queued_date": False if quiet_until else fields.Datetime.now(),
@@ -405,12 +411,14 @@ class RetentionSmsWizard(models.TransientModel):
             "line_ids": lines,
             "sent_count": len(recipients),
             **{fname: len(buckets[reason]) for reason, fname in CAMPAIGN_COUNTS.items()},
-        })
+        }).sudo(False)
         if quiet_until:
             # sudo: salespeople may not touch crons; this only schedules the
             # addon's release job at the end of the quiet hours.
             release_cron = wizard.env.ref("customer_retention.ir_cron_retention_sms_release").sudo()
             release_cron._trigger(at=quiet_until)
+        elif recipients:
+            campaign._send_lines(campaign.line_ids.filtered(lambda line: line.kind == CONTACTED))
         wizard.campaign_id = campaign
         return campaign
 
