@@ -225,8 +225,7 @@ def run_size(server, size, data_dir, naive_limit):
             # As the nightly cron runs it: committed batch by batch.
             with PeakMemory() as memory, ConcurrentEdits(server.dsn_args(database.name), partner_ids,
                                                          order_ids) as edits:
-                total, stats = timed(lambda: Partner._retention_recompute_company(
-                    company, as_of=TODAY, commit_batches=True))
+                total, stats = timed(lambda: company._retention_recompute(as_of=TODAY, commit_batches=True))
             env.cr.commit()
             result.update(edits.summary())
             result["recompute_s"] = total
@@ -238,7 +237,7 @@ def run_size(server, size, data_dir, naive_limit):
             changed = rng.choice(partner_ids, size=min(1000, len(partner_ids)), replace=False)
             datagen.load_orders(env, changed, TODAY, rng.uniform(50, 300, len(changed)))
             env.cr.commit()
-            result["incremental_s"], stats = timed(lambda: Partner._retention_recompute_changed(company, as_of=TODAY))
+            result["incremental_s"], stats = timed(lambda: company._retention_recompute_changed(as_of=TODAY))
             env.cr.commit()
             result["incremental_customers"] = stats["customers"]
 

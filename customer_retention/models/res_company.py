@@ -1,6 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
-import threading
 import time
 
 from odoo import api, fields, models
@@ -17,10 +16,6 @@ _NOTHING_DONE = {"customers": 0, "cleared": 0, "extract_s": 0.0, "engine_s": 0.0
 class RetentionBusyError(UserError):
     """Another recompute of the company is running."""
 
-
-def _testing():
-    """Odoo's own convention (sms.sms._process_queue): no commit in tests."""
-    return getattr(threading.current_thread(), "testing", False)
 
 # res.partner many2one fields that may define a customer's peer group.
 GROUP_FIELDS = [
@@ -243,9 +238,10 @@ class ResCompany(models.Model):
         last one batch, not the whole run."""
         self.ensure_one()
         as_of = self._retention_as_of(as_of)
+        commit = commit_batches and not retention_store.testing()
         try:
             with retention_store.company_lock(self.env.cr, self.id, wait=lock_wait):
-                return self._retention_recompute_locked(as_of, partner_ids, commit_batches and not _testing())
+                return self._retention_recompute_locked(as_of, partner_ids, commit)
         except retention_store.RecomputeBusy:
             raise RetentionBusyError(self.env._(
                 "Customer retention of %(company)s is being recomputed right now: try again in a few minutes.",
@@ -345,7 +341,7 @@ class ResCompany(models.Model):
         now = fields.Datetime.now()
         todo = self.search([], order="id").filtered(lambda company: company._retention_due(now))
         todo = todo.sorted(lambda company: not company.retention_recompute_requested)
-        committing = not _testing()
+        committing = not retention_store.testing()
         for index, company in enumerate(todo):
             try:
                 with retention_store.isolated(self.env.cr, committing):
@@ -385,7 +381,7 @@ class ResCompany(models.Model):
             "|", ("retention_changed_until", "=", False),
             ("retention_changed_until", "<", now - retention_store.HOURLY_SLACK),
         ], order="retention_changed_until, id")
-        committing = not _testing()
+        committing = not retention_store.testing()
         for index, company in enumerate(due):
             try:
                 with retention_store.isolated(self.env.cr, committing):

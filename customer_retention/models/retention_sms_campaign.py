@@ -1,6 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import logging
-import threading
 from datetime import timedelta
 
 import pandas as pd
@@ -242,7 +241,7 @@ class RetentionSmsCampaign(models.Model):
         campaign that cannot be queued is logged, marked failed with its
         error, and the others go on."""
         Line = self.env["retention.sms.campaign.line"]
-        committing = not getattr(threading.current_thread(), "testing", False)
+        committing = not retention_store.testing()
         for campaign in self.search([("state", "=", "held")], order="date, id"):
             if self._quiet_until(campaign.company_id):
                 continue
@@ -401,7 +400,9 @@ class RetentionSmsCampaignLine(models.Model):
     )
     skip_reason = fields.Selection(SKIP_REASON_SELECTION, string="Skipped Because", readonly=True)
     number = fields.Char("Number", readonly=True, index="btree_not_null", help="The number in E.164 format.")
-    body = fields.Text("Text", readonly=True, help="The text sent to this customer, rendered when the campaign was queued.")
+    body = fields.Text(
+        "Text", readonly=True, help="The text sent to this customer, rendered when the campaign was queued."
+    )
     sms_state = fields.Selection(
         [("held", "Held (quiet hours)"), ("queued", "Queued")], string="SMS", readonly=True, index="btree_not_null"
     )

@@ -9,6 +9,7 @@ batch whatever the number of customers.
 
 import contextlib
 import io
+import threading
 import time as clock
 from datetime import datetime, time, timedelta
 
@@ -183,6 +184,12 @@ def company_lock(cr, company_id, wait=0.0):
             holder.commit()
     finally:
         holder.close()
+
+
+def testing():
+    """Odoo's own convention (sms.sms._process_queue): no commit in tests,
+    whose cursor is shared by the whole test."""
+    return getattr(threading.current_thread(), "testing", False)
 
 
 @contextlib.contextmanager

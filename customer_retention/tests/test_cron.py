@@ -166,7 +166,8 @@ class TestCron(RetentionCase):
         self.run_until_done()
         today = fields.Date.context_today(self.env["res.partner"])
         self._order(self.customer, today - timedelta(days=1), 50)
-        admin = new_test_user(self.env, "retention_settings_admin", groups="base.group_system,sales_team.group_sale_manager")
+        admin = new_test_user(self.env, "retention_settings_admin",
+                              groups="base.group_system,sales_team.group_sale_manager")
         settings = self.env["res.config.settings"].with_user(admin).create({})
         with self.spy() as spy:
             action = settings.action_retention_recompute()

@@ -52,6 +52,33 @@ class TestSettings(RetentionCase):
         # Nothing was half-written.
         self.assertEqual(self.company.retention_lost_days, 365)
 
+    def test_huge_values_are_refused_before_they_break_a_recompute(self):
+        # A look-back of 2**31 - 1 days once overflowed every later recompute;
+        # a cap of a billion days overflowed the SMS wizard's date arithmetic.
+        cases = [
+            ({"retention_lookback_days": 2**31 - 1}, "look-back window cannot be longer than 36500 days"),
+            ({"retention_lost_days": 36501, "retention_dormant_days": 200}, "36500"),
+            ({"retention_at_risk_factor": 1e300}, "at-risk factor cannot be more than 100"),
+            ({"retention_frequent_visits": 366}, "365"),
+            ({"retention_sms_cap_days": 10**9}, "3650"),
+            ({"retention_sms_winback_days": 3651}, "3650"),
+            ({"retention_sms_max_batch": 1_000_001}, "1000000"),
+        ]
+        for values, words in cases:
+            with self.subTest(values=values):
+                with self.assertRaisesRegex(ValidationError, words), self.env.cr.savepoint():
+                    with Form(self.env["res.config.settings"]) as settings:
+                        for name, value in values.items():
+                            setattr(settings, name, value)
+                    settings.save().execute()
+        # The largest accepted values still compute.
+        self.company.write({"retention_lookback_days": 36500, "retention_lost_days": 36500,
+                            "retention_dormant_days": 36500, "retention_sms_cap_days": 3650})
+        customer = self._customer("Old Friend")
+        self._order(customer, AS_OF - timedelta(days=20000), 50)
+        self.recompute()
+        self.assertRetention(customer, status="active", days_since_last=20000)
+
     def test_settings_form_rejects_nonsense(self):
         with self.assertRaises(ValidationError):
             with self.env.cr.savepoint():

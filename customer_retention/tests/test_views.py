@@ -202,9 +202,24 @@ class TestViews(RetentionCase):
         for node in search.xpath("//filter[@domain]"):
             domain = self._eval(node.get("domain"), Partner)
             found[node.get("name")] = Partner.search(expression.AND([base, domain]))
+        grouped = {}
         for node in search.xpath("//filter[@context]"):
             group_by = self._eval(node.get("context"), Partner)["group_by"]
-            Partner.web_read_group(base, [group_by], [group_by])
+            groups = Partner.web_read_group(base, [group_by], [group_by])["groups"]
+            grouped[node.get("name")] = {
+                group[group_by]: group[f"{group_by}_count"] for group in groups if group[f"{group_by}_count"]
+            }
+        # Revenue in Poland: Late 600 (top 25%), Steady 500 (top 50%), Gone
+        # 100 and Newcomer 50 (below the median). Steady has 5 visits in a
+        # year: frequent; Late, 3 visits all of one category: category-
+        # focused; Newcomer and Gone, one visit each: one-time. Alerts:
+        # Late at risk; Steady (frequent) and Newcomer (one-time) are
+        # opportunities; Gone is lost, past any alert.
+        self.assertEqual(grouped["group_retention_status"], {"new": 1, "active": 1, "at_risk": 1, "lost": 1})
+        self.assertEqual(grouped["group_retention_alert"], {"at_risk": 1, "opportunity": 2, False: 1})
+        self.assertEqual(grouped["group_retention_profile"], {"one_time": 2, "frequent": 1, "brand_focused": 1})
+        self.assertEqual(grouped["group_retention_tier"], {"top25": 1, "top50": 1, "below": 2})
+        self.assertEqual(grouped["group_industry"], {False: 4})
         self.assertEqual(found["retention_new"], self.newcomer)
         self.assertEqual(found["retention_active"], self.steady)
         self.assertEqual(found["retention_at_risk"], self.late)

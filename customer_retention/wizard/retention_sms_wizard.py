@@ -7,8 +7,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools.misc import clean_context, format_datetime
 
-from ..engine import CONTACTED, HOLDOUT, split_holdout
-from ..engine.winback import MAX_HOLDOUT_PERCENT
+from ..engine import CONTACTED, HOLDOUT, CampaignSettings, split_holdout
 
 # The GSM 03.38 alphabet: a message made only of these characters is encoded
 # on 7 bits (160 characters, 153 per part when split); anything else forces
@@ -187,13 +186,11 @@ class RetentionSmsWizard(models.TransientModel):
 
     @api.constrains("holdout_percent")
     def _check_holdout_percent(self):
+        # The company setting's own rule, from the engine.
         for wizard in self:
-            if not 0 <= wizard.holdout_percent <= MAX_HOLDOUT_PERCENT:
-                raise ValidationError(wizard.env._(
-                    "The control group must be between 0%% and %(maximum)s%% of the customers (got %(value)s%%): "
-                    "above that too few customers are texted to measure anything.",
-                    maximum=MAX_HOLDOUT_PERCENT, value=wizard.holdout_percent,
-                ))
+            problems = CampaignSettings(holdout_percent=wizard.holdout_percent).problems()
+            if problems:
+                raise ValidationError("\n".join(wizard.env._(template, **params) for template, params in problems))
 
     @api.depends("company_id")
     def _compute_quiet_until(self):
