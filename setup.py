@@ -17,7 +17,17 @@ from setuptools import find_packages, setup
 
 ADDON = "customer_retention"
 PACKAGE = f"odoo.addons.{ADDON}"
-DATA = ("xml", "csv", "po", "pot", "png", "jpg", "svg", "js", "scss", "css", "html", "rst", "md")
+# Every non-Python file of the addon must reach the wheel, or Odoo fails at install
+# (a view, a translation) or serves a 404 (an image, a font). `python3 -m
+# tests.packaging` fails on any file of the addon missing from the installed package.
+DATA = (
+    # data, views, security, translations, descriptions
+    *("xml", "csv", "po", "pot", "html", "rst", "md", "txt", "json", "xsd", "rng"),
+    # web assets and fonts
+    *("js", "scss", "css", "less", "sass", "woff", "woff2", "ttf", "eot", "otf"),
+    # images, documents and sounds
+    *("png", "jpg", "jpeg", "gif", "svg", "ico", "webp", "pdf", "mp3", "ogg", "wav"),
+)
 
 description = Path(ADDON, "readme", "DESCRIPTION.md")
 
