@@ -97,10 +97,15 @@ class ConcurrentEdits:
                     try:
                         # as a user's request: one transaction, a customer
                         # and an order; no-op values, real row locks
-                        cr.execute("UPDATE res_partner SET ref = ref WHERE id = %s",
-                                   [int(rng.choice(self.partner_ids))])
-                        cr.execute("UPDATE sale_order SET client_order_ref = client_order_ref WHERE id = %s",
-                                   [int(rng.choice(self.order_ids))])
+                        cr.execute(
+                            "UPDATE res_partner SET ref = ref WHERE id = %s",
+                            [int(rng.choice(self.partner_ids))],
+                        )
+                        cr.execute(
+                            "UPDATE sale_order SET client_order_ref = client_order_ref "
+                            "WHERE id = %s",
+                            [int(rng.choice(self.order_ids))],
+                        )
                         connection.commit()
                     except psycopg2.errors.DeadlockDetected:
                         connection.rollback()  # Odoo retries such a request; count it
@@ -115,9 +120,12 @@ class ConcurrentEdits:
 
     def summary(self):
         values = np.asarray(self.latencies or [0.0])
-        return {"concurrent_edits": len(self.latencies), "concurrent_edit_deadlocks": self.deadlocks,
-                "concurrent_edit_max_s": float(values.max()),
-                "concurrent_edit_p99_s": float(np.percentile(values, 99))}
+        return {
+            "concurrent_edits": len(self.latencies),
+            "concurrent_edit_deadlocks": self.deadlocks,
+            "concurrent_edit_max_s": float(values.max()),
+            "concurrent_edit_p99_s": float(np.percentile(values, 99)),
+        }
 
 
 def timed(function, repeat=1):
@@ -153,11 +161,15 @@ def naive(env, partners, as_of):
     results = {}
     for partner in partners:
         orders = Order.search(
-            [("partner_id", "child_of", partner.id), ("state", "=", "sale"), ("date_order", "<=", as_of)],
+            [
+                ("partner_id", "child_of", partner.id),
+                ("state", "=", "sale"),
+                ("date_order", "<=", as_of),
+            ],
             order="date_order",
         )
         days = sorted({o.date_order.date() for o in orders})
-        gaps = [(b - a).days for a, b in zip(days, days[1:])]
+        gaps = [(b - a).days for a, b in zip(days, days[1:], strict=False)]
         results[partner.id] = (
             len(days),
             sum(orders.mapped("amount_untaxed")),
@@ -170,15 +182,27 @@ def naive(env, partners, as_of):
 def views(env):
     Partner = env["res.partner"]
     specification = {
-        name: {} for name in (
-            "display_name", "retention_status", "retention_alert", "retention_days_since_last",
-            "retention_cadence_days", "retention_next_order_date", "retention_avg_ticket",
-            "retention_revenue", "retention_trend_pct", "retention_group_tier", "user_id",
+        name: {}
+        for name in (
+            "display_name",
+            "retention_status",
+            "retention_alert",
+            "retention_days_since_last",
+            "retention_cadence_days",
+            "retention_next_order_date",
+            "retention_avg_ticket",
+            "retention_revenue",
+            "retention_trend_pct",
+            "retention_group_tier",
+            "user_id",
         )
     }
     list_time, page = timed(
         lambda: Partner.web_search_read(
-            [("retention_status", "=", "at_risk")], specification, limit=80, order="retention_days_since_last desc"
+            [("retention_status", "=", "at_risk")],
+            specification,
+            limit=80,
+            order="retention_days_since_last desc",
         ),
         repeat=3,
     )
@@ -191,13 +215,20 @@ def views(env):
         ),
         repeat=3,
     )
-    return {"list_at_risk_s": list_time, "list_rows": len(page["records"]), "list_total": page["length"],
-            "pivot_by_status_s": pivot_time, "pivot_groups": len(groups)}
+    return {
+        "list_at_risk_s": list_time,
+        "list_rows": len(page["records"]),
+        "list_total": page["length"],
+        "pivot_by_status_s": pivot_time,
+        "pivot_groups": len(groups),
+    }
 
 
 def run_size(server, size, data_dir, naive_limit):
     customers = SIZES[size]
-    database = OdooDatabase(server, f"retention_bench_{size.lower()}_{os.getpid()}", data_dir)
+    database = OdooDatabase(
+        server, f"retention_bench_{size.lower()}_{os.getpid()}", data_dir
+    )
     result = {"size": size, "customers": customers}
     try:
         started = time.perf_counter()
@@ -206,7 +237,9 @@ def run_size(server, size, data_dir, naive_limit):
         with odoo_environment(database) as env:
             company = env.company
             started = time.perf_counter()
-            history = datagen.generate(customers, ORDERS_PER_CUSTOMER, seed=7, today=TODAY)
+            history = datagen.generate(
+                customers, ORDERS_PER_CUSTOMER, seed=7, today=TODAY
+            )
             result["generate_s"] = time.perf_counter() - started
             started = time.perf_counter()
             partner_ids = datagen.load(env, history)
@@ -218,14 +251,26 @@ def run_size(server, size, data_dir, naive_limit):
 
             Partner = env["res.partner"]
             floor(env, company)  # warm the cache like the recompute's second read
-            result["floor_s"], result["floor_rows"] = timed(lambda: floor(env, company), repeat=2)
+            result["floor_s"], result["floor_rows"] = timed(
+                lambda: floor(env, company), repeat=2
+            )
 
             env.cr.execute("SELECT id FROM sale_order WHERE state = 'sale'")
-            order_ids = np.fromiter((row[0] for row in env.cr.fetchall()), dtype=np.int64)
+            order_ids = np.fromiter(
+                (row[0] for row in env.cr.fetchall()), dtype=np.int64
+            )
             # As the nightly cron runs it: committed batch by batch.
-            with PeakMemory() as memory, ConcurrentEdits(server.dsn_args(database.name), partner_ids,
-                                                         order_ids) as edits:
-                total, stats = timed(lambda: company._retention_recompute(as_of=TODAY, commit_batches=True))
+            with (
+                PeakMemory() as memory,
+                ConcurrentEdits(
+                    server.dsn_args(database.name), partner_ids, order_ids
+                ) as edits,
+            ):
+                total, stats = timed(
+                    lambda: company._retention_recompute(
+                        as_of=TODAY, commit_batches=True
+                    )
+                )
             env.cr.commit()
             result.update(edits.summary())
             result["recompute_s"] = total
@@ -234,10 +279,14 @@ def run_size(server, size, data_dir, naive_limit):
             result["recompute_over_floor"] = total / result["floor_s"]
 
             rng = np.random.default_rng(11)
-            changed = rng.choice(partner_ids, size=min(1000, len(partner_ids)), replace=False)
+            changed = rng.choice(
+                partner_ids, size=min(1000, len(partner_ids)), replace=False
+            )
             datagen.load_orders(env, changed, TODAY, rng.uniform(50, 300, len(changed)))
             env.cr.commit()
-            result["incremental_s"], stats = timed(lambda: company._retention_recompute_changed(as_of=TODAY))
+            result["incremental_s"], stats = timed(
+                lambda: company._retention_recompute_changed(as_of=TODAY)
+            )
             env.cr.commit()
             result["incremental_customers"] = stats["customers"]
 
@@ -261,44 +310,74 @@ def machine():
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "cpu": next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-                    platform.processor()),
+        "cpu": next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in open("/proc/cpuinfo")
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        ),
     }
 
 
 def print_table(results):
     rows = [
-        ("customers", "{:,}"), ("orders", "{:,}"), ("floor_s", "{:.2f}"), ("recompute_s", "{:.2f}"),
-        ("recompute_extract_s", "{:.2f}"), ("recompute_engine_s", "{:.2f}"), ("recompute_write_s", "{:.2f}"),
-        ("recompute_over_floor", "{:.1f}x"), ("recompute_peak_rss_mb", "{:,.0f}"),
-        ("concurrent_edit_max_s", "{:.3f}"), ("incremental_s", "{:.2f}"),
-        ("list_at_risk_s", "{:.3f}"), ("pivot_by_status_s", "{:.3f}"), ("naive_s", "{:.0f}"),
+        ("customers", "{:,}"),
+        ("orders", "{:,}"),
+        ("floor_s", "{:.2f}"),
+        ("recompute_s", "{:.2f}"),
+        ("recompute_extract_s", "{:.2f}"),
+        ("recompute_engine_s", "{:.2f}"),
+        ("recompute_write_s", "{:.2f}"),
+        ("recompute_over_floor", "{:.1f}x"),
+        ("recompute_peak_rss_mb", "{:,.0f}"),
+        ("concurrent_edit_max_s", "{:.3f}"),
+        ("incremental_s", "{:.2f}"),
+        ("list_at_risk_s", "{:.3f}"),
+        ("pivot_by_status_s", "{:.3f}"),
+        ("naive_s", "{:.0f}"),
         ("naive_over_recompute", "{:.0f}x"),
     ]
     header = f"{'':24}" + "".join(f"{r['size']:>14}" for r in results)
     print(header)
     for key, fmt in rows:
-        cells = "".join(f"{(fmt.format(r[key]) if key in r else '-'):>14}" for r in results)
+        cells = "".join(
+            f"{(fmt.format(r[key]) if key in r else '-'):>14}" for r in results
+        )
         print(f"{key:24}{cells}")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python3 -m tests.benchmark", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="S", help="comma-separated among S, M, L (default S)")
-    parser.add_argument("--naive-sample", type=int, default=None,
-                        help="customers for the naive reference on S (default: all of them)")
+    parser = argparse.ArgumentParser(
+        prog="python3 -m tests.benchmark", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--sizes", default="S", help="comma-separated among S, M, L (default S)"
+    )
+    parser.add_argument(
+        "--naive-sample",
+        type=int,
+        default=None,
+        help="customers for the naive reference on S (default: all of them)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     options = parser.parse_args(argv)
     sizes = [s.strip().upper() for s in options.sizes.split(",") if s.strip()]
     results = []
-    with pg.server_from_env() as server, tempfile.TemporaryDirectory(prefix="retention-bench-") as data_dir:
+    with (
+        pg.server_from_env() as server,
+        tempfile.TemporaryDirectory(prefix="retention-bench-") as data_dir,
+    ):
         for size in sizes:
             naive_limit = (options.naive_sample or SIZES[size]) if size == "S" else 0
             result = run_size(server, size, Path(data_dir), naive_limit)
             result["machine"] = machine()
             result["measured_at"] = datetime.now().isoformat(timespec="seconds")
             options.output.mkdir(parents=True, exist_ok=True)
-            (options.output / f"{size}.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+            (options.output / f"{size}.json").write_text(
+                json.dumps(result, indent=2, default=str) + "\n"
+            )
             results.append(result)
             print_table(results)
     return 0

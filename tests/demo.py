@@ -34,8 +34,13 @@ def build(database, customers, orders_per_customer, seed):
     say(f"installing Odoo and customer_retention into {database.name} (about a minute)")
     database.install(log_file=DEMO_DIR / "install.log")
     with odoo_environment(database) as env:
-        say(f"loading {customers:,} customers with ~{customers * orders_per_customer:,.0f} orders")
-        history = datagen.generate(customers, orders_per_customer, seed=seed, today=date.today())
+        say(
+            f"loading {customers:,} customers with "
+            f"~{customers * orders_per_customer:,.0f} orders"
+        )
+        history = datagen.generate(
+            customers, orders_per_customer, seed=seed, today=date.today()
+        )
         partners = env["res.partner"].browse(datagen.load(env, history).tolist())
         # Rows loaded by COPY skip stored computes: the SMS features need
         # the normalised numbers Odoo would have computed.
@@ -49,11 +54,24 @@ def build(database, customers, orders_per_customer, seed):
         env.cr.commit()
         say("computing retention")
         count = env["res.partner"].retention_recompute()
-        env["res.users"].create({
-            "name": "Sales Rep", "login": SALESPERSON[0], "password": SALESPERSON[1],
-            "groups_id": [(6, 0, [env.ref("sales_team.group_sale_salesman").id, env.ref("base.group_user").id])],
-            "tour_enabled": False,
-        })
+        env["res.users"].create(
+            {
+                "name": "Sales Rep",
+                "login": SALESPERSON[0],
+                "password": SALESPERSON[1],
+                "groups_id": [
+                    (
+                        6,
+                        0,
+                        [
+                            env.ref("sales_team.group_sale_salesman").id,
+                            env.ref("base.group_user").id,
+                        ],
+                    )
+                ],
+                "tour_enabled": False,
+            }
+        )
         env.cr.commit()
         say(f"{count:,} customers computed")
 
@@ -66,27 +84,49 @@ def past_campaign(env, days_ago, size=300):
     company = env.company
     sent_at = datetime.now().replace(microsecond=0) - timedelta(days=days_ago)
     Partner.retention_recompute(as_of=date.today() - timedelta(days=days_ago))
-    at_risk = Partner.search([("retention_status", "=", "at_risk"), ("mobile", "!=", False)], limit=size)
+    at_risk = Partner.search(
+        [("retention_status", "=", "at_risk"), ("mobile", "!=", False)], limit=size
+    )
     quiet = company.retention_sms_quiet_start, company.retention_sms_quiet_end
     company.write({"retention_sms_quiet_start": 0, "retention_sms_quiet_end": 0})
-    wizard = env["retention.sms.wizard"].with_context(retention_sms_partner_ids=at_risk.ids).create({})
+    wizard = (
+        env["retention.sms.wizard"]
+        .with_context(retention_sms_partner_ids=at_risk.ids)
+        .create({})
+    )
     campaign = wizard._queue()
-    company.write({"retention_sms_quiet_start": quiet[0], "retention_sms_quiet_end": quiet[1]})
+    company.write(
+        {"retention_sms_quiet_start": quiet[0], "retention_sms_quiet_end": quiet[1]}
+    )
     # The demo never talks to a real SMS gateway.
     env["sms.sms"].search([("partner_id", "in", at_risk.ids)]).unlink()
-    campaign.write({"name": f"We miss you ({days_ago} days ago)", "date": sent_at, "queued_date": sent_at})
+    campaign.write(
+        {
+            "name": f"We miss you ({days_ago} days ago)",
+            "date": sent_at,
+            "queued_date": sent_at,
+        }
+    )
     campaign._measure()
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python3 -m tests.demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python3 -m tests.demo", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--port", type=int, default=8069)
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--orders-per-customer", type=float, default=20.0)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--reset", action="store_true", help="drop and rebuild the demo database")
-    parser.add_argument("--no-serve", action="store_true", help="build the database, do not serve it")
-    parser.add_argument("--stop", action="store_true", help="stop the demo PostgreSQL cluster")
+    parser.add_argument(
+        "--reset", action="store_true", help="drop and rebuild the demo database"
+    )
+    parser.add_argument(
+        "--no-serve", action="store_true", help="build the database, do not serve it"
+    )
+    parser.add_argument(
+        "--stop", action="store_true", help="stop the demo PostgreSQL cluster"
+    )
     options = parser.parse_args(argv)
     if options.stop:
         pg.stop_cluster(DEMO_DIR / "pg" / "data")
@@ -94,7 +134,11 @@ def main(argv=None):
 
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     external = bool(os.environ.get("RETENTION_DB_HOST"))
-    cluster = pg.external_server() if external else pg.persistent_cluster(DEMO_DIR / "pg", durable=True)
+    cluster = (
+        pg.external_server()
+        if external
+        else pg.persistent_cluster(DEMO_DIR / "pg", durable=True)
+    )
     with cluster as server:
         database = OdooDatabase(server, DATABASE, DEMO_DIR / "data")
         if options.reset and server.database_exists(DATABASE):
@@ -103,18 +147,34 @@ def main(argv=None):
         if not _is_ready(server):
             if server.database_exists(DATABASE):
                 database.drop()  # a build that died half-way
-            build(database, options.customers, options.orders_per_customer, options.seed)
+            build(
+                database, options.customers, options.orders_per_customer, options.seed
+            )
         else:
-            say(f"reusing the database {DATABASE} (--reset rebuilds it); updating customer_retention")
+            say(
+                f"reusing the database {DATABASE} (--reset rebuilds it); "
+                "updating customer_retention"
+            )
             database.update(log_file=DEMO_DIR / "update.log")
         if options.no_serve:
             return 0
-        argv = odoo_command() + database.server_args(http_port=options.port) + [
-            f"--db-filter=^{DATABASE}$", "--max-cron-threads=1", "--log-level=warn",
-        ]
-        say(f"Odoo serves http://localhost:{options.port}/odoo/action-customer_retention.action_customer_retention")
-        say(f"log in as {LOGIN[0]} / {LOGIN[1]} (administrator) or {SALESPERSON[0]} / {SALESPERSON[1]} "
-            "(salesperson); Ctrl-C stops the server")
+        argv = (
+            odoo_command()
+            + database.server_args(http_port=options.port)
+            + [
+                f"--db-filter=^{DATABASE}$",
+                "--max-cron-threads=1",
+                "--log-level=warn",
+            ]
+        )
+        say(
+            f"Odoo serves http://localhost:{options.port}/odoo/action-customer_retention.action_customer_retention"
+        )
+        say(
+            f"log in as {LOGIN[0]} / {LOGIN[1]} (administrator) or "
+            f"{SALESPERSON[0]} / {SALESPERSON[1]} "
+            "(salesperson); Ctrl-C stops the server"
+        )
         sys.stdout.flush()
         os.chdir(REPO_ROOT)
         os.execvpe(argv[0], argv, subprocess_env())
@@ -131,7 +191,12 @@ def _is_ready(server):
     )
     if not rows:
         return False
-    return bool(server.execute("SELECT 1 FROM res_company WHERE retention_last_run IS NOT NULL", dbname=DATABASE))
+    return bool(
+        server.execute(
+            "SELECT 1 FROM res_company WHERE retention_last_run IS NOT NULL",
+            dbname=DATABASE,
+        )
+    )
 
 
 if __name__ == "__main__":

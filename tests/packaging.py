@@ -132,9 +132,7 @@ def pip_install(source, site, log_file):
             env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
         )
     if code:
-        raise PackagingError(
-            f"pip install failed (exit {code}):\n{tail(log_file, 30)}"
-        )
+        raise PackagingError(f"pip install failed (exit {code}):\n{tail(log_file, 30)}")
 
 
 def check_installed_files(files, site):
@@ -155,7 +153,7 @@ def check_installed_files(files, site):
                 missing.append(f"{ADDON}/{name} (manifest '{key}')")
     for bundle, patterns in manifest.get("assets", {}).items():
         for pattern in patterns:
-            pattern = pattern[-1] if isinstance(pattern, (list, tuple)) else pattern
+            pattern = pattern[-1] if isinstance(pattern, list | tuple) else pattern
             if pattern.startswith(f"{ADDON}/") and not glob.glob(
                 str(addons / pattern), recursive=True
             ):

@@ -45,7 +45,13 @@ from pathlib import Path
 
 from .harness import pg, prereq
 from .harness.odoo_env import (
-    ADDON, REPO_ROOT, OdooDatabase, OdooError, addon_fingerprint, run_interruptible, subprocess_env,
+    ADDON,
+    REPO_ROOT,
+    OdooDatabase,
+    OdooError,
+    addon_fingerprint,
+    run_interruptible,
+    subprocess_env,
 )
 
 VAR = REPO_ROOT / "var"
@@ -66,10 +72,16 @@ def fail(message):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
-        prog="python3 -m tests.run", add_help=False, allow_abbrev=False,
+        prog="python3 -m tests.run",
+        add_help=False,
+        allow_abbrev=False,
         description="Run all tests; unknown arguments go to pytest.",
     )
-    parser.add_argument("--keep", action="store_true", default=os.environ.get("RETENTION_TEST_KEEP") == "1")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        default=os.environ.get("RETENTION_TEST_KEEP") == "1",
+    )
     parser.add_argument("--stop-cluster", action="store_true")
     return parser.parse_known_args(argv)
 
@@ -89,8 +101,11 @@ def main(argv=None):
     try:
         with contextlib.ExitStack() as stack:
             database = (keep_mode if options.keep else throwaway_mode)(stack)
-            # Chrome and Odoo's browser tests litter TMPDIR (profiles, org.chromium.*): give them one to lose
-            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="retention-tmp-"))
+            # Chrome and Odoo's browser tests litter TMPDIR (profiles,
+            # org.chromium.*): give them one to lose
+            scratch = stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="retention-tmp-")
+            )
             return run_pytest(database, pytest_args, scratch)
     except KeyboardInterrupt:
         fail("interrupted")
@@ -98,8 +113,11 @@ def main(argv=None):
     except pg.PostgresError as error:
         return fail(f"PostgreSQL: {error}")
     except OdooError as error:
-        return fail(f"{error}\n--- last lines of the log ---\n{error.log_tail}\n--- end of log ---\n"
-                    f"tests.run: installing {ADDON} failed")
+        return fail(
+            f"{error}\n--- last lines of the log ---\n{error.log_tail}\n"
+            "--- end of log ---\n"
+            f"tests.run: installing {ADDON} failed"
+        )
 
 
 def interrupt(signum, frame):
@@ -111,7 +129,9 @@ def throwaway_mode(stack):
     directory, a new database with the addon installed; all gone at exit."""
     started = time.monotonic()
     server = stack.enter_context(pg.server_from_env())
-    data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="retention-odoo-")))
+    data_dir = Path(
+        stack.enter_context(tempfile.TemporaryDirectory(prefix="retention-odoo-"))
+    )
     database = OdooDatabase(server, f"{RUN_PREFIX}{os.getpid()}", data_dir)
     if server.data_dir is None:  # a server we do not own: drop what we created
         stack.callback(_quietly, database.drop)
@@ -132,7 +152,9 @@ def keep_mode(stack):
             server = stack.enter_context(pg.external_server())
         else:
             server = stack.enter_context(pg.persistent_cluster(VAR / "pgtest"))
-        own_cluster = server.data_dir is not None  # an external server may be shared: leave others' alone
+        own_cluster = (
+            server.data_dir is not None
+        )  # an external server may be shared: leave others' alone
         if own_cluster:
             drop_abandoned_runs(server, data_dir)
         template = ensure_template(server, data_dir, prune=own_cluster)
@@ -143,15 +165,22 @@ def keep_mode(stack):
 
 
 def ensure_template(server, data_dir, prune=True):
-    template = OdooDatabase(server, TEMPLATE_PREFIX + addon_fingerprint()[:12], data_dir)
+    template = OdooDatabase(
+        server, TEMPLATE_PREFIX + addon_fingerprint()[:12], data_dir
+    )
     if server.database_exists(template.name):
         return template
     started = time.monotonic()
-    say(f"{ADDON} changed: installing it into a new template {template.name} (once per change)...")
+    say(
+        f"{ADDON} changed: installing it into a new template {template.name} "
+        "(once per change)..."
+    )
     building = OdooDatabase(server, template.name + "_building", data_dir)
     building.drop()
     building.install(log_file=VAR / "log" / f"install-{template.name}.log")
-    building.warm_assets(log_file=VAR / "log" / f"assets-{template.name}.log")  # -3 s per browser run
+    building.warm_assets(
+        log_file=VAR / "log" / f"assets-{template.name}.log"
+    )  # -3 s per browser run
     template = building.rename(template.name)
     for name in server.databases() if prune else ():
         if name.startswith(TEMPLATE_PREFIX) and name != template.name:
@@ -163,17 +192,22 @@ def ensure_template(server, data_dir, prune=True):
 def drop_abandoned_runs(server, data_dir):
     """Databases of runs that were killed before they could clean up."""
     for name in server.databases():
-        pid = name[len(RUN_PREFIX):]
+        pid = name[len(RUN_PREFIX) :]
         if name.startswith(RUN_PREFIX) and pid.isdigit() and not _alive(int(pid)):
             OdooDatabase(server, name, data_dir).drop()
 
 
 def run_pytest(database, pytest_args, scratch):
     command = [
-        sys.executable, "-m", "pytest",
-        "-p", "odoo",  # re-enable pytest-odoo, disabled in pytest.ini (see the docstring)
-        "-p", "tests.harness.pytest_plugin",  # see its docstring
-        "-o", "testpaths=" + " ".join(TEST_PATHS),  # used only when no path is given
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "odoo",  # re-enable pytest-odoo, disabled in pytest.ini (see the docstring)
+        "-p",
+        "tests.harness.pytest_plugin",  # see its docstring
+        "-o",
+        "testpaths=" + " ".join(TEST_PATHS),  # used only when no path is given
         *database.pytest_args(),
         *pytest_args,
     ]

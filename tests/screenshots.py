@@ -26,7 +26,11 @@ from .harness.odoo_env import REPO_ROOT, subprocess_env
 
 OUTPUT = REPO_ROOT / "customer_retention" / "static" / "description"
 ACTION = "customer_retention.action_customer_retention"
-VIEWS = {"list": "screenshot_list.png", "kanban": "screenshot_kanban.png", "pivot": "screenshot_pivot.png"}
+VIEWS = {
+    "list": "screenshot_list.png",
+    "kanban": "screenshot_kanban.png",
+    "pivot": "screenshot_pivot.png",
+}
 LOGIN = ("salesrep1", "salesrep1")  # a salesperson made by the demo generator
 
 
@@ -38,28 +42,45 @@ class Browser:
         port = pg.free_port()
         chromium = shutil.which("chromium") or shutil.which("google-chrome")
         self.process = subprocess.Popen(
-            [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--remote-debugging-port={port}", f"--user-data-dir={self.profile}",
-             f"--window-size={width},{height}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                chromium,
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--remote-debugging-port={port}",
+                f"--user-data-dir={self.profile}",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         for _ in range(100):
             try:
-                targets = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json"))
+                targets = json.load(
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/json")
+                )
                 page = next(t for t in targets if t["type"] == "page")
                 break
             except (OSError, StopIteration):
                 time.sleep(0.1)
         else:
             raise RuntimeError("Chromium did not start")
-        self.socket = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60)
+        self.socket = websocket.create_connection(
+            page["webSocketDebuggerUrl"], timeout=60
+        )
         self.counter = 0
         self.call("Page.enable")
 
     def call(self, method, **params):
         self.counter += 1
-        self.socket.send(json.dumps({"id": self.counter, "method": method, "params": params}))
+        self.socket.send(
+            json.dumps({"id": self.counter, "method": method, "params": params})
+        )
         while True:
             message = json.loads(self.socket.recv())
             if message.get("id") == self.counter:
@@ -68,7 +89,12 @@ class Browser:
                 return message.get("result", {})
 
     def evaluate(self, expression):
-        result = self.call("Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True)
+        result = self.call(
+            "Runtime.evaluate",
+            expression=expression,
+            awaitPromise=True,
+            returnByValue=True,
+        )
         return result.get("result", {}).get("value")
 
     def wait_for(self, expression, timeout=60):
@@ -108,15 +134,25 @@ def wait_http(url, timeout=120):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python3 -m tests.screenshots", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python3 -m tests.screenshots", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--output", type=Path, default=OUTPUT)
     options = parser.parse_args(argv)
     port = pg.free_port()
     environment = subprocess_env()
-    subprocess.run(["python3", "-m", "tests.demo", "--no-serve"], cwd=REPO_ROOT, check=True, env=environment)
+    subprocess.run(
+        ["python3", "-m", "tests.demo", "--no-serve"],
+        cwd=REPO_ROOT,
+        check=True,
+        env=environment,
+    )
     server = subprocess.Popen(
-        ["python3", "-m", "tests.demo", "--port", str(port)], cwd=REPO_ROOT, env=environment,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ["python3", "-m", "tests.demo", "--port", str(port)],
+        cwd=REPO_ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     browser = None
@@ -125,8 +161,10 @@ def main(argv=None):
         browser = Browser()
         browser.goto(f"{base}/web/login", "document.querySelector('input[name=login]')")
         browser.evaluate(
-            f"document.querySelector('input[name=login]').value = {json.dumps(LOGIN[0])};"
-            f"document.querySelector('input[name=password]').value = {json.dumps(LOGIN[1])};"
+            "document.querySelector('input[name=login]').value = "
+            f"{json.dumps(LOGIN[0])};"
+            "document.querySelector('input[name=password]').value = "
+            f"{json.dumps(LOGIN[1])};"
             "document.querySelector('form').submit();"
         )
         time.sleep(2)
@@ -134,13 +172,21 @@ def main(argv=None):
         for view_type, filename in VIEWS.items():
             browser.goto(
                 f"{base}/odoo/action-{ACTION}?view_type={view_type}",
-                f"document.querySelector('.o_{view_type}_view') && !document.querySelector('.o_loading_indicator')"
-                " && document.querySelectorAll('.o_data_row, .o_kanban_record, .o_pivot_cell_value').length > 0",
+                f"document.querySelector('.o_{view_type}_view') && "
+                "!document.querySelector('.o_loading_indicator')"
+                " && document.querySelectorAll('.o_data_row, .o_kanban_record, "
+                ".o_pivot_cell_value').length > 0",
             )
             if view_type != "list":
-                # Beyond the list, show every status, not just the default At Risk alert.
-                browser.evaluate("document.querySelector('.o_searchview_facet .o_facet_remove').click()")
-                browser.wait_for("!document.querySelector('.o_searchview_facet')", timeout=30)
+                # Beyond the list, show every status, not just the default At Risk
+                # alert.
+                browser.evaluate(
+                    "document.querySelector('.o_searchview_facet "
+                    ".o_facet_remove').click()"
+                )
+                browser.wait_for(
+                    "!document.querySelector('.o_searchview_facet')", timeout=30
+                )
             browser.screenshot(options.output / filename)
             print(f"screenshots: {options.output / filename}")
     finally:

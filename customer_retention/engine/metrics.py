@@ -14,7 +14,12 @@ import pandas as pd
 from .money import round_money
 from .settings import DAYS_PER_YEAR, settings_by_company
 
-STATUSES = (("new", "New"), ("active", "Active"), ("at_risk", "At risk"), ("lost", "Lost"))
+STATUSES = (
+    ("new", "New"),
+    ("active", "Active"),
+    ("at_risk", "At risk"),
+    ("lost", "Lost"),
+)
 PROFILES = (
     ("one_time", "One-time"),
     ("dormant", "Dormant"),
@@ -23,7 +28,11 @@ PROFILES = (
     ("brand_focused", "Category-focused"),
     ("sporadic", "Sporadic"),
 )
-ALERTS = (("opportunity", "Opportunity"), ("at_risk", "At risk"), ("monitor", "Monitor"))
+ALERTS = (
+    ("opportunity", "Opportunity"),
+    ("at_risk", "At risk"),
+    ("monitor", "Monitor"),
+)
 ACTIONS = (
     ("win_back", "Win-back offer"),
     ("reactivation", "Reactivation campaign"),
@@ -33,15 +42,45 @@ ACTIONS = (
     ("seasonal_promo", "Seasonal promotion, check needs"),
     ("same_category", "Offers from the same category"),
 )
-TIERS = (("top10", "Top 10%"), ("top25", "Top 25%"), ("top50", "Top 50%"), ("below", "Below median"))
+TIERS = (
+    ("top10", "Top 10%"),
+    ("top25", "Top 25%"),
+    ("top50", "Top 50%"),
+    ("below", "Below median"),
+)
 
-TRANSACTION_COLUMNS = ["company_id", "partner_id", "date", "amount", "is_visit", "category_id"]
+TRANSACTION_COLUMNS = [
+    "company_id",
+    "partner_id",
+    "date",
+    "amount",
+    "is_visit",
+    "category_id",
+]
 METRIC_COLUMNS = [
-    "company_id", "partner_id", "first_order_date", "last_order_date", "order_count", "revenue",
-    "avg_ticket", "cadence_days", "days_since_last", "next_order_date", "status", "trend_pct",
-    "group_top_pct", "group_tier", "profile", "alert", "action",
+    "company_id",
+    "partner_id",
+    "first_order_date",
+    "last_order_date",
+    "order_count",
+    "revenue",
+    "avg_ticket",
+    "cadence_days",
+    "days_since_last",
+    "next_order_date",
+    "status",
+    "trend_pct",
+    "group_top_pct",
+    "group_tier",
+    "profile",
+    "alert",
+    "action",
     # helpers for the reason sentence and for incremental ranking
-    "lifetime_visits", "visits_365", "at_risk_threshold", "overdue_ratio", "group_key",
+    "lifetime_visits",
+    "visits_365",
+    "at_risk_threshold",
+    "overdue_ratio",
+    "group_key",
 ]
 _NO_GROUP = "__none__"
 
@@ -65,7 +104,9 @@ def compute_metrics(transactions, as_of, settings=None, groups=None, peers=None)
     as_of = pd.Timestamp(as_of).normalize()
     tx = _clean(transactions, as_of)
     if tx.empty:
-        return pd.DataFrame({column: pd.Series(dtype=object) for column in METRIC_COLUMNS})
+        return pd.DataFrame(
+            {column: pd.Series(dtype=object) for column in METRIC_COLUMNS}
+        )
 
     customers, days = _customer_days(tx)
     limits = _limits(customers, settings, as_of)
@@ -114,13 +155,20 @@ def _limits(customers, settings, as_of):
     """Each customer's thresholds as columns, from its company's settings."""
     per_company = settings_by_company(settings, customers["company_id"].unique())
     table = pd.DataFrame.from_dict(
-        {company: vars(value) | {"trend_days": value.trend_days} for company, value in per_company.items()},
+        {
+            company: vars(value) | {"trend_days": value.trend_days}
+            for company, value in per_company.items()
+        },
         orient="index",
     )
-    limits = table.reindex(customers["company_id"].to_numpy()).set_index(customers.index)
+    limits = table.reindex(customers["company_id"].to_numpy()).set_index(
+        customers.index
+    )
     lookback = limits["lookback_days"].astype("int64")
     # NaT: look-back 0, the whole history (see _in_window).
-    limits["window_start"] = (as_of - pd.to_timedelta(lookback, unit="D")).where(lookback > 0)
+    limits["window_start"] = (as_of - pd.to_timedelta(lookback, unit="D")).where(
+        lookback > 0
+    )
     return limits
 
 
@@ -135,11 +183,18 @@ def _visit_figures(customers, days, limits, as_of):
     by_customer = visits.groupby("customer")["date"]
     customers["first_order_date"] = by_customer.min().reindex(customers.index)
     customers["last_order_date"] = by_customer.max().reindex(customers.index)
-    customers["lifetime_visits"] = by_customer.size().reindex(customers.index, fill_value=0).astype("int64")
-    customers["days_since_last"] = (as_of - customers["last_order_date"]).dt.days.astype("float64")
+    customers["lifetime_visits"] = (
+        by_customer.size().reindex(customers.index, fill_value=0).astype("int64")
+    )
+    customers["days_since_last"] = (
+        as_of - customers["last_order_date"]
+    ).dt.days.astype("float64")
     recent = visits["date"] >= as_of - pd.Timedelta(days=DAYS_PER_YEAR)
     customers["visits_365"] = (
-        recent.groupby(visits["customer"]).sum().reindex(customers.index, fill_value=0).astype("int64")
+        recent.groupby(visits["customer"])
+        .sum()
+        .reindex(customers.index, fill_value=0)
+        .astype("int64")
     )
 
 
@@ -148,19 +203,28 @@ def _window_figures(customers, days, limits):
     days["in_window"] = in_window
     window_visits = in_window & days["visit"].to_numpy()
     customers["order_count"] = (
-        pd.Series(window_visits).groupby(days["customer"].to_numpy()).sum()
-        .reindex(customers.index, fill_value=0).astype("int64")
+        pd.Series(window_visits)
+        .groupby(days["customer"].to_numpy())
+        .sum()
+        .reindex(customers.index, fill_value=0)
+        .astype("int64")
     )
     revenue = days["amount"].where(in_window, 0.0).groupby(days["customer"]).sum()
-    customers["revenue"] = _money(revenue.reindex(customers.index, fill_value=0.0), limits)
+    customers["revenue"] = _money(
+        revenue.reindex(customers.index, fill_value=0.0), limits
+    )
     count = customers["order_count"]
-    customers["avg_ticket"] = _money(customers["revenue"] / count.where(count > 0), limits)
+    customers["avg_ticket"] = _money(
+        customers["revenue"] / count.where(count > 0), limits
+    )
 
 
 def _money(per_customer, limits):
     """Amounts per customer rounded to the decimals of its company's currency."""
     decimals = limits["currency_decimals"].reindex(per_customer.index).to_numpy()
-    return pd.Series(round_money(per_customer.to_numpy(), decimals), index=per_customer.index)
+    return pd.Series(
+        round_money(per_customer.to_numpy(), decimals), index=per_customer.index
+    )
 
 
 def _cadence(customers, days, limits):
@@ -171,7 +235,9 @@ def _cadence(customers, days, limits):
     cadence = gaps.groupby(visits["customer"]).median()
     customers["cadence_days"] = cadence.reindex(customers.index).astype("float64")
     whole_days = np.floor(customers["cadence_days"] + 0.5)
-    customers["next_order_date"] = customers["last_order_date"] + pd.to_timedelta(whole_days, unit="D")
+    customers["next_order_date"] = customers["last_order_date"] + pd.to_timedelta(
+        whole_days, unit="D"
+    )
 
 
 def _status(customers, limits, as_of):
@@ -200,7 +266,10 @@ def _status(customers, limits, as_of):
 
 
 def _trend(customers, days, limits, as_of):
-    period = pd.to_timedelta(limits["trend_days"].astype("int64").to_numpy()[days["customer"].to_numpy()], unit="D")
+    period = pd.to_timedelta(
+        limits["trend_days"].astype("int64").to_numpy()[days["customer"].to_numpy()],
+        unit="D",
+    )
     current_start = as_of - period
     current = days["date"] > current_start
     previous = (days["date"] > current_start - period) & ~current
@@ -211,7 +280,9 @@ def _trend(customers, days, limits, as_of):
 
     now, before = revenue_of(current), revenue_of(previous)
     # A change against nothing, or against a net refund, is no percentage.
-    customers["trend_pct"] = (100.0 * (now - before) / before.where(before > 0)).astype("float64")
+    customers["trend_pct"] = (100.0 * (now - before) / before.where(before > 0)).astype(
+        "float64"
+    )
 
 
 def _rank(customers, limits, groups, peers):
@@ -219,32 +290,55 @@ def _rank(customers, limits, groups, peers):
     group that have a positive revenue: 100 * (1 + strictly richer) / count.
     Revenues are rounded to the currency (peers' too): equal to the cent, equal rank."""
     if groups is not None and len(groups):
-        keys = groups.loc[:, ["company_id", "partner_id", "group_key"]].drop_duplicates(["company_id", "partner_id"])
-        merged = customers[["company_id", "partner_id"]].merge(keys, how="left", on=["company_id", "partner_id"])
+        keys = groups.loc[:, ["company_id", "partner_id", "group_key"]].drop_duplicates(
+            ["company_id", "partner_id"]
+        )
+        merged = customers[["company_id", "partner_id"]].merge(
+            keys, how="left", on=["company_id", "partner_id"]
+        )
         group_key = merged["group_key"].to_numpy()
     else:
         group_key = np.full(len(customers), None, dtype=object)
-    customers["group_key"] = pd.Series(group_key, index=customers.index, dtype=object).where(
-        pd.notna(group_key), None
-    )
-    ranked = customers.loc[customers["revenue"] > 0, ["company_id", "group_key", "revenue"]].assign(own=True)
+    customers["group_key"] = pd.Series(
+        group_key, index=customers.index, dtype=object
+    ).where(pd.notna(group_key), None)
+    ranked = customers.loc[
+        customers["revenue"] > 0, ["company_id", "group_key", "revenue"]
+    ].assign(own=True)
     if peers is not None and len(peers):
         # Peers of a company without a customer here share no group with them.
-        decimals = dict(zip(customers["company_id"], limits["currency_decimals"]))
-        others = peers.loc[peers["company_id"].isin(list(decimals)), ["company_id", "group_key", "revenue"]]
+        decimals = dict(
+            zip(customers["company_id"], limits["currency_decimals"], strict=False)
+        )
+        others = peers.loc[
+            peers["company_id"].isin(list(decimals)),
+            ["company_id", "group_key", "revenue"],
+        ]
         others = others.assign(
-            revenue=round_money(others["revenue"].to_numpy(dtype="float64"), others["company_id"].map(decimals)),
+            revenue=round_money(
+                others["revenue"].to_numpy(dtype="float64"),
+                others["company_id"].map(decimals),
+            ),
             own=False,
         )
         others = others[others["revenue"] > 0]
-        ranked = pd.concat([ranked, others.set_axis(np.arange(len(others)) + len(customers) + 1)])
+        ranked = pd.concat(
+            [ranked, others.set_axis(np.arange(len(others)) + len(customers) + 1)]
+        )
     key = ranked["group_key"].map(_group_label)
     by_group = ranked["revenue"].groupby([ranked["company_id"], key])
-    top_pct = 100.0 * by_group.rank(method="min", ascending=False) / by_group.transform("size")
-    customers["group_top_pct"] = top_pct[ranked["own"]].reindex(customers.index).astype("float64")
+    top_pct = (
+        100.0
+        * by_group.rank(method="min", ascending=False)
+        / by_group.transform("size")
+    )
+    customers["group_top_pct"] = (
+        top_pct[ranked["own"]].reindex(customers.index).astype("float64")
+    )
     pct = customers["group_top_pct"]
     customers["group_tier"] = _choose(
-        [pct <= 10, pct <= 25, pct <= 50, pct.notna()], ["top10", "top25", "top50", "below"]
+        [pct <= 10, pct <= 25, pct <= 50, pct.notna()],
+        ["top10", "top25", "top50", "below"],
     )
 
 
@@ -253,7 +347,7 @@ def _group_label(value):
     floats (7.0) from a column with gaps and as ints (7) from stored peers."""
     if value is None or pd.isna(value):
         return _NO_GROUP
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+    if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value))
     return str(value)
 
@@ -263,7 +357,10 @@ def _brand_share(customers, tx, limits):
     in_window = _in_window(tx["date"].to_numpy(), tx["customer"].to_numpy(), limits)
     lines = tx[in_window & (tx["category_id"] > 0).to_numpy()]
     by_category = lines.groupby(["customer", "category_id"])["amount"].sum()
-    best = _money(by_category.groupby(level=0).max().reindex(customers.index, fill_value=0.0), limits)
+    best = _money(
+        by_category.groupby(level=0).max().reindex(customers.index, fill_value=0.0),
+        limits,
+    )
     revenue = customers["revenue"]
     customers["category_share"] = (best / revenue.where(revenue > 0)).fillna(0.0)
 
@@ -286,7 +383,9 @@ def _profile(customers, limits):
 
 def _alert_and_action(customers):
     status, profile = customers["status"], customers["profile"]
-    at_risk = (status == "at_risk") | ((profile == "dormant") & (status != "lost") & status.notna())
+    at_risk = (status == "at_risk") | (
+        (profile == "dormant") & (status != "lost") & status.notna()
+    )
     current = status.isin(["new", "active"])
     customers["alert"] = _choose(
         [
@@ -306,7 +405,15 @@ def _alert_and_action(customers):
             profile == "sporadic",
             profile == "brand_focused",
         ],
-        ["win_back", "reactivation", "loyalty", "cross_sell", "starter_offer", "seasonal_promo", "same_category"],
+        [
+            "win_back",
+            "reactivation",
+            "loyalty",
+            "cross_sell",
+            "starter_offer",
+            "seasonal_promo",
+            "same_category",
+        ],
     )
 
 

@@ -31,6 +31,8 @@ def round_money(values, decimals):
     # The nudge may land exactly on a half (4.10 - 3.60 is 0.49999999999999956,
     # nudged 0.5): halves go away from zero, where np.round would pick the even.
     whole = np.trunc(nudged)
-    rounded = np.where(np.abs(nudged - whole) == 0.5, whole + np.sign(nudged), np.round(nudged))
+    rounded = np.where(
+        np.abs(nudged - whole) == 0.5, whole + np.sign(nudged), np.round(nudged)
+    )
     # + 0.0 turns -0.0 into 0.0.
     return rounded / scale + 0.0

@@ -4,16 +4,31 @@ Templates are marked with ``_`` for Odoo's translation export; ``gettext``
 translates each template once, then whole columns are filled in.
 """
 
+# The engine has no env: `_` only marks templates for Odoo's translation
+# export; the Odoo layer translates them (res.company, res.partner).
+# pylint: disable=prefer-env-translation
+
 import numpy as np
 import pandas as pd
 
 from .settings import _, settings_by_company
 
-LOST = _("Last order %(days)s days ago; no order for more than %(lost)s days, the customer counts as lost.")
-AT_RISK_OVERDUE = _("Last order %(days)s days ago; usually every %(cadence)s days; %(ratio)sx overdue.")
-AT_RISK_QUIET = _("Last order %(days)s days ago; no regular rhythm yet and quiet for more than %(limit)s days.")
+LOST = _(
+    "Last order %(days)s days ago; no order for more than %(lost)s days, the customer "
+    "counts as lost."
+)
+AT_RISK_OVERDUE = _(
+    "Last order %(days)s days ago; usually every %(cadence)s days; %(ratio)sx overdue."
+)
+AT_RISK_QUIET = _(
+    "Last order %(days)s days ago; no regular rhythm yet and quiet for more than "
+    "%(limit)s days."
+)
 NEW = _("First order %(first)s days ago; %(visits)s visit(s) so far.")
-ACTIVE_RHYTHM = _("Last order %(days)s days ago; usually every %(cadence)s days; next order expected around %(next)s.")
+ACTIVE_RHYTHM = _(
+    "Last order %(days)s days ago; usually every %(cadence)s days; next order expected "
+    "around %(next)s."
+)
 ACTIVE_QUIET = _("Last order %(days)s days ago.")
 TREND_UP = _(" Spending up %(pct)s%% vs the previous %(period)s.")
 TREND_DOWN = _(" Spending down %(pct)s%% vs the previous %(period)s.")
@@ -23,7 +38,7 @@ NOTABLE_TREND = 20.0
 
 def _number(values, decimals=0):
     """Half up, like the next expected order (numpy would round 30.5 to 30)."""
-    scale = 10.0 ** decimals
+    scale = 10.0**decimals
     rounded = np.floor(values.astype("float64") * scale + 0.5) / scale
     if decimals == 0:
         return rounded.map(lambda v: "" if pd.isna(v) else str(int(v)))
@@ -32,9 +47,9 @@ def _number(values, decimals=0):
 
 def _fill(template, columns):
     """``template % {name: value}`` for every row, on whole columns."""
-    rows = zip(*(column.to_numpy() for column in columns.values()))
+    rows = zip(*(column.to_numpy() for column in columns.values()), strict=False)
     names = list(columns)
-    return [template % dict(zip(names, row)) for row in rows]
+    return [template % dict(zip(names, row, strict=False)) for row in rows]
 
 
 def render_reasons(metrics, settings=None, gettext=None):
@@ -44,8 +59,12 @@ def render_reasons(metrics, settings=None, gettext=None):
     if metrics.empty:
         return result
     per_company = settings_by_company(settings, metrics["company_id"].unique())
-    lost_days = metrics["company_id"].map({c: s.lost_days for c, s in per_company.items()})
-    period = metrics["company_id"].map({c: s.trend_period for c, s in per_company.items()})
+    lost_days = metrics["company_id"].map(
+        {c: s.lost_days for c, s in per_company.items()}
+    )
+    period = metrics["company_id"].map(
+        {c: s.trend_period for c, s in per_company.items()}
+    )
 
     days = _number(metrics["days_since_last"])
     cadence = _number(metrics["cadence_days"], 0)
@@ -55,25 +74,54 @@ def render_reasons(metrics, settings=None, gettext=None):
     first_days = _number(metrics["days_since_last"] + span)
     cases = [
         (status == "lost", LOST, {"days": days, "lost": lost_days.astype(str)}),
-        ((status == "at_risk") & has_cadence, AT_RISK_OVERDUE,
-         {"days": days, "cadence": cadence, "ratio": _number(metrics["overdue_ratio"], 1)}),
-        ((status == "at_risk") & ~has_cadence, AT_RISK_QUIET,
-         {"days": days, "limit": _number(metrics["at_risk_threshold"])}),
-        (status == "new", NEW, {"first": first_days, "visits": metrics["lifetime_visits"].astype(str)}),
-        ((status == "active") & has_cadence, ACTIVE_RHYTHM,
-         {"days": days, "cadence": cadence, "next": metrics["next_order_date"].dt.strftime("%Y-%m-%d")}),
+        (
+            (status == "at_risk") & has_cadence,
+            AT_RISK_OVERDUE,
+            {
+                "days": days,
+                "cadence": cadence,
+                "ratio": _number(metrics["overdue_ratio"], 1),
+            },
+        ),
+        (
+            (status == "at_risk") & ~has_cadence,
+            AT_RISK_QUIET,
+            {"days": days, "limit": _number(metrics["at_risk_threshold"])},
+        ),
+        (
+            status == "new",
+            NEW,
+            {"first": first_days, "visits": metrics["lifetime_visits"].astype(str)},
+        ),
+        (
+            (status == "active") & has_cadence,
+            ACTIVE_RHYTHM,
+            {
+                "days": days,
+                "cadence": cadence,
+                "next": metrics["next_order_date"].dt.strftime("%Y-%m-%d"),
+            },
+        ),
         ((status == "active") & ~has_cadence, ACTIVE_QUIET, {"days": days}),
     ]
     for mask, template, columns in cases:
         mask = mask.fillna(False).to_numpy(dtype=bool)
         if mask.any():
-            result[mask] = _fill(translate(template), {k: v[mask] for k, v in columns.items()})
+            result[mask] = _fill(
+                translate(template), {k: v[mask] for k, v in columns.items()}
+            )
 
     trend = metrics["trend_pct"]
-    for mask, template in ((trend >= NOTABLE_TREND, TREND_UP), (trend <= -NOTABLE_TREND, TREND_DOWN)):
+    for mask, template in (
+        (trend >= NOTABLE_TREND, TREND_UP),
+        (trend <= -NOTABLE_TREND, TREND_DOWN),
+    ):
         mask = (mask & result.notna()).to_numpy(dtype=bool)
         if mask.any():
             names = period[mask].map(lambda key: translate(PERIOD_NAMES.get(key, key)))
-            suffix = _fill(translate(template), {"pct": _number(trend[mask].abs()), "period": names})
+            suffix = _fill(
+                translate(template),
+                {"pct": _number(trend[mask].abs()), "period": names},
+            )
             result[mask] = result[mask] + pd.Series(suffix, index=result.index[mask])
     return result

@@ -4,6 +4,10 @@ Messages are English templates marked with ``_`` so that Odoo's translation
 export finds them; the Odoo layer translates and formats them.
 """
 
+# The engine has no env: `_` only marks templates for Odoo's translation
+# export; the Odoo layer translates them (res.company, res.partner).
+# pylint: disable=prefer-env-translation
+
 import numbers
 from dataclasses import dataclass, fields
 
@@ -94,67 +98,170 @@ class RetentionSettings:
         found = []
 
         def within(name, minimum, too_low, too_high):
-            return check_range(found, getattr(self, name), minimum, MAXIMA[name], too_low, too_high)
+            return check_range(
+                found, getattr(self, name), minimum, MAXIMA[name], too_low, too_high
+            )
 
-        within("lookback_days", 0, _(
-            "The look-back window cannot be negative (got %(value)s days): "
-            "enter a number of days, or 0 to use the whole history."), _(
-            "The look-back window cannot be longer than %(maximum)s days (got %(value)s): "
-            "enter a shorter window, or 0 to use the whole history."))
-        within("new_days", 1, _(
-            "The period during which a customer counts as new must be at least "
-            "%(minimum)s day (got %(value)s)."), _(
-            "The period during which a customer counts as new cannot be longer than "
-            "%(maximum)s days (got %(value)s): enter a shorter period."))
-        min_at_risk_ok = within("min_at_risk_days", 1, _(
-            "The minimum number of days before a customer can be at risk must be at "
-            "least %(minimum)s (got %(value)s)."), _(
-            "The minimum number of days before a customer can be at risk cannot be more "
-            "than %(maximum)s (got %(value)s): enter fewer days."))
-        dormant_ok = within("dormant_days", 1, _(
-            "The number of days after which a customer is dormant must be at least "
-            "%(minimum)s (got %(value)s)."), _(
-            "The number of days after which a customer is dormant cannot be more than "
-            "%(maximum)s (got %(value)s): enter fewer days."))
-        lost_ok = within("lost_days", 1, _(
-            "The number of days after which a customer counts as lost must be at least "
-            "%(minimum)s (got %(value)s)."), _(
-            "The number of days after which a customer counts as lost cannot be more than "
-            "%(maximum)s (got %(value)s): enter fewer days."))
-        within("frequent_visits", 1, _(
-            "The number of visits that makes a customer frequent must be at least "
-            "%(minimum)s (got %(value)s)."), _(
-            "The number of visits that makes a customer frequent cannot be more than "
-            "%(maximum)s (got %(value)s): visits are days with an order in the last 365 days."))
-        within("at_risk_factor", 1.0, _(
-            "The at-risk factor must be at least 1 (got %(value)s): a customer cannot be "
-            "late before their usual interval has passed."), _(
-            "The at-risk factor cannot be more than %(maximum)s (got %(value)s): enter how "
-            "many times their usual interval a customer may be late, such as 1.5."))
+        within(
+            "lookback_days",
+            0,
+            _(
+                "The look-back window cannot be negative (got %(value)s days): "
+                "enter a number of days, or 0 to use the whole history."
+            ),
+            _(
+                "The look-back window cannot be longer than %(maximum)s days (got "
+                "%(value)s): "
+                "enter a shorter window, or 0 to use the whole history."
+            ),
+        )
+        within(
+            "new_days",
+            1,
+            _(
+                "The period during which a customer counts as new must be at least "
+                "%(minimum)s day (got %(value)s)."
+            ),
+            _(
+                "The period during which a customer counts as new cannot be longer "
+                "than "
+                "%(maximum)s days (got %(value)s): enter a shorter period."
+            ),
+        )
+        min_at_risk_ok = within(
+            "min_at_risk_days",
+            1,
+            _(
+                "The minimum number of days before a customer can be at risk must be "
+                "at "
+                "least %(minimum)s (got %(value)s)."
+            ),
+            _(
+                "The minimum number of days before a customer can be at risk cannot be "
+                "more "
+                "than %(maximum)s (got %(value)s): enter fewer days."
+            ),
+        )
+        dormant_ok = within(
+            "dormant_days",
+            1,
+            _(
+                "The number of days after which a customer is dormant must be at least "
+                "%(minimum)s (got %(value)s)."
+            ),
+            _(
+                "The number of days after which a customer is dormant cannot be more "
+                "than "
+                "%(maximum)s (got %(value)s): enter fewer days."
+            ),
+        )
+        lost_ok = within(
+            "lost_days",
+            1,
+            _(
+                "The number of days after which a customer counts as lost must be at "
+                "least "
+                "%(minimum)s (got %(value)s)."
+            ),
+            _(
+                "The number of days after which a customer counts as lost cannot be "
+                "more than "
+                "%(maximum)s (got %(value)s): enter fewer days."
+            ),
+        )
+        within(
+            "frequent_visits",
+            1,
+            _(
+                "The number of visits that makes a customer frequent must be at least "
+                "%(minimum)s (got %(value)s)."
+            ),
+            _(
+                "The number of visits that makes a customer frequent cannot be more "
+                "than "
+                "%(maximum)s (got %(value)s): visits are days with an order in the "
+                "last 365 days."
+            ),
+        )
+        within(
+            "at_risk_factor",
+            1.0,
+            _(
+                "The at-risk factor must be at least 1 (got %(value)s): a customer "
+                "cannot be "
+                "late before their usual interval has passed."
+            ),
+            _(
+                "The at-risk factor cannot be more than %(maximum)s (got %(value)s): "
+                "enter how "
+                "many times their usual interval a customer may be late, such as 1.5."
+            ),
+        )
         if not is_number(self.brand_share) or not 0 < self.brand_share <= 1:
-            found.append((_(
-                "The share of revenue from one category must be above 0 and at most 1 "
-                "(got %(value)s)."), {"value": self.brand_share}))
-        if not isinstance(self.trend_period, str) or self.trend_period not in TREND_PERIOD_DAYS:
-            found.append((_(
-                "The trend period must be a month, a quarter or a year (got %(value)s)."),
-                {"value": self.trend_period}))
+            found.append(
+                (
+                    _(
+                        "The share of revenue from one category must be above 0 and at "
+                        "most 1 "
+                        "(got %(value)s)."
+                    ),
+                    {"value": self.brand_share},
+                )
+            )
+        if (
+            not isinstance(self.trend_period, str)
+            or self.trend_period not in TREND_PERIOD_DAYS
+        ):
+            found.append(
+                (
+                    _(
+                        "The trend period must be a month, a quarter or a year (got "
+                        "%(value)s)."
+                    ),
+                    {"value": self.trend_period},
+                )
+            )
         decimals = self.currency_decimals
-        if not (is_number(decimals) and 0 <= decimals <= MAX_CURRENCY_DECIMALS and float(decimals).is_integer()):
-            found.append((_(
-                "Amounts are rounded to the decimals of the company currency, a whole number "
-                "from %(minimum)s to %(maximum)s (got %(value)s): check the rounding of the "
-                "company currency."), {"value": decimals, "minimum": 0, "maximum": MAX_CURRENCY_DECIMALS}))
+        if not (
+            is_number(decimals)
+            and 0 <= decimals <= MAX_CURRENCY_DECIMALS
+            and float(decimals).is_integer()
+        ):
+            found.append(
+                (
+                    _(
+                        "Amounts are rounded to the decimals of the company currency, "
+                        "a whole number "
+                        "from %(minimum)s to %(maximum)s (got %(value)s): check the "
+                        "rounding of the "
+                        "company currency."
+                    ),
+                    {"value": decimals, "minimum": 0, "maximum": MAX_CURRENCY_DECIMALS},
+                )
+            )
         if dormant_ok and lost_ok and self.dormant_days > self.lost_days:
-            found.append((_(
-                "Dormant after %(dormant)s days comes later than lost after %(lost)s days: "
-                "lower the dormant days or raise the lost days."),
-                {"dormant": self.dormant_days, "lost": self.lost_days}))
+            found.append(
+                (
+                    _(
+                        "Dormant after %(dormant)s days comes later than lost after "
+                        "%(lost)s days: "
+                        "lower the dormant days or raise the lost days."
+                    ),
+                    {"dormant": self.dormant_days, "lost": self.lost_days},
+                )
+            )
         if min_at_risk_ok and dormant_ok and self.min_at_risk_days > self.dormant_days:
-            found.append((_(
-                "The minimum of %(minimum)s days before a customer is at risk is longer than "
-                "the %(dormant)s dormant days: lower the minimum or raise the dormant days."),
-                {"minimum": self.min_at_risk_days, "dormant": self.dormant_days}))
+            found.append(
+                (
+                    _(
+                        "The minimum of %(minimum)s days before a customer is at risk "
+                        "is longer than "
+                        "the %(dormant)s dormant days: lower the minimum or raise the "
+                        "dormant days."
+                    ),
+                    {"minimum": self.min_at_risk_days, "dormant": self.dormant_days},
+                )
+            )
         return found
 
     def validate(self):
@@ -174,4 +281,6 @@ def settings_by_company(settings, company_ids):
     if isinstance(settings, RetentionSettings) or settings is None:
         shared = settings or RetentionSettings()
         return {company: shared for company in company_ids}
-    return {company: settings.get(company, RetentionSettings()) for company in company_ids}
+    return {
+        company: settings.get(company, RetentionSettings()) for company in company_ids
+    }

@@ -3,6 +3,10 @@ kept out of it and the win-back figures measured after it. Pure Python and
 pandas, no Odoo: the Odoo layer reads the rows and stores the figures.
 """
 
+# The engine has no env: `_` only marks templates for Odoo's translation
+# export; the Odoo layer translates them (res.company, res.partner).
+# pylint: disable=prefer-env-translation
+
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
@@ -36,7 +40,9 @@ class CampaignSettings:
     quiet_start: float = 21.0  # hour of the day, company time zone
     quiet_end: float = 9.0  # equal to quiet_start: no quiet hours
     max_batch: int = 1000  # SMS per campaign; 0 = no limit
-    holdout_percent: float = 10.0  # of the eligible customers, kept out as a control group
+    holdout_percent: float = (
+        10.0  # of the eligible customers, kept out as a control group
+    )
     winback_days: int = 30  # measurement window after the SMS
 
     def problems(self):
@@ -44,33 +50,81 @@ class CampaignSettings:
         found = []
 
         def within(name, minimum, too_low, too_high):
-            check_range(found, getattr(self, name), minimum, CAMPAIGN_MAXIMA[name], too_low, too_high)
+            check_range(
+                found,
+                getattr(self, name),
+                minimum,
+                CAMPAIGN_MAXIMA[name],
+                too_low,
+                too_high,
+            )
 
-        within("cap_days", 0, _(
-            "The SMS frequency cap cannot be negative (got %(value)s): enter a number of "
-            "days, or 0 to allow texting the same customer again at any time."), _(
-            "The SMS frequency cap cannot be longer than %(maximum)s days (got %(value)s): "
-            "enter fewer days, or 0 to allow texting the same customer again at any time."))
+        within(
+            "cap_days",
+            0,
+            _(
+                "The SMS frequency cap cannot be negative (got %(value)s): enter a "
+                "number of "
+                "days, or 0 to allow texting the same customer again at any time."
+            ),
+            _(
+                "The SMS frequency cap cannot be longer than %(maximum)s days (got "
+                "%(value)s): "
+                "enter fewer days, or 0 to allow texting the same customer again at "
+                "any time."
+            ),
+        )
         for value in (self.quiet_start, self.quiet_end):
             if not is_number(value) or not 0 <= value <= 24:
-                found.append((_(
-                    "Quiet hours are hours of the day between 00:00 and 24:00 (got %(value)s)."),
-                    {"value": value}))
-        within("max_batch", 0, _(
-            "The maximum number of SMS per campaign cannot be negative (got %(value)s): "
-            "enter a number, or 0 for no limit."), _(
-            "The maximum number of SMS per campaign cannot be more than %(maximum)s "
-            "(got %(value)s): enter a smaller number, or 0 for no limit."))
+                found.append(
+                    (
+                        _(
+                            "Quiet hours are hours of the day between 00:00 and 24:00 "
+                            "(got %(value)s)."
+                        ),
+                        {"value": value},
+                    )
+                )
+        within(
+            "max_batch",
+            0,
+            _(
+                "The maximum number of SMS per campaign cannot be negative (got "
+                "%(value)s): "
+                "enter a number, or 0 for no limit."
+            ),
+            _(
+                "The maximum number of SMS per campaign cannot be more than "
+                "%(maximum)s "
+                "(got %(value)s): enter a smaller number, or 0 for no limit."
+            ),
+        )
         holdout = self.holdout_percent
         if not is_number(holdout) or not 0 <= holdout <= MAX_HOLDOUT_PERCENT:
-            found.append((_(
-                "The control group must be between 0%% and %(maximum)s%% of the customers "
-                "(got %(value)s%%): above that too few customers are texted to measure anything."),
-                {"value": holdout, "maximum": MAX_HOLDOUT_PERCENT}))
-        within("winback_days", 1, _(
-            "The win-back measurement window must be at least 1 day (got %(value)s)."), _(
-            "The win-back measurement window cannot be longer than %(maximum)s days "
-            "(got %(value)s): enter fewer days."))
+            found.append(
+                (
+                    _(
+                        "The control group must be between 0%% and %(maximum)s%% of "
+                        "the customers "
+                        "(got %(value)s%%): above that too few customers are texted to "
+                        "measure anything."
+                    ),
+                    {"value": holdout, "maximum": MAX_HOLDOUT_PERCENT},
+                )
+            )
+        within(
+            "winback_days",
+            1,
+            _(
+                "The win-back measurement window must be at least 1 day (got "
+                "%(value)s)."
+            ),
+            _(
+                "The win-back measurement window cannot be longer than %(maximum)s "
+                "days "
+                "(got %(value)s): enter fewer days."
+            ),
+        )
         return found
 
 
@@ -106,7 +160,11 @@ def quiet_hours_end(local, start, end):
 def holdout_size(eligible, percent):
     """How many of ``eligible`` customers the control group takes: the
     percentage rounded half up, so 10% of 15 is 2 (1.5 rounded up)."""
-    return int((Decimal(eligible) * Decimal(str(percent or 0)) / 100).quantize(0, ROUND_HALF_UP))
+    return int(
+        (Decimal(eligible) * Decimal(str(percent or 0)) / 100).quantize(
+            0, ROUND_HALF_UP
+        )
+    )
 
 
 def _draw(seed, partner_id):
@@ -144,7 +202,9 @@ def winback_figures(members, purchases):
     """
     members = members[["partner_id", "group"]].drop_duplicates()
     if purchases is None or purchases.empty:
-        purchases = pd.DataFrame({"partner_id": [], "amount": [], "is_visit": [], "date": []})
+        purchases = pd.DataFrame(
+            {"partner_id": [], "amount": [], "is_visit": [], "date": []}
+        )
     purchases = purchases.assign(partner_id=purchases["partner_id"].astype("int64"))
     if "date" not in purchases:
         purchases = purchases.assign(date=pd.NaT)
@@ -170,7 +230,9 @@ def winback_figures(members, purchases):
         }
     contacted_rate, holdout_rate = summary[CONTACTED]["rate"], summary[HOLDOUT]["rate"]
     summary["uplift"] = (
-        contacted_rate - holdout_rate if contacted_rate is not None and holdout_rate is not None else None
+        contacted_rate - holdout_rate
+        if contacted_rate is not None and holdout_rate is not None
+        else None
     )
     return summary, per_customer
 

@@ -5,12 +5,23 @@ import time
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-from ..engine import CampaignSettings, RetentionSettings, compute_metrics, render_reasons
+from ..engine import (
+    CampaignSettings,
+    RetentionSettings,
+    compute_metrics,
+    render_reasons,
+)
 from . import retention_store
 
 _logger = logging.getLogger(__name__)
 
-_NOTHING_DONE = {"customers": 0, "cleared": 0, "extract_s": 0.0, "engine_s": 0.0, "write_s": 0.0}
+_NOTHING_DONE = {
+    "customers": 0,
+    "cleared": 0,
+    "extract_s": 0.0,
+    "engine_s": 0.0,
+    "write_s": 0.0,
+}
 
 
 class RetentionBusyError(UserError):
@@ -135,53 +146,78 @@ class ResCompany(models.Model):
         help="When the last full recompute as of the company's today started.",
     )
     retention_last_attempt = fields.Datetime(
-        string="Last Retention Attempt", readonly=True, copy=False,
+        string="Last Retention Attempt",
+        readonly=True,
+        copy=False,
         help="When the daily job last tried this company, successfully or not.",
     )
     retention_last_error = fields.Text(
-        string="Last Retention Error", readonly=True, copy=False,
-        help="Why the last attempt of the daily job failed; empty after a successful run.",
+        string="Last Retention Error",
+        readonly=True,
+        copy=False,
+        help="Why the last attempt of the daily job failed; empty after a successful "
+        "run.",
     )
     retention_recompute_requested = fields.Boolean(
-        string="Retention Recompute Requested", readonly=True, copy=False,
-        help="An administrator asked for a recompute: the daily job runs it in the background as soon as it can.",
+        readonly=True,
+        copy=False,
+        help="An administrator asked for a recompute: the daily job runs it in the "
+        "background as soon as it can.",
     )
     retention_changed_until = fields.Datetime(
-        string="Changed Customers Updated Until", readonly=True, copy=False,
-        help="Start of the last run that brought the customers whose orders changed up to date.",
+        string="Changed Customers Updated Until",
+        readonly=True,
+        copy=False,
+        help="Start of the last run that brought the customers whose orders changed up "
+        "to date.",
     )
 
     retention_sms_cap_days = fields.Integer(
         string="SMS Frequency Cap (days)",
         default=30,
-        help="A customer texted by a win-back SMS campaign (or kept in its control group) is not "
+        help="A customer texted by a win-back SMS campaign (or kept in its control "
+        "group) is not "
         "texted again for this many days. 0 disables the cap.",
     )
     retention_sms_quiet_start = fields.Float(
-        string="Quiet Hours From", default=21.0,
-        help="SMS queued from this hour (company time zone) are held until the quiet hours end.",
+        string="Quiet Hours From",
+        default=21.0,
+        help="SMS queued from this hour (company time zone) are held until the quiet "
+        "hours end.",
     )
     retention_sms_quiet_end = fields.Float(
-        string="Quiet Hours Until", default=9.0,
-        help="Held SMS go to the outgoing queue at this hour. Equal to the start: no quiet hours.",
+        string="Quiet Hours Until",
+        default=9.0,
+        help="Held SMS go to the outgoing queue at this hour. Equal to the start: no "
+        "quiet hours.",
     )
     retention_sms_max_batch = fields.Integer(
-        string="Maximum SMS per Campaign", default=1000,
-        help="A campaign that would text more customers is refused: narrow the selection. 0: no limit.",
+        string="Maximum SMS per Campaign",
+        default=1000,
+        help="A campaign that would text more customers is refused: narrow the "
+        "selection. 0: no limit.",
     )
     retention_sms_holdout_percent = fields.Float(
-        string="Control Group (%)", default=10.0, digits=(16, 1),
-        help="Share of the eligible customers kept out of each campaign at random, and not texted, "
+        string="Control Group (%)",
+        default=10.0,
+        digits=(16, 1),
+        help="Share of the eligible customers kept out of each campaign at random, and "
+        "not texted, "
         "to measure what the SMS really changed. 0: no control group.",
     )
     retention_sms_winback_days = fields.Integer(
-        string="Win-back Window (days)", default=30,
-        help="A texted customer who orders within this many days after the SMS counts as won back.",
+        string="Win-back Window (days)",
+        default=30,
+        help="A texted customer who orders within this many days after the SMS counts "
+        "as won back.",
     )
 
     retention_sms_last_campaign = fields.Datetime(
-        string="Last Win-back SMS Campaign", readonly=True, copy=False,
-        help="Stamped by every campaign: two campaigns of the company never run at the same time.",
+        string="Last Win-back SMS Campaign",
+        readonly=True,
+        copy=False,
+        help="Stamped by every campaign: two campaigns of the company never run at the "
+        "same time.",
     )
 
     def _retention_settings(self):
@@ -200,7 +236,9 @@ class ResCompany(models.Model):
         """The day, on this company's clock, of a stored (UTC) datetime."""
         self.ensure_one()
         tz = retention_store.company_timezone(self)
-        return fields.Datetime.context_timestamp(self.with_context(tz=tz), utc_datetime).date()
+        return fields.Datetime.context_timestamp(
+            self.with_context(tz=tz), utc_datetime
+        ).date()
 
     def _retention_today(self, now=None):
         return self._retention_local_date(now or fields.Datetime.now())
@@ -216,19 +254,32 @@ class ResCompany(models.Model):
         except (TypeError, ValueError):
             day = None
         if not day:
-            raise UserError(self.env._(
-                "%(value)s is not a date: give the reference day as YYYY-MM-DD.", value=as_of))
+            raise UserError(
+                self.env._(
+                    "%(value)s is not a date: give the reference day as YYYY-MM-DD.",
+                    value=as_of,
+                )
+            )
         if day > today:
-            raise UserError(self.env._(
-                "Customer retention cannot be computed as of %(day)s, a day after today (%(today)s) in "
-                "%(company)s: orders of the future are unknown.", day=day, today=today, company=self.name))
+            raise UserError(
+                self.env._(
+                    "Customer retention cannot be computed as of %(day)s, a day after "
+                    "today (%(today)s) in "
+                    "%(company)s: orders of the future are unknown.",
+                    day=day,
+                    today=today,
+                    company=self.name,
+                )
+            )
         return day
 
     # ------------------------------------------------------------
     # Recompute
     # ------------------------------------------------------------
 
-    def _retention_recompute(self, as_of=None, partner_ids=None, commit_batches=False, lock_wait=0.0):
+    def _retention_recompute(
+        self, as_of=None, partner_ids=None, commit_batches=False, lock_wait=0.0
+    ):
         """Recompute this company: all its customers, or only ``partner_ids``
         (commercial partners), ranked then against the stored revenue of the
         others in their groups. Never two at once for one company: the run
@@ -243,10 +294,13 @@ class ResCompany(models.Model):
             with retention_store.company_lock(self.env.cr, self.id, wait=lock_wait):
                 return self._retention_recompute_locked(as_of, partner_ids, commit)
         except retention_store.RecomputeBusy:
-            raise RetentionBusyError(self.env._(
-                "Customer retention of %(company)s is being recomputed right now: try again in a few minutes.",
-                company=self.name,
-            )) from None
+            raise RetentionBusyError(
+                self.env._(
+                    "Customer retention of %(company)s is being recomputed right now: "
+                    "try again in a few minutes.",
+                    company=self.name,
+                )
+            ) from None
 
     def _retention_recompute_locked(self, as_of, partner_ids, commit):
         started = time.perf_counter()
@@ -254,23 +308,38 @@ class ResCompany(models.Model):
         computed_at = fields.Datetime.now().replace(microsecond=0)
         # The extract reads with SQL: pending ORM writes must reach the database.
         self.env.flush_all()
-        transactions = retention_store.extract_transactions(self, as_of, partner_ids=partner_ids)
+        transactions = retention_store.extract_transactions(
+            self, as_of, partner_ids=partner_ids
+        )
         extracted = time.perf_counter()
         customer_ids = transactions["partner_id"].unique()
         groups = retention_store.extract_groups(self, customer_ids)
         peers = None
         if partner_ids is not None:
-            peers = retention_store.extract_peer_revenue(self, groups, exclude_ids=partner_ids)
-        metrics = compute_metrics(transactions, as_of, settings, groups=groups, peers=peers)
-        metrics["reason"] = render_reasons(metrics, settings, gettext=self._retention_gettext())
+            peers = retention_store.extract_peer_revenue(
+                self, groups, exclude_ids=partner_ids
+            )
+        metrics = compute_metrics(
+            transactions, as_of, settings, groups=groups, peers=peers
+        )
+        metrics["reason"] = render_reasons(
+            metrics, settings, gettext=self._retention_gettext()
+        )
         computed = time.perf_counter()
         retention_store.write_metrics(self, metrics, computed_at, commit=commit)
-        cleared = retention_store.clear_stale(self, metrics["partner_id"].to_numpy(), partner_ids)
+        cleared = retention_store.clear_stale(
+            self, metrics["partner_id"].to_numpy(), partner_ids
+        )
         self.env["res.partner"].invalidate_model(retention_store.ALL_FIELDS)
         if partner_ids is None and as_of == self._retention_today():
             # sudo: the run's own bookkeeping on the company, whoever started it
             # (a back-test as of a past day is no run of today).
-            self.sudo().write({"retention_last_run": computed_at, "retention_changed_until": computed_at})
+            self.sudo().write(
+                {
+                    "retention_last_run": computed_at,
+                    "retention_changed_until": computed_at,
+                }
+            )
         stats = {
             "customers": len(metrics),
             "cleared": cleared,
@@ -279,8 +348,10 @@ class ResCompany(models.Model):
             "write_s": time.perf_counter() - computed,
         }
         _logger.info(
-            "Customer retention of %(company)s as of %(as_of)s: %(customers)d customers, %(cleared)d "
-            "cleared (extract %(extract_s).2fs, engine %(engine_s).2fs, write %(write_s).2fs)",
+            "Customer retention of %(company)s as of %(as_of)s: %(customers)d "
+            "customers, %(cleared)d "
+            "cleared (extract %(extract_s).2fs, engine %(engine_s).2fs, write "
+            "%(write_s).2fs)",
             dict(stats, company=self.name, as_of=as_of),
         )
         return stats
@@ -299,7 +370,9 @@ class ResCompany(models.Model):
         changed = retention_store.changed_customers(self, since)
         stats = dict(_NOTHING_DONE)
         if changed:
-            stats = self._retention_recompute(as_of, partner_ids=changed, lock_wait=lock_wait)
+            stats = self._retention_recompute(
+                as_of, partner_ids=changed, lock_wait=lock_wait
+            )
         # sudo: the hourly job's own watermark on the company
         self.sudo().retention_changed_until = started
         return stats
@@ -327,7 +400,8 @@ class ResCompany(models.Model):
         return (
             self.retention_recompute_requested
             or not self.retention_last_attempt
-            or self._retention_local_date(self.retention_last_attempt) < self._retention_today(now)
+            or self._retention_local_date(self.retention_last_attempt)
+            < self._retention_today(now)
         )
 
     @api.model
@@ -339,24 +413,35 @@ class ResCompany(models.Model):
         skipped until tomorrow; the others go on. A company busy with
         another recompute is retried a few minutes later."""
         now = fields.Datetime.now()
-        todo = self.search([], order="id").filtered(lambda company: company._retention_due(now))
+        todo = self.search([], order="id").filtered(
+            lambda company: company._retention_due(now)
+        )
         todo = todo.sorted(lambda company: not company.retention_recompute_requested)
         committing = not retention_store.testing()
         for index, company in enumerate(todo):
             try:
                 with retention_store.isolated(self.env.cr, committing):
-                    company._retention_recompute(commit_batches=True, lock_wait=retention_store.CRON_LOCK_WAIT)
+                    company._retention_recompute(
+                        commit_batches=True, lock_wait=retention_store.CRON_LOCK_WAIT
+                    )
             except RetentionBusyError:
-                _logger.info("Customer retention of %s: busy with another recompute, retried later", company.name)
+                _logger.info(
+                    "Customer retention of %s: busy with another recompute, retried "
+                    "later",
+                    company.name,
+                )
                 self.env.ref("customer_retention.ir_cron_retention_recompute")._trigger(
-                    fields.Datetime.now() + retention_store.BUSY_RETRY)
+                    fields.Datetime.now() + retention_store.BUSY_RETRY
+                )
                 continue
             except Exception as error:  # noqa: BLE001 (one company's failure must not stop the others)
                 _logger.exception("Customer retention of %s failed", company.name)
                 company.write(company._retention_attempt_values(now, error))
             else:
                 company.write(company._retention_attempt_values(now))
-            self.env["ir.cron"]._notify_progress(done=1, remaining=len(todo) - index - 1)
+            self.env["ir.cron"]._notify_progress(
+                done=1, remaining=len(todo) - index - 1
+            )
             return
         self.env["ir.cron"]._notify_progress(done=0, remaining=0)
 
@@ -376,11 +461,15 @@ class ResCompany(models.Model):
         another recompute waits for the next hour; one that fails is logged
         and the others go on."""
         now = fields.Datetime.now()
-        due = self.search([
-            ("retention_last_run", "!=", False),
-            "|", ("retention_changed_until", "=", False),
-            ("retention_changed_until", "<", now - retention_store.HOURLY_SLACK),
-        ], order="retention_changed_until, id")
+        due = self.search(
+            [
+                ("retention_last_run", "!=", False),
+                "|",
+                ("retention_changed_until", "=", False),
+                ("retention_changed_until", "<", now - retention_store.HOURLY_SLACK),
+            ],
+            order="retention_changed_until, id",
+        )
         committing = not retention_store.testing()
         for index, company in enumerate(due):
             try:
@@ -389,7 +478,9 @@ class ResCompany(models.Model):
             except RetentionBusyError:
                 continue
             except Exception:  # noqa: BLE001 (one company's failure must not stop the others)
-                _logger.exception("Customer retention of %s: hourly update failed", company.name)
+                _logger.exception(
+                    "Customer retention of %s: hourly update failed", company.name
+                )
                 company.retention_changed_until = now
             self.env["ir.cron"]._notify_progress(done=1, remaining=len(due) - index - 1)
             return
@@ -400,10 +491,13 @@ class ResCompany(models.Model):
         for company in self:
             problems = company._retention_settings().problems()
             if problems:
-                lines = [self.env._(template, **params) for template, params in problems]
+                lines = [
+                    self.env._(template, **params) for template, params in problems
+                ]
                 raise ValidationError(
                     self.env._(
-                        "Customer Retention settings of %(company)s are not valid:\n%(problems)s",
+                        "Customer Retention settings of %(company)s are not "
+                        "valid:\n%(problems)s",
                         company=company.name,
                         problems="\n".join(f"- {line}" for line in lines),
                     )
@@ -411,16 +505,23 @@ class ResCompany(models.Model):
 
     def _retention_campaign_settings(self):
         self.ensure_one()
-        return CampaignSettings(**{attr: self[fname] for fname, attr in CAMPAIGN_SETTING_FIELDS.items()})
+        return CampaignSettings(
+            **{attr: self[fname] for fname, attr in CAMPAIGN_SETTING_FIELDS.items()}
+        )
 
     @api.constrains(*CAMPAIGN_SETTING_FIELDS)
     def _check_retention_campaign_settings(self):
         for company in self:
             problems = company._retention_campaign_settings().problems()
             if problems:
-                lines = [self.env._(template, **params) for template, params in problems]
-                raise ValidationError(self.env._(
-                    "Win-back SMS settings of %(company)s are not valid:\n%(problems)s",
-                    company=company.name,
-                    problems="\n".join(f"- {line}" for line in lines),
-                ))
+                lines = [
+                    self.env._(template, **params) for template, params in problems
+                ]
+                raise ValidationError(
+                    self.env._(
+                        "Win-back SMS settings of %(company)s are not "
+                        "valid:\n%(problems)s",
+                        company=company.name,
+                        problems="\n".join(f"- {line}" for line in lines),
+                    )
+                )

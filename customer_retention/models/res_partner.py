@@ -8,7 +8,11 @@ from . import retention_store
 
 # Selections that group and sort in their business order (New, Active, At
 # risk, Lost; Top 10% first) rather than in the alphabetical order of their keys.
-RETENTION_RANKED_SELECTIONS = ("retention_status", "retention_group_tier", "retention_alert")
+RETENTION_RANKED_SELECTIONS = (
+    "retention_status",
+    "retention_group_tier",
+    "retention_alert",
+)
 
 # Placeholders of the win-back texts that a salesperson may keep in an edited
 # text without being a template editor (Odoo's allow-list for inline templates).
@@ -30,7 +34,12 @@ def _retention_field(field_class, string, **kwargs):
     one index per field."""
     kwargs.setdefault("index", False)
     return field_class(
-        string=string, company_dependent=True, readonly=True, copy=False, groups=SALES_USERS, **kwargs
+        string=string,
+        company_dependent=True,
+        readonly=True,
+        copy=False,
+        groups=SALES_USERS,
+        **kwargs,
     )
 
 
@@ -38,10 +47,14 @@ class ResPartner(models.Model):
     _inherit = "res.partner"
 
     retention_first_order_date = _retention_field(
-        fields.Date, "First Order", help="Day of the customer's first order in this company."
+        fields.Date,
+        "First Order",
+        help="Day of the customer's first order in this company.",
     )
     retention_last_order_date = _retention_field(
-        fields.Date, "Last Order", help="Day of the customer's latest order in this company."
+        fields.Date,
+        "Last Order",
+        help="Day of the customer's latest order in this company.",
     )
     retention_order_count = _retention_field(
         fields.Integer,
@@ -53,10 +66,14 @@ class ResPartner(models.Model):
         fields.Float,
         "Retention Revenue",
         digits="Product Price",
-        help="Untaxed sales in the company currency inside the look-back window, net of credit notes.",
+        help="Untaxed sales in the company currency inside the look-back window, net "
+        "of credit notes.",
     )
     retention_avg_ticket = _retention_field(
-        fields.Float, "Average Ticket", digits="Product Price", aggregator="avg",
+        fields.Float,
+        "Average Ticket",
+        digits="Product Price",
+        aggregator="avg",
         help="Revenue per visit inside the look-back window.",
     )
     retention_cadence_days = _retention_field(
@@ -64,10 +81,13 @@ class ResPartner(models.Model):
         "Usual Interval (days)",
         digits=(16, 1),
         aggregator="avg",
-        help="Median number of days between two consecutive visits: the customer's own rhythm.",
+        help="Median number of days between two consecutive visits: the customer's own "
+        "rhythm.",
     )
     retention_days_since_last = _retention_field(
-        fields.Integer, "Days Since Last Order", aggregator="avg",
+        fields.Integer,
+        "Days Since Last Order",
+        aggregator="avg",
         help="Days since the last visit, on the day of the last recompute.",
     )
     retention_next_order_date = _retention_field(
@@ -87,35 +107,44 @@ class ResPartner(models.Model):
         "Sales Trend (%)",
         digits=(16, 1),
         aggregator="avg",
-        help="Change of sales in the last period against the period before (see Settings).",
+        help="Change of sales in the last period against the period before (see "
+        "Settings).",
     )
     retention_group_top_pct = _retention_field(
         fields.Float,
         "Rank in Group (top %)",
         digits=(16, 1),
         aggregator="avg",
-        help="7.5 means the customer is in the top 7.5% of their peer group by revenue.",
+        help="7.5 means the customer is in the top 7.5% of their peer group "
+        "by revenue.",
     )
     retention_group_tier = _retention_field(
         fields.Selection, "Group Tier", selection=list(TIERS), group_expand=True
     )
-    retention_profile = _retention_field(fields.Selection, "Behaviour Profile", selection=list(PROFILES))
-    retention_alert = _retention_field(fields.Selection, "Retention Alert", selection=list(ALERTS))
-    retention_action = _retention_field(fields.Selection, "Suggested Action", selection=list(ACTIONS))
+    retention_profile = _retention_field(
+        fields.Selection, "Behaviour Profile", selection=list(PROFILES)
+    )
+    retention_alert = _retention_field(
+        fields.Selection, "Retention Alert", selection=list(ALERTS)
+    )
+    retention_action = _retention_field(
+        fields.Selection, "Suggested Action", selection=list(ACTIONS)
+    )
     retention_reason = _retention_field(fields.Char, "Retention Reason")
     retention_computed_at = _retention_field(fields.Datetime, "Retention Computed On")
 
     retention_sms_line_ids = fields.One2many(
-        "retention.sms.campaign.line", "partner_id", string="Win-back SMS", readonly=True, groups=SALES_USERS,
+        "retention.sms.campaign.line",
+        "partner_id",
+        string="Win-back SMS",
+        readonly=True,
+        groups=SALES_USERS,
     )
     retention_sms_signature = fields.Char(
-        "Win-back SMS Signature", compute="_compute_retention_sms_signature",
+        "Win-back SMS Signature",
+        compute="_compute_retention_sms_signature",
         help="The name win-back SMS are signed with: the company sending them.",
     )
-
-    def init(self):
-        super().init()
-        retention_store.create_change_indexes(self.env.cr)
 
     def _retention_rank_sql(self, field_name, sql_value):
         keys = [key for key, _label in self._fields[field_name].selection]
@@ -124,7 +153,9 @@ class ResPartner(models.Model):
     def _read_group_orderby(self, order, groupby_terms, query):
         # Pivot rows and columns, graph bars, grouped lists and search panel.
         ranked = {
-            spec: self._retention_rank_sql(spec, sql) if spec in RETENTION_RANKED_SELECTIONS else sql
+            spec: self._retention_rank_sql(spec, sql)
+            if spec in RETENTION_RANKED_SELECTIONS
+            else sql
             for spec, sql in groupby_terms.items()
         }
         return super()._read_group_orderby(order, ranked, query)
@@ -133,7 +164,12 @@ class ResPartner(models.Model):
         # Sorting a list on the Status, Tier or Alert column.
         if field_name in RETENTION_RANKED_SELECTIONS:
             sql_value = self._field_to_sql(alias, field_name, query)
-            return SQL("%s %s %s", self._retention_rank_sql(field_name, sql_value), direction, nulls)
+            return SQL(
+                "%s %s %s",
+                self._retention_rank_sql(field_name, sql_value),
+                direction,
+                nulls,
+            )
         return super()._order_field_to_sql(alias, field_name, direction, nulls, query)
 
     # ------------------------------------------------------------
@@ -156,11 +192,18 @@ class ResPartner(models.Model):
         # template the wizard picks. Server code (superuser) is trusted.
         touched = sorted(set(vals) & set(retention_store.ALL_FIELDS))
         if touched and not self.env.su:
-            raise AccessError(self.env._(
-                "Customer retention values (%(fields)s) are computed from the orders every night and cannot "
-                "be edited. Use Recompute on the customer's Retention tab to bring them up to date.",
-                fields=", ".join(self._fields[name]._description_string(self.env) for name in touched),
-            ))
+            raise AccessError(
+                self.env._(
+                    "Customer retention values (%(fields)s) are computed from the "
+                    "orders every night and cannot "
+                    "be edited. Use Recompute on the customer's Retention tab to bring "
+                    "them up to date.",
+                    fields=", ".join(
+                        self._fields[name]._description_string(self.env)
+                        for name in touched
+                    ),
+                )
+            )
 
     # ------------------------------------------------------------
     # Win-back SMS templates
@@ -193,30 +236,46 @@ class ResPartner(models.Model):
             are ignored, so a past date gives a back-test.
         :return: number of customers written
         """
-        if not (self.env.su or self.env.user.has_group("sales_team.group_sale_manager")):
+        if not (
+            self.env.su or self.env.user.has_group("sales_team.group_sale_manager")
+        ):
             raise AccessError(
-                self.env._("Only Sales administrators can recompute customer retention for the whole company.")
+                self.env._(
+                    "Only Sales administrators can recompute customer retention for "
+                    "the whole company."
+                )
             )
         # Only the companies the caller works in: a manager of one company
         # never rewrites another's values.
-        companies = self.env["res.company"].search([]) if self.env.su else self.env.companies
+        companies = (
+            self.env["res.company"].search([]) if self.env.su else self.env.companies
+        )
         wait = retention_store.UI_LOCK_WAIT
-        return sum(company._retention_recompute(as_of, lock_wait=wait)["customers"] for company in companies)
+        return sum(
+            company._retention_recompute(as_of, lock_wait=wait)["customers"]
+            for company in companies
+        )
 
     def action_retention_recompute(self):
         """Form button: bring these customers up to date for the current
         company at once, without waiting for the night."""
         if not self.env.user.has_group("sales_team.group_sale_salesman"):
-            raise AccessError(self.env._("Only Sales users can recompute customer retention."))
+            raise AccessError(
+                self.env._("Only Sales users can recompute customer retention.")
+            )
         self.check_access("read")
         customers = self.commercial_partner_id
-        self.env.company._retention_recompute(partner_ids=customers.ids, lock_wait=retention_store.UI_LOCK_WAIT)
+        self.env.company._retention_recompute(
+            partner_ids=customers.ids, lock_wait=retention_store.UI_LOCK_WAIT
+        )
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "message": self.env._("Retention of %(names)s recomputed.",
-                                      names=", ".join(customers.mapped("display_name"))),
+                "message": self.env._(
+                    "Retention of %(names)s recomputed.",
+                    names=", ".join(customers.mapped("display_name")),
+                ),
                 "type": "success",
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },

@@ -7,7 +7,13 @@ import pytz
 
 from odoo import api, fields, models
 
-from ..engine import CONTACTED, HOLDOUT, measurement_end, quiet_hours_end, winback_figures
+from ..engine import (
+    CONTACTED,
+    HOLDOUT,
+    measurement_end,
+    quiet_hours_end,
+    winback_figures,
+)
 from ..engine.winback import in_quiet_hours, is_measured
 from . import retention_store
 
@@ -37,50 +43,94 @@ class RetentionSmsCampaign(models.Model):
     _order = "date desc, id desc"
 
     name = fields.Char(required=True, default=lambda self: self.env._("Win-back SMS"))
-    date = fields.Datetime(required=True, default=fields.Datetime.now, readonly=True, index=True)
+    date = fields.Datetime(
+        required=True, default=fields.Datetime.now, readonly=True, index=True
+    )
     state = fields.Selection(
-        [("held", "Held (quiet hours)"), ("queued", "Queued"), ("measured", "Measured"), ("failed", "Failed")],
-        default="queued", required=True, readonly=True, index=True,
-        help="Held: created during the quiet hours, the SMS go to the outgoing queue when they end. "
+        [
+            ("held", "Held (quiet hours)"),
+            ("queued", "Queued"),
+            ("measured", "Measured"),
+            ("failed", "Failed"),
+        ],
+        default="queued",
+        required=True,
+        readonly=True,
+        index=True,
+        help="Held: created during the quiet hours, the SMS go to the outgoing queue "
+        "when they end. "
         "Queued: the SMS are in Odoo's queue, the win-back is being measured. "
         "Measured: the measurement window is over and the figures are final. "
         "Failed: the held SMS could not be queued; see the error.",
     )
     error = fields.Text(readonly=True, help="Why the held SMS could not be queued.")
     queued_date = fields.Datetime(
-        "Sent to Queue", readonly=True,
-        help="When the SMS entered Odoo's outgoing queue; the win-back counts from here.",
+        "Sent to Queue",
+        readonly=True,
+        help="When the SMS entered Odoo's outgoing queue; the win-back counts from "
+        "here.",
     )
     release_date = fields.Datetime(
-        "Release Planned", readonly=True, help="End of the quiet hours during which the campaign was created."
+        "Release Planned",
+        readonly=True,
+        help="End of the quiet hours during which the campaign was created.",
     )
-    template_id = fields.Many2one("sms.template", string="Template", readonly=True, ondelete="set null")
-    body = fields.Text(readonly=True, help="The text as written, before it was rendered for each customer.")
+    template_id = fields.Many2one(
+        "sms.template", string="Template", readonly=True, ondelete="set null"
+    )
+    body = fields.Text(
+        readonly=True,
+        help="The text as written, before it was rendered for each customer.",
+    )
     user_id = fields.Many2one(
-        "res.users", string="Author", required=True, readonly=True, default=lambda self: self.env.user
+        "res.users",
+        string="Author",
+        required=True,
+        readonly=True,
+        default=lambda self: self.env.user,
     )
     company_id = fields.Many2one(
-        "res.company", required=True, readonly=True, index=True, default=lambda self: self.env.company
+        "res.company",
+        required=True,
+        readonly=True,
+        index=True,
+        default=lambda self: self.env.company,
     )
-    line_ids = fields.One2many("retention.sms.campaign.line", "campaign_id", string="Customers", readonly=True)
+    line_ids = fields.One2many(
+        "retention.sms.campaign.line", "campaign_id", string="Customers", readonly=True
+    )
     partner_ids = fields.Many2many(
-        "res.partner", compute="_compute_partners", string="Contacted Customers", context={"active_test": False}
+        "res.partner",
+        compute="_compute_partners",
+        string="Contacted Customers",
+        context={"active_test": False},
     )
     holdout_partner_ids = fields.Many2many(
-        "res.partner", compute="_compute_partners", string="Control Group", context={"active_test": False}
+        "res.partner",
+        compute="_compute_partners",
+        string="Control Group",
+        context={"active_test": False},
     )
     skipped_partner_ids = fields.Many2many(
-        "res.partner", compute="_compute_partners", string="Skipped Customers", context={"active_test": False}
+        "res.partner",
+        compute="_compute_partners",
+        string="Skipped Customers",
+        context={"active_test": False},
     )
     won_partner_ids = fields.Many2many(
-        "res.partner", compute="_compute_partners", string="Won-back Customers", context={"active_test": False}
+        "res.partner",
+        compute="_compute_partners",
+        string="Won-back Customers",
+        context={"active_test": False},
     )
 
     sent_count = fields.Integer("Texted", readonly=True)
     holdout_percent = fields.Float("Control Group (%)", readonly=True, digits=(16, 1))
     holdout_seed = fields.Integer(
-        "Control Group Seed", readonly=True,
-        help="With the eligible customers, this number re-draws exactly the same control group.",
+        "Control Group Seed",
+        readonly=True,
+        help="With the eligible customers, this number re-draws exactly the same "
+        "control group.",
     )
     holdout_count = fields.Integer("Control Group", readonly=True)
     skipped_no_number_count = fields.Integer("No Number", readonly=True)
@@ -93,42 +143,70 @@ class RetentionSmsCampaign(models.Model):
     skipped_count = fields.Integer("Skipped", compute="_compute_skipped_count")
 
     winback_days = fields.Integer(
-        "Measurement Window (days)", readonly=True, default=lambda self: self.env.company.retention_sms_winback_days
+        "Measurement Window (days)",
+        readonly=True,
+        default=lambda self: self.env.company.retention_sms_winback_days,
     )
-    measure_end = fields.Datetime("Measured Until", compute="_compute_measure_end", store=True)
+    measure_end = fields.Datetime(
+        "Measured Until", compute="_compute_measure_end", store=True
+    )
     measured_at = fields.Datetime("Figures Updated", readonly=True)
-    won_count = fields.Integer("Won Back", readonly=True, help="Texted customers who ordered after the SMS.")
+    won_count = fields.Integer(
+        "Won Back", readonly=True, help="Texted customers who ordered after the SMS."
+    )
     winback_rate = fields.Float(
-        "Win-back Rate (%)", readonly=True, digits=(16, 1), aggregator="avg",
+        "Win-back Rate (%)",
+        readonly=True,
+        digits=(16, 1),
+        aggregator="avg",
         help="Share of the texted customers who ordered inside the measurement window.",
     )
     holdout_won_count = fields.Integer("Control Group Back", readonly=True)
     holdout_rate = fields.Float(
-        "Control Group Rate (%)", readonly=True, digits=(16, 1), aggregator="avg",
-        help="Share of the control group (not texted) who ordered inside the same window: "
+        "Control Group Rate (%)",
+        readonly=True,
+        digits=(16, 1),
+        aggregator="avg",
+        help="Share of the control group (not texted) who ordered inside the same "
+        "window: "
         "what would have happened without the SMS.",
     )
     uplift = fields.Float(
-        "Uplift (points)", readonly=True, digits=(16, 1), aggregator="avg",
+        "Uplift (points)",
+        readonly=True,
+        digits=(16, 1),
+        aggregator="avg",
         help="Win-back rate minus the control group's rate, in percentage points.",
     )
     won_revenue = fields.Monetary(
-        "Revenue Won Back", readonly=True, currency_field="currency_id",
-        help="Untaxed sales to the texted customers inside the measurement window, net of credit notes.",
+        "Revenue Won Back",
+        readonly=True,
+        currency_field="currency_id",
+        help="Untaxed sales to the texted customers inside the measurement window, net "
+        "of credit notes.",
     )
-    holdout_revenue = fields.Monetary("Control Group Revenue", readonly=True, currency_field="currency_id")
+    holdout_revenue = fields.Monetary(
+        "Control Group Revenue", readonly=True, currency_field="currency_id"
+    )
     currency_id = fields.Many2one(related="company_id.currency_id")
 
     @api.depends(
-        "skipped_no_number_count", "skipped_invalid_count", "skipped_blacklist_count",
-        "skipped_recent_count", "skipped_duplicate_count", "skipped_company_count",
+        "skipped_no_number_count",
+        "skipped_invalid_count",
+        "skipped_blacklist_count",
+        "skipped_recent_count",
+        "skipped_duplicate_count",
+        "skipped_company_count",
         "skipped_archived_count",
     )
     def _compute_skipped_count(self):
         for campaign in self:
             campaign.skipped_count = sum(
-                campaign[fname] for fname in self._fields
-                if fname.startswith("skipped_") and fname.endswith("_count") and fname != "skipped_count"
+                campaign[fname]
+                for fname in self._fields
+                if fname.startswith("skipped_")
+                and fname.endswith("_count")
+                and fname != "skipped_count"
             )
 
     @api.depends("queued_date", "winback_days")
@@ -142,9 +220,15 @@ class RetentionSmsCampaign(models.Model):
     def _compute_partners(self):
         for campaign in self:
             lines = campaign.line_ids
-            campaign.partner_ids = lines.filtered(lambda line: line.kind == CONTACTED).partner_id
-            campaign.holdout_partner_ids = lines.filtered(lambda line: line.kind == HOLDOUT).partner_id
-            campaign.skipped_partner_ids = lines.filtered(lambda line: line.kind == "skipped").partner_id
+            campaign.partner_ids = lines.filtered(
+                lambda line: line.kind == CONTACTED
+            ).partner_id
+            campaign.holdout_partner_ids = lines.filtered(
+                lambda line: line.kind == HOLDOUT
+            ).partner_id
+            campaign.skipped_partner_ids = lines.filtered(
+                lambda line: line.kind == "skipped"
+            ).partner_id
             campaign.won_partner_ids = lines.filtered(
                 lambda line: line.kind == CONTACTED and line.won_back
             ).partner_id
@@ -164,15 +248,29 @@ class RetentionSmsCampaign(models.Model):
         since = fields.Datetime.now() - timedelta(days=cap_days)
         # sudo: the cap counts every campaign of the company, also those of
         # colleagues the current user may not see; the company is filtered here.
-        lines = self.env["retention.sms.campaign.line"].sudo().search_read([
-            ("company_id", "=", company.id),
-            ("kind", "in", (CONTACTED, HOLDOUT)),
-            ("date", ">=", since),
-            "|", ("partner_id", "in", partners.ids), ("number", "in", list(set(numbers.values()))),
-        ], ["partner_id", "number"], load=None)
+        lines = (
+            self.env["retention.sms.campaign.line"]
+            .sudo()
+            .search_read(
+                [
+                    ("company_id", "=", company.id),
+                    ("kind", "in", (CONTACTED, HOLDOUT)),
+                    ("date", ">=", since),
+                    "|",
+                    ("partner_id", "in", partners.ids),
+                    ("number", "in", list(set(numbers.values()))),
+                ],
+                ["partner_id", "number"],
+                load=None,
+            )
+        )
         partner_ids = {line["partner_id"] for line in lines}
         contacted_numbers = {line["number"] for line in lines if line["number"]}
-        return {pid for pid in partners.ids if pid in partner_ids or numbers.get(pid) in contacted_numbers}
+        return {
+            pid
+            for pid in partners.ids
+            if pid in partner_ids or numbers.get(pid) in contacted_numbers
+        }
 
     # ------------------------------------------------------------
     # Quiet hours
@@ -182,7 +280,11 @@ class RetentionSmsCampaign(models.Model):
     def _company_now(self, company, now=None):
         """Naive local time of ``company`` (its time zone, as the recompute's)."""
         tz = pytz.timezone(retention_store.company_timezone(company))
-        return pytz.utc.localize(now or fields.Datetime.now()).astimezone(tz).replace(tzinfo=None)
+        return (
+            pytz.utc.localize(now or fields.Datetime.now())
+            .astimezone(tz)
+            .replace(tzinfo=None)
+        )
 
     @api.model
     def _quiet_until(self, company, now=None):
@@ -208,17 +310,24 @@ class RetentionSmsCampaign(models.Model):
         self.ensure_one()
         company = self.company_id
         partners = lines.partner_id.with_company(company).with_context(
-            active_test=False, retention_sms_bodies={line.partner_id.id: line.body or "" for line in lines},
+            active_test=False,
+            retention_sms_bodies={
+                line.partner_id.id: line.body or "" for line in lines
+            },
         )
         # The composer requires a body; retention_sms_bodies replaces it by
         # the rendered texts (see sms.composer._prepare_body_values).
-        partners._message_sms_schedule_mass(body="-", mass_keep_log=True, mass_force_send=False)
+        partners._message_sms_schedule_mass(
+            body="-", mass_keep_log=True, mass_force_send=False
+        )
         # sudo: salespeople may only read campaign lines; this marks the lines
         # of the campaign being queued.
         lines.sudo().write({"sms_state": "queued"})
         # sudo: salespeople may not touch crons; this only asks Odoo's own SMS
         # queue to run soon instead of at its next hourly call.
-        sms_cron = self.env.ref("sms.ir_cron_sms_scheduler_action", raise_if_not_found=False)
+        sms_cron = self.env.ref(
+            "sms.ir_cron_sms_scheduler_action", raise_if_not_found=False
+        )
         if sms_cron:
             sms_cron.sudo()._trigger()
 
@@ -249,17 +358,30 @@ class RetentionSmsCampaign(models.Model):
                 with retention_store.isolated(self.env.cr, committing):
                     # Queued and marked in the same transaction: a run cut short
                     # leaves both or neither, so a retry never texts twice.
-                    lines = Line.search(campaign._held_lines_domain(), limit=batch_size, order="id")
+                    lines = Line.search(
+                        campaign._held_lines_domain(), limit=batch_size, order="id"
+                    )
                     if lines:
                         campaign._send_lines(lines)
                     if not Line.search_count(campaign._held_lines_domain()):
-                        campaign.write({"state": "queued", "queued_date": fields.Datetime.now()})
-                        _logger.info("Win-back SMS campaign %s released after the quiet hours", campaign.id)
+                        campaign.write(
+                            {"state": "queued", "queued_date": fields.Datetime.now()}
+                        )
+                        _logger.info(
+                            "Win-back SMS campaign %s released after the quiet hours",
+                            campaign.id,
+                        )
             except Exception as error:  # noqa: BLE001 (one campaign's failure must not block the others)
-                _logger.exception("Win-back SMS campaign %s could not be released", campaign.id)
-                campaign.write({"state": "failed", "error": f"{type(error).__name__}: {error}"})
+                _logger.exception(
+                    "Win-back SMS campaign %s could not be released", campaign.id
+                )
+                campaign.write(
+                    {"state": "failed", "error": f"{type(error).__name__}: {error}"}
+                )
                 lines = Line
-            held_left = Line.search_count([("sms_state", "=", "held"), ("campaign_id.state", "=", "held")])
+            held_left = Line.search_count(
+                [("sms_state", "=", "held"), ("campaign_id.state", "=", "held")]
+            )
             self.env["ir.cron"]._notify_progress(done=len(lines), remaining=held_left)
             return
         self.env["ir.cron"]._notify_progress(done=0, remaining=0)
@@ -275,27 +397,39 @@ class RetentionSmsCampaign(models.Model):
         now = now or fields.Datetime.now()
         self.env.flush_all()
         for campaign in self.filtered("queued_date"):
-            lines = campaign.line_ids.filtered(lambda line: line.kind in (CONTACTED, HOLDOUT))
-            members = pd.DataFrame({
-                "line_id": lines.ids,
-                "partner_id": [line.commercial_partner_id.id for line in lines],
-                "group": [line.kind for line in lines],
-            })
+            lines = campaign.line_ids.filtered(
+                lambda line: line.kind in (CONTACTED, HOLDOUT)
+            )
+            members = pd.DataFrame(
+                {
+                    "line_id": lines.ids,
+                    "partner_id": [line.commercial_partner_id.id for line in lines],
+                    "group": [line.kind for line in lines],
+                }
+            )
             end = min(now, campaign.measure_end)
-            summary, per_customer = winback_figures(members, campaign._purchases(members["partner_id"], end))
-            campaign._write_line_figures(members.merge(per_customer, on=["partner_id", "group"]))
+            summary, per_customer = winback_figures(
+                members, campaign._purchases(members["partner_id"], end)
+            )
+            campaign._write_line_figures(
+                members.merge(per_customer, on=["partner_id", "group"])
+            )
             contacted, holdout = summary[CONTACTED], summary[HOLDOUT]
-            campaign.write({
-                "won_count": contacted["won_back"],
-                "winback_rate": contacted["rate"] or 0.0,
-                "won_revenue": contacted["revenue"],
-                "holdout_won_count": holdout["won_back"],
-                "holdout_rate": holdout["rate"] or 0.0,
-                "holdout_revenue": holdout["revenue"],
-                "uplift": summary["uplift"] or 0.0,
-                "measured_at": now,
-                "state": "measured" if is_measured(campaign.queued_date, campaign.winback_days, now) else "queued",
-            })
+            campaign.write(
+                {
+                    "won_count": contacted["won_back"],
+                    "winback_rate": contacted["rate"] or 0.0,
+                    "won_revenue": contacted["revenue"],
+                    "holdout_won_count": holdout["won_back"],
+                    "holdout_rate": holdout["rate"] or 0.0,
+                    "holdout_revenue": holdout["revenue"],
+                    "uplift": summary["uplift"] or 0.0,
+                    "measured_at": now,
+                    "state": "measured"
+                    if is_measured(campaign.queued_date, campaign.winback_days, now)
+                    else "queued",
+                }
+            )
 
     def _write_line_figures(self, rows):
         """One UPDATE for all the lines of a campaign, whatever its size."""
@@ -305,7 +439,8 @@ class RetentionSmsCampaign(models.Model):
             """
             UPDATE retention_sms_campaign_line line
                SET won_back = v.won_back, revenue = v.revenue, won_date = v.won_date
-              FROM unnest(%s::int4[], %s::bool[], %s::numeric[], %s::date[]) AS v(id, won_back, revenue, won_date)
+              FROM unnest(%s::int4[], %s::bool[], %s::numeric[], %s::date[])
+                   AS v(id, won_back, revenue, won_date)
              WHERE line.id = v.id
             """,
             [
@@ -315,7 +450,9 @@ class RetentionSmsCampaign(models.Model):
                 [None if pd.isna(day) else day.date() for day in rows["first_date"]],
             ],
         )
-        self.env["retention.sms.campaign.line"].invalidate_model(["won_back", "revenue", "won_date"])
+        self.env["retention.sms.campaign.line"].invalidate_model(
+            ["won_back", "revenue", "won_date"]
+        )
         self.invalidate_recordset(["won_partner_ids"])
 
     def _purchases(self, partner_ids, end):
@@ -337,7 +474,9 @@ class RetentionSmsCampaign(models.Model):
     def _cron_measure(self):
         """Daily: refresh the figures of the campaigns still inside their
         window, and close those whose window has just ended."""
-        campaigns = self.search([("state", "=", "queued"), ("queued_date", "!=", False)])
+        campaigns = self.search(
+            [("state", "=", "queued"), ("queued_date", "!=", False)]
+        )
         campaigns._measure()
 
     def action_measure(self):
@@ -355,13 +494,19 @@ class RetentionSmsCampaign(models.Model):
         return self._partner_action(self.partner_ids, self.env._("Texted Customers"))
 
     def action_open_holdout(self):
-        return self._partner_action(self.holdout_partner_ids, self.env._("Control Group"))
+        return self._partner_action(
+            self.holdout_partner_ids, self.env._("Control Group")
+        )
 
     def action_open_skipped(self):
-        return self._partner_action(self.skipped_partner_ids, self.env._("Skipped Customers"))
+        return self._partner_action(
+            self.skipped_partner_ids, self.env._("Skipped Customers")
+        )
 
     def action_open_won(self):
-        return self._partner_action(self.won_partner_ids, self.env._("Won-back Customers"))
+        return self._partner_action(
+            self.won_partner_ids, self.env._("Won-back Customers")
+        )
 
     def _partner_action(self, partners, name):
         return {
@@ -384,29 +529,63 @@ class RetentionSmsCampaignLine(models.Model):
     _order = "campaign_id desc, id"
 
     campaign_id = fields.Many2one(
-        "retention.sms.campaign", required=True, ondelete="cascade", index=True, readonly=True
+        "retention.sms.campaign",
+        required=True,
+        ondelete="cascade",
+        index=True,
+        readonly=True,
     )
     date = fields.Datetime(related="campaign_id.date", store=True, index=True)
-    company_id = fields.Many2one(related="campaign_id.company_id", store=True, index=True)
-    partner_id = fields.Many2one("res.partner", "Customer", required=True, index=True, readonly=True,
-                                 ondelete="cascade")
+    company_id = fields.Many2one(
+        related="campaign_id.company_id", store=True, index=True
+    )
+    partner_id = fields.Many2one(
+        "res.partner",
+        "Customer",
+        required=True,
+        index=True,
+        readonly=True,
+        ondelete="cascade",
+    )
     commercial_partner_id = fields.Many2one(
-        "res.partner", "Company Customer", required=True, index=True, readonly=True, ondelete="cascade",
-        help="Win-back is measured on the orders of the customer's company, whichever contact was texted.",
+        "res.partner",
+        "Company Customer",
+        required=True,
+        index=True,
+        readonly=True,
+        ondelete="cascade",
+        help="Win-back is measured on the orders of the customer's company, whichever "
+        "contact was texted.",
     )
     kind = fields.Selection(
         [(CONTACTED, "Texted"), (HOLDOUT, "Control group"), ("skipped", "Skipped")],
-        string="Role", required=True, readonly=True, index=True,
+        string="Role",
+        required=True,
+        readonly=True,
+        index=True,
     )
-    skip_reason = fields.Selection(SKIP_REASON_SELECTION, string="Skipped Because", readonly=True)
-    number = fields.Char("Number", readonly=True, index="btree_not_null", help="The number in E.164 format.")
+    skip_reason = fields.Selection(
+        SKIP_REASON_SELECTION, string="Skipped Because", readonly=True
+    )
+    number = fields.Char(
+        readonly=True,
+        index="btree_not_null",
+        help="The number in E.164 format.",
+    )
     body = fields.Text(
-        "Text", readonly=True, help="The text sent to this customer, rendered when the campaign was queued."
+        "Text",
+        readonly=True,
+        help="The text sent to this customer, rendered when the campaign was queued.",
     )
     sms_state = fields.Selection(
-        [("held", "Held (quiet hours)"), ("queued", "Queued")], string="SMS", readonly=True, index="btree_not_null"
+        [("held", "Held (quiet hours)"), ("queued", "Queued")],
+        string="SMS",
+        readonly=True,
+        index="btree_not_null",
     )
-    won_back = fields.Boolean("Won Back", readonly=True, index="btree_not_null")
+    won_back = fields.Boolean(readonly=True, index="btree_not_null")
     won_date = fields.Date("Came Back On", readonly=True)
-    revenue = fields.Monetary("Revenue in Window", readonly=True, currency_field="currency_id")
+    revenue = fields.Monetary(
+        "Revenue in Window", readonly=True, currency_field="currency_id"
+    )
     currency_id = fields.Many2one(related="campaign_id.currency_id")

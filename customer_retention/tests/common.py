@@ -26,7 +26,12 @@ class RetentionCase(TransactionCase):
     @classmethod
     def _product(cls, name, category):
         return cls.env["product.product"].create(
-            {"name": name, "type": "service", "categ_id": category.id, "list_price": 1.0}
+            {
+                "name": name,
+                "type": "service",
+                "categ_id": category.id,
+                "list_price": 1.0,
+            }
         )
 
     @classmethod
@@ -36,19 +41,34 @@ class RetentionCase(TransactionCase):
         )
 
     @classmethod
-    def _order(cls, partner, day, amount, product=None, company=None, pricelist=None, confirm=True):
+    def _order(
+        cls,
+        partner,
+        day,
+        amount,
+        product=None,
+        company=None,
+        pricelist=None,
+        confirm=True,
+    ):
         """A sales order of ``amount`` untaxed, confirmed on ``day`` at noon
         UTC (action_confirm stamps the current time, so the date is set after)."""
         company = company or cls.company
         values = {
             "partner_id": partner.id,
             "company_id": company.id,
-            "order_line": [(0, 0, {
-                "product_id": (product or cls.service).id,
-                "product_uom_qty": 1,
-                "price_unit": amount,
-                "tax_id": [(6, 0, [])],
-            })],
+            "order_line": [
+                (
+                    0,
+                    0,
+                    {
+                        "product_id": (product or cls.service).id,
+                        "product_uom_qty": 1,
+                        "price_unit": amount,
+                        "tax_id": [(6, 0, [])],
+                    },
+                )
+            ],
         }
         if pricelist:
             values["pricelist_id"] = pricelist.id
@@ -68,7 +88,9 @@ class RetentionCase(TransactionCase):
         actual = {name: partner[f"retention_{name}"] for name in expected}
         for name, value in expected.items():
             if isinstance(value, float):
-                self.assertAlmostEqual(actual[name], value, places=2, msg=f"{partner.name}: {name}")
+                self.assertAlmostEqual(
+                    actual[name], value, places=2, msg=f"{partner.name}: {name}"
+                )
             else:
                 self.assertEqual(actual[name], value, f"{partner.name}: {name}")
 
@@ -85,35 +107,49 @@ class RetentionSmsCase(SMSCase):
         cls.company.country_id = cls.env.ref("base.pl")
         # No control group and no quiet hours unless a test says so: the
         # tests below check who is texted, at any hour CI happens to run.
-        cls.company.write({
-            "retention_sms_cap_days": 30,
-            "retention_sms_holdout_percent": 0,
-            "retention_sms_quiet_start": 0,
-            "retention_sms_quiet_end": 0,
-        })
+        cls.company.write(
+            {
+                "retention_sms_cap_days": 30,
+                "retention_sms_holdout_percent": 0,
+                "retention_sms_quiet_start": 0,
+                "retention_sms_quiet_end": 0,
+            }
+        )
         cls.poland = cls.env.ref("base.pl")
         cls.ukraine = cls.env.ref("base.ua")
         cls.germany = cls.env.ref("base.de")
         cls.usa = cls.env.ref("base.us")
-        cls.other_company = cls.env["res.company"].create({"name": "Other Shop", "country_id": cls.germany.id})
+        cls.other_company = cls.env["res.company"].create(
+            {"name": "Other Shop", "country_id": cls.germany.id}
+        )
         cls.salesman = new_test_user(
-            cls.env, login="retention_sms_salesman", groups="sales_team.group_sale_salesman",
-            company_id=cls.company.id, company_ids=[(6, 0, cls.company.ids)],
+            cls.env,
+            login="retention_sms_salesman",
+            groups="sales_team.group_sale_salesman",
+            company_id=cls.company.id,
+            company_ids=[(6, 0, cls.company.ids)],
         )
         cls.employee = new_test_user(
-            cls.env, login="retention_sms_employee", groups="base.group_user",
-            company_id=cls.company.id, company_ids=[(6, 0, cls.company.ids)],
+            cls.env,
+            login="retention_sms_employee",
+            groups="base.group_user",
+            company_id=cls.company.id,
+            company_ids=[(6, 0, cls.company.ids)],
         )
 
     @classmethod
     def _customer(cls, name, country=None, **values):
-        return cls.env["res.partner"].create({"name": name, "country_id": country and country.id, **values})
+        return cls.env["res.partner"].create(
+            {"name": name, "country_id": country and country.id, **values}
+        )
 
     def _wizard(self, partners, user=None):
         env = self.env(user=user) if user else self.env
-        return env["retention.sms.wizard"].with_context(
-            active_model="res.partner", active_ids=partners.ids
-        ).create({})
+        return (
+            env["retention.sms.wizard"]
+            .with_context(active_model="res.partner", active_ids=partners.ids)
+            .create({})
+        )
 
     def _run(self, partners, user=None):
         with self.mockSMSGateway():
@@ -122,17 +158,37 @@ class RetentionSmsCase(SMSCase):
         return wizard, campaign
 
     def _polish_customers(self, count, prefix="Customer"):
-        return self.env["res.partner"].create([
-            {"name": f"{prefix} {index}", "country_id": self.poland.id, "mobile": f"+48 512 {index:06d}"}
-            for index in range(count)
-        ])
+        return self.env["res.partner"].create(
+            [
+                {
+                    "name": f"{prefix} {index}",
+                    "country_id": self.poland.id,
+                    "mobile": f"+48 512 {index:06d}",
+                }
+                for index in range(count)
+            ]
+        )
 
     def _sale(self, partner, when, amount, state="sale"):
-        product = self.env["product.product"].create({"name": "Wash", "type": "service"})
-        order = self.env["sale.order"].create({
-            "partner_id": partner.id,
-            "order_line": [(0, 0, {"product_id": product.id, "price_unit": amount, "tax_id": [(6, 0, [])]})],
-        })
+        product = self.env["product.product"].create(
+            {"name": "Wash", "type": "service"}
+        )
+        order = self.env["sale.order"].create(
+            {
+                "partner_id": partner.id,
+                "order_line": [
+                    (
+                        0,
+                        0,
+                        {
+                            "product_id": product.id,
+                            "price_unit": amount,
+                            "tax_id": [(6, 0, [])],
+                        },
+                    )
+                ],
+            }
+        )
         order.action_confirm()
         if state == "cancel":
             order._action_cancel()

@@ -28,24 +28,47 @@ class TestAccess(RetentionCase):
         cls.customer = cls._customer("Garage Client")
         cls._order(cls.customer, date(2025, 6, 1), 100)
         cls._order(cls.customer, date(2025, 5, 1), 300, company=cls.company_b)
-        one_company = {"company_id": cls.company.id, "company_ids": [(6, 0, cls.company.ids)]}
-        cls.rep = new_test_user(cls.env, "access_rep", groups="sales_team.group_sale_salesman", **one_company)
-        cls.manager_a = new_test_user(cls.env, "access_manager", groups="sales_team.group_sale_manager",
-                                      **one_company)
+        one_company = {
+            "company_id": cls.company.id,
+            "company_ids": [(6, 0, cls.company.ids)],
+        }
+        cls.rep = new_test_user(
+            cls.env,
+            "access_rep",
+            groups="sales_team.group_sale_salesman",
+            **one_company,
+        )
+        cls.manager_a = new_test_user(
+            cls.env,
+            "access_manager",
+            groups="sales_team.group_sale_manager",
+            **one_company,
+        )
         # May edit every contact, has no sales rights.
-        cls.employee = new_test_user(cls.env, "access_employee", groups="base.group_user,base.group_partner_manager",
-                                     **one_company)
+        cls.employee = new_test_user(
+            cls.env,
+            "access_employee",
+            groups="base.group_user,base.group_partner_manager",
+            **one_company,
+        )
         # May edit every contact and sees retention values.
-        cls.rep_editor = new_test_user(cls.env, "access_rep_editor",
-                                       groups="sales_team.group_sale_salesman,base.group_partner_manager",
-                                       **one_company)
-        cls.portal = new_test_user(cls.env, "access_portal", groups="base.group_portal", **one_company)
+        cls.rep_editor = new_test_user(
+            cls.env,
+            "access_rep_editor",
+            groups="sales_team.group_sale_salesman,base.group_partner_manager",
+            **one_company,
+        )
+        cls.portal = new_test_user(
+            cls.env, "access_portal", groups="base.group_portal", **one_company
+        )
         cls.env["res.partner"].retention_recompute(as_of=AS_OF)
 
     def test_only_sales_users_read_retention_values(self):
         self.assertEqual(self.customer.with_user(self.rep).retention_revenue, 100.0)
         for user in (self.employee, self.portal):
-            partner = (self.portal.partner_id if user == self.portal else self.customer).with_user(user)
+            partner = (
+                self.portal.partner_id if user == self.portal else self.customer
+            ).with_user(user)
             with self.assertRaises(AccessError, msg=user.login):
                 partner.read(["retention_revenue"])
             with self.assertRaises(AccessError, msg=user.login):
@@ -53,7 +76,9 @@ class TestAccess(RetentionCase):
             described = partner.fields_get()
             self.assertFalse(set(RETENTION_FIELDS) & set(described), user.login)
         with self.assertRaises(AccessError):
-            self.env["res.partner"].with_user(self.employee).search([("retention_status", "=", "new")])
+            self.env["res.partner"].with_user(self.employee).search(
+                [("retention_status", "=", "new")]
+            )
 
     def test_nobody_writes_retention_values(self):
         # Read-only in the form is no protection over RPC.
@@ -61,7 +86,9 @@ class TestAccess(RetentionCase):
             with self.assertRaises(AccessError, msg=user.login):
                 self.customer.with_user(user).write({"retention_status": "lost"})
             with self.assertRaises(AccessError, msg=user.login):
-                self.env["res.partner"].with_user(user).create({"name": "Forged", "retention_alert": "at_risk"})
+                self.env["res.partner"].with_user(user).create(
+                    {"name": "Forged", "retention_alert": "at_risk"}
+                )
         self.assertRetention(self.customer, status="new")
         # Their ordinary edits still go through.
         self.customer.with_user(self.rep_editor).write({"phone": "+48 512 345 678"})
@@ -80,22 +107,33 @@ class TestAccess(RetentionCase):
         # A manager of the main company back-tests as of 2025-05-15: the main
         # company's values change, Branch B's (as of 2025-06-30) do not.
         b_before = self.customer.with_company(self.company_b).retention_computed_at
-        self.env["res.partner"].with_user(self.manager_a).retention_recompute(as_of="2025-05-15")
+        self.env["res.partner"].with_user(self.manager_a).retention_recompute(
+            as_of="2025-05-15"
+        )
         self.assertRetention(self.customer, status=False)  # no order yet on 2025-05-15
-        self.assertRetention(self.customer, company=self.company_b, status="new", revenue=300.0)
-        self.assertEqual(self.customer.with_company(self.company_b).retention_computed_at, b_before)
+        self.assertRetention(
+            self.customer, company=self.company_b, status="new", revenue=300.0
+        )
+        self.assertEqual(
+            self.customer.with_company(self.company_b).retention_computed_at, b_before
+        )
         # Naming Branch B in the context is refused by Odoo itself.
         with self.assertRaises(AccessError):
             self.env["res.partner"].with_user(self.manager_a).with_context(
-                allowed_company_ids=self.company_b.ids).retention_recompute()
+                allowed_company_ids=self.company_b.ids
+            ).retention_recompute()
         with self.assertRaises(AccessError):
             self.env["res.partner"].with_user(self.rep).retention_recompute()
 
     def test_bad_or_future_reference_day(self):
         Partner = self.env["res.partner"].with_user(self.manager_a)
         tomorrow = fields.Date.context_today(Partner) + timedelta(days=1)
-        for value, message in (("next tuesday", "is not a date"), ("2025-13-45", "is not a date"),
-                               (tomorrow.isoformat(), "orders of the future are unknown"), (42, "is not a date")):
+        for value, message in (
+            ("next tuesday", "is not a date"),
+            ("2025-13-45", "is not a date"),
+            (tomorrow.isoformat(), "orders of the future are unknown"),
+            (42, "is not a date"),
+        ):
             with self.assertRaisesRegex(UserError, message, msg=value):
                 Partner.retention_recompute(as_of=value)
         self.assertRetention(self.customer, status="new")
@@ -103,9 +141,16 @@ class TestAccess(RetentionCase):
     def test_one_recompute_at_a_time(self):
         # Another worker recomputes the company: the button and RPC wait
         # briefly, then say so instead of running a second recompute.
-        with lock_held_elsewhere(self.env.cr, self.company), patch.object(retention_store, "UI_LOCK_WAIT", 0):
-            with self.assertRaisesRegex(RetentionBusyError, "being recomputed right now"):
+        with (
+            lock_held_elsewhere(self.env.cr, self.company),
+            patch.object(retention_store, "UI_LOCK_WAIT", 0),
+        ):
+            with self.assertRaisesRegex(
+                RetentionBusyError, "being recomputed right now"
+            ):
                 self.customer.with_user(self.rep).action_retention_recompute()
             with self.assertRaises(RetentionBusyError):
-                self.env["res.partner"].with_user(self.manager_a).retention_recompute(as_of=AS_OF)
+                self.env["res.partner"].with_user(self.manager_a).retention_recompute(
+                    as_of=AS_OF
+                )
         self.customer.with_user(self.rep).action_retention_recompute()

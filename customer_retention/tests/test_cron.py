@@ -25,11 +25,17 @@ def lock_held_elsewhere(cr, company):
     connection of its own."""
     other = sql_db.db_connect(cr.dbname).cursor()
     try:
-        other.execute("SELECT pg_advisory_lock(%s, %s)", [retention_store._LOCK_NAMESPACE, company.id])
+        other.execute(
+            "SELECT pg_advisory_lock(%s, %s)",
+            [retention_store._LOCK_NAMESPACE, company.id],
+        )
         other.commit()
         yield
     finally:
-        other.execute("SELECT pg_advisory_unlock(%s, %s)", [retention_store._LOCK_NAMESPACE, company.id])
+        other.execute(
+            "SELECT pg_advisory_unlock(%s, %s)",
+            [retention_store._LOCK_NAMESPACE, company.id],
+        )
         other.commit()
         other.close()
 
@@ -44,11 +50,17 @@ class TestCron(RetentionCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.cron = cls.env.ref("customer_retention.ir_cron_retention_recompute")
-        cls.hourly = cls.env.ref("customer_retention.ir_cron_retention_recompute_changed")
+        cls.hourly = cls.env.ref(
+            "customer_retention.ir_cron_retention_recompute_changed"
+        )
         cls.company_b = cls.env["res.company"].create({"name": "Branch B"})
-        cls.env["res.company"].search([]).write({
-            "retention_last_run": False, "retention_last_attempt": False, "retention_changed_until": False,
-        })
+        cls.env["res.company"].search([]).write(
+            {
+                "retention_last_run": False,
+                "retention_last_attempt": False,
+                "retention_changed_until": False,
+            }
+        )
         today = fields.Date.context_today(cls.env["res.partner"])
         cls.customer = cls._customer("Cron Customer")
         cls._order(cls.customer, today - timedelta(days=10), 100)
@@ -70,11 +82,17 @@ class TestCron(RetentionCase):
                 return batches
 
     def spy(self):
-        return patch.object(ResCompany, "_retention_recompute", autospec=True,
-                            side_effect=ResCompany._retention_recompute)
+        return patch.object(
+            ResCompany,
+            "_retention_recompute",
+            autospec=True,
+            side_effect=ResCompany._retention_recompute,
+        )
 
     def test_cron_is_daily(self):
-        self.assertEqual((self.cron.interval_number, self.cron.interval_type), (1, "days"))
+        self.assertEqual(
+            (self.cron.interval_number, self.cron.interval_type), (1, "days")
+        )
         self.assertEqual(self.cron.model_id.model, "res.company")
         self.assertTrue(self.cron.active)
 
@@ -94,10 +112,14 @@ class TestCron(RetentionCase):
         with self.spy() as spy:
             batches = self.run_until_done()
         # Every remaining company exactly once, the first one not again.
-        self.assertEqual([call.args[0] for call in spy.call_args_list], list(companies[1:]))
+        self.assertEqual(
+            [call.args[0] for call in spy.call_args_list], list(companies[1:])
+        )
         self.assertEqual(batches[-1], (1, 0))
         # Its only visit, 40 days ago, is its first: a new customer there.
-        self.assertEqual(self.customer.with_company(self.company_b).retention_status, "new")
+        self.assertEqual(
+            self.customer.with_company(self.company_b).retention_status, "new"
+        )
         # A further run the same day has nothing left to do.
         self.assertEqual(self.run_batch(), (0, 0))
 
@@ -112,51 +134,88 @@ class TestCron(RetentionCase):
             return original(company, *args, **kwargs)
 
         companies = self.env["res.company"].search([])
-        with patch.object(ResCompany, "_retention_recompute", autospec=True, side_effect=broken_for_b), \
-                self.assertLogs("odoo.addons.customer_retention.models.res_company", "ERROR") as logs:
+        with (
+            patch.object(
+                ResCompany,
+                "_retention_recompute",
+                autospec=True,
+                side_effect=broken_for_b,
+            ),
+            self.assertLogs(
+                "odoo.addons.customer_retention.models.res_company", "ERROR"
+            ) as logs,
+        ):
             batches = self.run_until_done()
-        self.assertEqual(len(batches), len(companies), "one call per company, the failing one included")
+        self.assertEqual(
+            len(batches),
+            len(companies),
+            "one call per company, the failing one included",
+        )
         self.assertIn("Branch B failed", logs.output[0])
-        self.assertEqual(self.company_b.retention_last_error, "ZeroDivisionError: division by zero")
+        self.assertEqual(
+            self.company_b.retention_last_error, "ZeroDivisionError: division by zero"
+        )
         self.assertTrue(self.company_b.retention_last_attempt)
         self.assertFalse(self.company_b.retention_last_run)
         self.assertFalse(self.company.retention_last_error)
-        self.assertEqual(self.customer.with_company(self.company).retention_order_count, 1)
+        self.assertEqual(
+            self.customer.with_company(self.company).retention_order_count, 1
+        )
         # Not retried in a loop the same day; an administrator's request does.
         self.assertEqual(self.run_batch(), (0, 0))
         self.company_b._retention_request_recompute()
         self.assertEqual(self.run_batch(), (1, 0))
         self.assertFalse(self.company_b.retention_last_error)
-        self.assertEqual(self.customer.with_company(self.company_b).retention_status, "new")
+        self.assertEqual(
+            self.customer.with_company(self.company_b).retention_status, "new"
+        )
 
     def test_one_run_a_night_in_every_time_zone(self):
         # The job runs at 02:00 UTC. In New York (UTC-5 in January) that is
         # 21:00 of the previous local day, in Sao Paulo (UTC-3) 23:00, in
         # Warsaw (UTC+1) 03:00, in Tokyo (UTC+9) 11:00 of the same day: each
         # company is recomputed exactly once every night, four nights running.
-        self.env["res.company"].search([("id", "!=", self.company.id)]).retention_last_attempt = datetime(2030, 1, 1)
-        for tz in ("America/New_York", "America/Sao_Paulo", "Europe/Warsaw", "Asia/Tokyo"):
+        self.env["res.company"].search(
+            [("id", "!=", self.company.id)]
+        ).retention_last_attempt = datetime(2030, 1, 1)
+        for tz in (
+            "America/New_York",
+            "America/Sao_Paulo",
+            "Europe/Warsaw",
+            "Asia/Tokyo",
+        ):
             self.company.partner_id.tz = tz
-            self.company.write({"retention_last_run": False, "retention_last_attempt": False})
+            self.company.write(
+                {"retention_last_run": False, "retention_last_attempt": False}
+            )
             runs = []
             for night in range(4):
                 with freeze_time(datetime(2026, 1, 5 + night, 2, 0)), self.spy() as spy:
                     self.run_until_done()
-                    self.run_until_done()  # the runner may come back the same night: nothing to do
+                    # the runner may come back the same night: nothing to do
+                    self.run_until_done()
                 runs.append(len(spy.call_args_list))
             self.assertEqual(runs, [1, 1, 1, 1], tz)
 
     def test_busy_company_is_retried_later(self):
         # Another worker holds Branch B's recompute: the job waits briefly,
         # leaves B for later without an error, and comes back in 5 minutes.
-        self.env["res.company"].search([("id", "not in", self.company_b.ids)]).retention_last_attempt = \
-            fields.Datetime.now()
-        with lock_held_elsewhere(self.env.cr, self.company_b), patch.object(retention_store, "CRON_LOCK_WAIT", 0):
+        self.env["res.company"].search(
+            [("id", "not in", self.company_b.ids)]
+        ).retention_last_attempt = fields.Datetime.now()
+        with (
+            lock_held_elsewhere(self.env.cr, self.company_b),
+            patch.object(retention_store, "CRON_LOCK_WAIT", 0),
+        ):
             self.assertEqual(self.run_batch(), (0, 0))
         self.assertFalse(self.company_b.retention_last_attempt)
         self.assertFalse(self.company_b.retention_last_error)
-        triggers = self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", self.cron.id)])
-        self.assertTrue(triggers.filtered(lambda trigger: trigger.call_at > fields.Datetime.now()))
+        triggers = (
+            self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", self.cron.id)])
+        )
+        self.assertTrue(
+            triggers.filtered(lambda trigger: trigger.call_at > fields.Datetime.now())
+        )
         self.assertEqual(self.run_batch(), (1, 0))
         self.assertTrue(self.company_b.retention_last_run)
 
@@ -166,21 +225,30 @@ class TestCron(RetentionCase):
         self.run_until_done()
         today = fields.Date.context_today(self.env["res.partner"])
         self._order(self.customer, today - timedelta(days=1), 50)
-        admin = new_test_user(self.env, "retention_settings_admin",
-                              groups="base.group_system,sales_team.group_sale_manager")
+        admin = new_test_user(
+            self.env,
+            "retention_settings_admin",
+            groups="base.group_system,sales_team.group_sale_manager",
+        )
         settings = self.env["res.config.settings"].with_user(admin).create({})
         with self.spy() as spy:
             action = settings.action_retention_recompute()
         self.assertFalse(spy.called, "nothing is recomputed inside the request")
         self.assertEqual(action["params"]["type"], "success")
         self.assertTrue(self.company.retention_recompute_requested)
-        self.assertEqual(self.customer.with_company(self.company).retention_order_count, 1)
-        self.assertTrue(self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", self.cron.id)]))
+        self.assertEqual(
+            self.customer.with_company(self.company).retention_order_count, 1
+        )
+        self.assertTrue(
+            self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", self.cron.id)])
+        )
         with self.spy() as spy:
             self.assertEqual(self.run_batch(), (1, 0))
         self.assertEqual(spy.call_args_list[0].args[0], self.company)
         self.assertFalse(self.company.retention_recompute_requested)
-        self.assertEqual(self.customer.with_company(self.company).retention_order_count, 2)
+        self.assertEqual(
+            self.customer.with_company(self.company).retention_order_count, 2
+        )
 
     # ------------------------------------------------------------
     # Hourly job
@@ -193,18 +261,27 @@ class TestCron(RetentionCase):
         before it. One test is one transaction, which stamps every write
         with its start: set the stamps explicitly."""
         self.env.flush_all()
-        self.env.cr.execute("UPDATE res_company SET retention_last_run = %s, retention_changed_until = %s",
-                            [night, night])
-        self.env.cr.execute("UPDATE sale_order SET write_date = %s", [night - timedelta(hours=2)])
-        self.env.cr.execute("UPDATE sale_order SET write_date = %s WHERE id = ANY(%s)",
-                            [night - overlap, changed.ids])
+        self.env.cr.execute(
+            "UPDATE res_company SET retention_last_run = %s, retention_changed_until = "
+            "%s",
+            [night, night],
+        )
+        self.env.cr.execute(
+            "UPDATE sale_order SET write_date = %s", [night - timedelta(hours=2)]
+        )
+        self.env.cr.execute(
+            "UPDATE sale_order SET write_date = %s WHERE id = ANY(%s)",
+            [night - overlap, changed.ids],
+        )
         self.env.invalidate_all()
 
     def test_hourly_changed_customers(self):
         # After the nightly run, a new order: the hourly job updates that
         # customer only; companies never computed wait for the night.
         self.run_until_done()
-        self.assertEqual(self.customer.with_company(self.company).retention_order_count, 1)
+        self.assertEqual(
+            self.customer.with_company(self.company).retention_order_count, 1
+        )
         today = fields.Date.context_today(self.env["res.partner"])
         other = self._customer("Not Changed")
         new_order = self._order(self.customer, today - timedelta(days=5), 100)
@@ -214,11 +291,20 @@ class TestCron(RetentionCase):
         computed = self.env["res.company"].search([("retention_last_run", "!=", False)])
         with self.spy() as recompute:
             batches = self.run_until_done(self.hourly)
-        self.assertEqual(len(batches), len(computed), "one call per company already computed")
-        self.assertEqual(self.customer.with_company(self.company).retention_order_count, 2)
+        self.assertEqual(
+            len(batches), len(computed), "one call per company already computed"
+        )
+        self.assertEqual(
+            self.customer.with_company(self.company).retention_order_count, 2
+        )
         self.assertFalse(other.with_company(self.company).retention_status)
-        scopes = {call.args[0].id: call.kwargs.get("partner_ids") for call in recompute.call_args_list}
-        self.assertEqual(set(scopes), {self.company.id}, "Branch B has no run yet: left to the night")
+        scopes = {
+            call.args[0].id: call.kwargs.get("partner_ids")
+            for call in recompute.call_args_list
+        }
+        self.assertEqual(
+            set(scopes), {self.company.id}, "Branch B has no run yet: left to the night"
+        )
         self.assertEqual(list(scopes[self.company.id]), [self.customer.id])
         self.assertGreaterEqual(self.company.retention_changed_until, night)
         # Just updated: not due again within the half hour.
@@ -234,14 +320,18 @@ class TestCron(RetentionCase):
         night = fields.Datetime.now().replace(microsecond=0) - timedelta(hours=1)
         self._date_orders(night, late_order)
         self.run_until_done(self.hourly)
-        self.assertEqual(self.customer.with_company(self.company).retention_order_count, 2)
+        self.assertEqual(
+            self.customer.with_company(self.company).retention_order_count, 2
+        )
 
     def test_hourly_one_company_per_call(self):
         # Both companies have a change: two calls, each committed by the runner.
         self.run_until_done()
         today = fields.Date.context_today(self.env["res.partner"])
         orders = self._order(self.customer, today - timedelta(days=2), 10)
-        orders |= self._order(self.customer, today - timedelta(days=2), 10, company=self.company_b)
+        orders |= self._order(
+            self.customer, today - timedelta(days=2), 10, company=self.company_b
+        )
         night = fields.Datetime.now().replace(microsecond=0) - timedelta(hours=1)
         self._date_orders(night, orders, overlap=-timedelta(minutes=30))
         companies = self.env["res.company"].search([])
@@ -251,10 +341,13 @@ class TestCron(RetentionCase):
         self.assertEqual(batches[-1][1], 0)
         recomputed = [call.args[0] for call in recompute.call_args_list]
         self.assertEqual(sorted(recomputed), sorted(self.company | self.company_b))
-        self.assertEqual(self.customer.with_company(self.company_b).retention_order_count, 2)
+        self.assertEqual(
+            self.customer.with_company(self.company_b).retention_order_count, 2
+        )
 
     def test_change_indexes(self):
         self.env.cr.execute(
-            "SELECT indexname FROM pg_indexes WHERE indexname LIKE %s", ["%retention_company_write_date_idx"]
+            "SELECT indexname FROM pg_indexes WHERE indexname LIKE %s",
+            ["%retention_company_write_date_idx"],
         )
         self.assertEqual(len(self.env.cr.fetchall()), 2)

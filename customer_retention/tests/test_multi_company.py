@@ -14,7 +14,9 @@ class TestMultiCompany(RetentionCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.company_b = cls.env["res.company"].create({"name": "Branch B", "currency_id": cls.company.currency_id.id})
+        cls.company_b = cls.env["res.company"].create(
+            {"name": "Branch B", "currency_id": cls.company.currency_id.id}
+        )
         cls.customer = cls._customer("Shared Customer")
         # Company A: one visit on 2025-06-20 (10 days before as_of): new.
         cls._order(cls.customer, date(2025, 6, 20), 100)
@@ -24,8 +26,11 @@ class TestMultiCompany(RetentionCase):
         # Company B counts lost customers after 600 days instead of 365.
         cls.company_b.write({"retention_lost_days": 600, "retention_dormant_days": 200})
         cls.user_a = new_test_user(
-            cls.env, "sales_a", groups="sales_team.group_sale_salesman_all_leads",
-            company_id=cls.company.id, company_ids=[(6, 0, [cls.company.id])],
+            cls.env,
+            "sales_a",
+            groups="sales_team.group_sale_salesman_all_leads",
+            company_id=cls.company.id,
+            company_ids=[(6, 0, [cls.company.id])],
         )
 
     def test_each_company_has_its_own_values(self):
@@ -34,21 +39,30 @@ class TestMultiCompany(RetentionCase):
         # B: 2025-06-30 - 2024-02-09 = 507 days: not lost with 600 days, at risk
         # since 507 > dormant 200.
         self.assertRetention(
-            self.customer, company=self.company_b,
-            order_count=2, revenue=600.0, cadence_days=30.0, days_since_last=507, status="at_risk",
+            self.customer,
+            company=self.company_b,
+            order_count=2,
+            revenue=600.0,
+            cadence_days=30.0,
+            days_since_last=507,
+            status="at_risk",
         )
 
     def test_user_of_company_a_never_sees_company_b(self):
         self.recompute()
         Partner = self.env["res.partner"].with_user(self.user_a)
         self.assertEqual(Partner.search([("retention_status", "=", "at_risk")]).ids, [])
-        self.assertEqual(Partner.search([("retention_status", "=", "new")]).ids, self.customer.ids)
+        self.assertEqual(
+            Partner.search([("retention_status", "=", "new")]).ids, self.customer.ids
+        )
         self.assertEqual(self.customer.with_user(self.user_a).retention_revenue, 100.0)
 
     def test_a_company_without_orders_gets_nothing(self):
         empty = self.env["res.company"].create({"name": "Empty Branch"})
         self.recompute()
         self.assertRetention(self.customer, company=empty, status=False, order_count=0)
-        self.assertFalse(empty.retention_last_run, "a back-test as of a past day is no run of today")
+        self.assertFalse(
+            empty.retention_last_run, "a back-test as of a past day is no run of today"
+        )
         self.env["res.partner"].retention_recompute()
         self.assertTrue(empty.retention_last_run)

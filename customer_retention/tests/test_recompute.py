@@ -20,7 +20,14 @@ class TestRecompute(RetentionCase):
         order = cls._order
         # Regular: every 30 days, two orders on 2025-05-31 make one visit.
         cls.regular = cls._customer("Regular")
-        for day in ("2025-01-01", "2025-01-31", "2025-03-02", "2025-04-01", "2025-05-01", "2025-05-31"):
+        for day in (
+            "2025-01-01",
+            "2025-01-31",
+            "2025-03-02",
+            "2025-04-01",
+            "2025-05-01",
+            "2025-05-31",
+        ):
             order(cls.regular, date.fromisoformat(day), 100)
         order(cls.regular, date(2025, 5, 31), 50)
         order(cls.regular, date(2025, 7, 5), 999)  # after as_of: ignored
@@ -52,8 +59,10 @@ class TestRecompute(RetentionCase):
         # Visits 01-01 .. 05-31, gaps 30,30,30,30,30 -> cadence 30.
         # Revenue 5 x 100 + (100 + 50 same day) = 650 over 6 visits.
         # Last visit 05-31: 30 days ago <= threshold min(max(1.5 x 30, 30), 180) = 45.
-        # Trend: (03-31, 06-30] = 100 + 100 + 150 = 350 vs (12-30, 03-31] = 300 -> +16.7 %.
-        # Poland by revenue: Overdue 800, Regular 650, Fleet 600, Gone 500 -> rank 2/4 = 50 %.
+        # Trend: (03-31, 06-30] = 100 + 100 + 150 = 350 vs (12-30, 03-31] = 300
+        # -> +16.7 %.
+        # Poland by revenue: Overdue 800, Regular 650, Fleet 600, Gone 500
+        # -> rank 2/4 = 50 %.
         self.assertRetention(
             self.regular,
             first_order_date=date(2025, 1, 1),
@@ -113,8 +122,12 @@ class TestRecompute(RetentionCase):
             alert="opportunity",
             action="starter_offer",
         )
-        self.assertFalse(self.newcomer.with_company(self.company).retention_cadence_days)
-        self.assertFalse(self.newcomer.with_company(self.company).retention_next_order_date)
+        self.assertFalse(
+            self.newcomer.with_company(self.company).retention_cadence_days
+        )
+        self.assertFalse(
+            self.newcomer.with_company(self.company).retention_next_order_date
+        )
 
     def test_lost_customer(self):
         # 2025-06-30 - 2024-05-01 = 425 days > 365. The 2023 visit is outside
@@ -155,7 +168,9 @@ class TestRecompute(RetentionCase):
 
     def test_fields_are_searchable_and_groupable(self):
         Partner = self.env["res.partner"]
-        self.assertEqual(Partner.search([("retention_status", "=", "at_risk")]), self.overdue)
+        self.assertEqual(
+            Partner.search([("retention_status", "=", "at_risk")]), self.overdue
+        )
         self.assertEqual(
             Partner.search([("retention_alert", "=", "opportunity")], order="name"),
             self.newcomer | self.regular,
@@ -165,25 +180,42 @@ class TestRecompute(RetentionCase):
         )
         self.assertEqual(dict(groups), {"active": 2, "at_risk": 1, "new": 1, "lost": 1})
         # Pivot and graph list statuses in their business order, not alphabetically.
-        self.assertEqual([status for status, _count in groups], ["new", "active", "at_risk", "lost"])
-        ordered_by_status = Partner.search([("retention_status", "!=", False)], order="retention_status desc")
-        self.assertEqual(ordered_by_status[0].with_company(self.company).retention_status, "lost")
-        ordered = Partner.search([("retention_revenue", ">", 0)], order="retention_revenue desc")
-        self.assertEqual(ordered.ids, (self.overdue | self.regular | self.fleet | self.gone | self.newcomer).ids)
+        self.assertEqual(
+            [status for status, _count in groups], ["new", "active", "at_risk", "lost"]
+        )
+        ordered_by_status = Partner.search(
+            [("retention_status", "!=", False)], order="retention_status desc"
+        )
+        self.assertEqual(
+            ordered_by_status[0].with_company(self.company).retention_status, "lost"
+        )
+        ordered = Partner.search(
+            [("retention_revenue", ">", 0)], order="retention_revenue desc"
+        )
+        self.assertEqual(
+            ordered.ids,
+            (self.overdue | self.regular | self.fleet | self.gone | self.newcomer).ids,
+        )
 
     def test_cancelled_orders_clear_values(self):
         self.newcomer.sale_order_ids._action_cancel()
         self.recompute()
-        self.assertRetention(self.newcomer, status=False, order_count=0, revenue=0.0, reason=False)
+        self.assertRetention(
+            self.newcomer, status=False, order_count=0, revenue=0.0, reason=False
+        )
         self.assertFalse(self.newcomer.with_company(self.company).retention_computed_at)
         # Everyone else keeps their values.
         self.assertRetention(self.regular, status="active")
 
     def test_recompute_is_idempotent(self):
-        before = self.regular.with_company(self.company).read(["retention_status", "retention_revenue"])
+        before = self.regular.with_company(self.company).read(
+            ["retention_status", "retention_revenue"]
+        )
         self.assertEqual(self.recompute(), 5)
         self.assertEqual(
-            self.regular.with_company(self.company).read(["retention_status", "retention_revenue"]),
+            self.regular.with_company(self.company).read(
+                ["retention_status", "retention_revenue"]
+            ),
             before,
         )
 
@@ -191,7 +223,11 @@ class TestRecompute(RetentionCase):
         # As of 2025-01-15 Regular had visited once, on 01-01: a new customer.
         self.recompute(as_of=date(2025, 1, 15))
         self.assertRetention(
-            self.regular, order_count=1, revenue=100.0, status="new", last_order_date=date(2025, 1, 1)
+            self.regular,
+            order_count=1,
+            revenue=100.0,
+            status="new",
+            last_order_date=date(2025, 1, 1),
         )
         # Newcomer had not bought yet.
         self.assertRetention(self.newcomer, status=False)
@@ -221,19 +257,35 @@ class TestRecomputeOneCustomer(RetentionCase):
         other_before = self.other.with_company(self.company).retention_computed_at
         self.contact.action_retention_recompute()
         # Poland: Small 1600, Big 1000 (stored), Untouched 10 (stored) -> 1/3.
-        self.assertRetention(self.small, order_count=2, revenue=1600.0, days_since_last=1)
-        self.assertAlmostEqual(self.small.with_company(self.company).retention_group_top_pct, 100 / 3, places=2)
+        self.assertRetention(
+            self.small, order_count=2, revenue=1600.0, days_since_last=1
+        )
+        self.assertAlmostEqual(
+            self.small.with_company(self.company).retention_group_top_pct,
+            100 / 3,
+            places=2,
+        )
         # Others keep their values until the nightly run: Big was 1st of 3.
-        self.assertAlmostEqual(self.big.with_company(self.company).retention_group_top_pct, 100 / 3, places=2)
-        self.assertEqual(self.other.with_company(self.company).retention_computed_at, other_before)
+        self.assertAlmostEqual(
+            self.big.with_company(self.company).retention_group_top_pct,
+            100 / 3,
+            places=2,
+        )
+        self.assertEqual(
+            self.other.with_company(self.company).retention_computed_at, other_before
+        )
 
     def test_salesperson_may_refresh_a_customer(self):
-        rep = new_test_user(self.env, "rep_refresh", groups="sales_team.group_sale_salesman_all_leads")
+        rep = new_test_user(
+            self.env, "rep_refresh", groups="sales_team.group_sale_salesman_all_leads"
+        )
         self.small.with_user(rep).action_retention_recompute()
         self.assertRetention(self.small, revenue=100.0)
 
     def test_only_managers_recompute_everything(self):
-        rep = new_test_user(self.env, "rep_all", groups="sales_team.group_sale_salesman_all_leads")
+        rep = new_test_user(
+            self.env, "rep_all", groups="sales_team.group_sale_salesman_all_leads"
+        )
         with self.assertRaises(AccessError):
             self.env["res.partner"].with_user(rep).retention_recompute()
 
@@ -243,16 +295,26 @@ class TestRecomputeOneCustomer(RetentionCase):
         # write): date the existing orders back instead.
         self.env.flush_all()
         self.env.cr.execute("UPDATE sale_order SET write_date = '2000-01-01'")
-        self.company.write({"retention_last_run": "2001-01-01 00:00:00", "retention_changed_until": False})
+        self.company.write(
+            {
+                "retention_last_run": "2001-01-01 00:00:00",
+                "retention_changed_until": False,
+            }
+        )
         self._order(self.small, self.today, 50)
         self.big.sale_order_ids._action_cancel()
         untouched_before = self.other.with_company(self.company).retention_computed_at
         stats = self.company._retention_recompute_changed()
         self.assertEqual(stats["customers"], 1)  # Small; Big has no order left
         self.assertEqual(stats["cleared"], 1)  # Big
-        self.assertRetention(self.small, order_count=2, revenue=150.0, days_since_last=0)
+        self.assertRetention(
+            self.small, order_count=2, revenue=150.0, days_since_last=0
+        )
         self.assertRetention(self.big, status=False)
-        self.assertEqual(self.other.with_company(self.company).retention_computed_at, untouched_before)
+        self.assertEqual(
+            self.other.with_company(self.company).retention_computed_at,
+            untouched_before,
+        )
         # Nothing changed since: nothing to do.
         self.company.retention_changed_until = fields.Datetime.now() + timedelta(days=1)
         self.assertEqual(self.company._retention_recompute_changed()["customers"], 0)

@@ -37,15 +37,20 @@ class TestRetentionSms(RetentionSmsCase):
         self.assertEqual(campaign.company_id, self.company)
         self.assertEqual(campaign.user_id, self.env.user)
         for partner in anna | piotr:
-            self.assertTrue(partner.message_ids.filtered(lambda m: m.message_type == "sms"))
+            self.assertTrue(
+                partner.message_ids.filtered(lambda m: m.message_type == "sms")
+            )
 
     def test_mobile_preferred_over_phone(self):
-        both = self._customer("Both", self.poland, phone="22 123 45 67", mobile="512 345 678")
+        both = self._customer(
+            "Both", self.poland, phone="22 123 45 67", mobile="512 345 678"
+        )
         self._run(both)
         self.assertSMSOutgoing(both, "+48512345678")
 
     def test_normalisation_by_country(self):
-        # National numbers read with the partner's country; no country: the company's (Poland).
+        # National numbers read with the partner's country; no country: the
+        # company's (Poland).
         cases = [
             (self.poland, "512 345 678", "+48512345678"),
             (self.ukraine, "050 123 4567", "+380501234567"),
@@ -56,10 +61,14 @@ class TestRetentionSms(RetentionSmsCase):
         ]
         partners = self.env["res.partner"]
         for index, (country, _number, _e164) in enumerate(cases):
-            partners |= self._customer(f"Customer {index}", country, mobile=cases[index][1])
+            partners |= self._customer(
+                f"Customer {index}", country, mobile=cases[index][1]
+            )
         wizard, campaign = self._run(partners)
         self.assertEqual(campaign.partner_ids, partners)
-        for partner, (_country, _number, expected) in zip(partners, cases):
+        for partner, (_country, _number, expected) in zip(
+            partners, cases, strict=False
+        ):
             self.assertSMSOutgoing(partner, expected)
 
     def test_skip_reasons(self):
@@ -70,13 +79,41 @@ class TestRetentionSms(RetentionSmsCase):
         blacklisted = self._customer("Blacklisted", self.poland, mobile="600 100 200")
         self.env["phone.blacklist"].sudo().add("+48600100200")
         duplicate = self._customer("Duplicate", self.poland, phone="+48512345678")
-        other = self._customer("Other company", self.poland, mobile="512 000 111", company_id=self.other_company.id)
-        archived = self._customer("Archived", self.poland, mobile="512 000 222", active=False)
+        other = self._customer(
+            "Other company",
+            self.poland,
+            mobile="512 000 111",
+            company_id=self.other_company.id,
+        )
+        archived = self._customer(
+            "Archived", self.poland, mobile="512 000 222", active=False
+        )
         recent = self._customer("Recent", self.poland, mobile="512 000 333")
-        self.env["retention.sms.campaign"].create({"line_ids": [(0, 0, {
-            "partner_id": recent.id, "commercial_partner_id": recent.id, "kind": "contacted",
-        })]})
-        selection = ok | no_number | invalid | blacklisted | duplicate | other | archived | recent
+        self.env["retention.sms.campaign"].create(
+            {
+                "line_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "partner_id": recent.id,
+                            "commercial_partner_id": recent.id,
+                            "kind": "contacted",
+                        },
+                    )
+                ]
+            }
+        )
+        selection = (
+            ok
+            | no_number
+            | invalid
+            | blacklisted
+            | duplicate
+            | other
+            | archived
+            | recent
+        )
 
         wizard = self._wizard(selection)
         expected = {
@@ -91,7 +128,11 @@ class TestRetentionSms(RetentionSmsCase):
         }
         for fname, partners in expected.items():
             self.assertEqual(wizard[fname], partners, fname)
-            self.assertEqual(wizard[fname.replace("_ids", "_count").replace("_partner", "")], 1, fname)
+            self.assertEqual(
+                wizard[fname.replace("_ids", "_count").replace("_partner", "")],
+                1,
+                fname,
+            )
         self.assertEqual(wizard.skip_count, 7)
         action = wizard.with_context(reason="invalid").action_open_skipped()
         self.assertEqual(action["res_model"], "res.partner")
@@ -136,15 +177,30 @@ class TestRetentionSms(RetentionSmsCase):
         # The search domain of the list is ignored: only the ticked records count.
         anna = self._customer("Anna", self.poland, mobile="512 345 678")
         self._customer("Not ticked", self.poland, mobile="512 345 679")
-        wizard = self.env["retention.sms.wizard"].with_context(
-            active_model="res.partner", active_ids=anna.ids, active_domain=[],
-        ).create({})
+        wizard = (
+            self.env["retention.sms.wizard"]
+            .with_context(
+                active_model="res.partner",
+                active_ids=anna.ids,
+                active_domain=[],
+            )
+            .create({})
+        )
         self.assertEqual(wizard.partner_ids, anna)
-        action = self.env.ref("customer_retention.action_partner_retention_sms").with_user(self.salesman).with_context(
-            active_model="res.partner", active_ids=anna.ids, active_domain=[]
-        ).run()
+        action = (
+            self.env.ref("customer_retention.action_partner_retention_sms")
+            .with_user(self.salesman)
+            .with_context(
+                active_model="res.partner", active_ids=anna.ids, active_domain=[]
+            )
+            .run()
+        )
         self.assertEqual(action["res_model"], "retention.sms.wizard")
-        wizard = self.env["retention.sms.wizard"].with_context(action["context"]).create({})
+        wizard = (
+            self.env["retention.sms.wizard"]
+            .with_context(**action["context"])
+            .create({})
+        )
         self.assertEqual(wizard.partner_ids, anna)
 
     def test_template_by_dominant_status_and_preview(self):
@@ -154,13 +210,19 @@ class TestRetentionSms(RetentionSmsCase):
         (lost_1 | lost_2).write({"retention_status": "lost"})
         at_risk.write({"retention_status": "at_risk", "retention_days_since_last": 45})
         wizard = self._wizard(lost_1 | lost_2 | at_risk)
-        self.assertEqual(wizard.template_id, self.env.ref("customer_retention.sms_template_retention_lost"))
+        self.assertEqual(
+            wizard.template_id,
+            self.env.ref("customer_retention.sms_template_retention_lost"),
+        )
         self.assertEqual(wizard.body, wizard.template_id.body)
         self.assertEqual(wizard.preview_partner_id, lost_1)
         self.assertIn("Lost One", wizard.preview)
 
         wizard = self._wizard(at_risk)
-        self.assertEqual(wizard.template_id, self.env.ref("customer_retention.sms_template_retention_at_risk"))
+        self.assertEqual(
+            wizard.template_id,
+            self.env.ref("customer_retention.sms_template_retention_at_risk"),
+        )
         self.assertIn("Marta", wizard.preview)
         self.assertIn("45 days", wizard.preview)
         self.assertEqual(wizard.encoding, "gsm7")
@@ -172,7 +234,9 @@ class TestRetentionSms(RetentionSmsCase):
         self.assertEqual(wizard.encoding, "unicode")
         with self.mockSMSGateway():
             wizard._queue()
-        self.assertSMSOutgoing(at_risk, "+48512345673", content="Cześć Marta, tęsknimy!")
+        self.assertSMSOutgoing(
+            at_risk, "+48512345673", content="Cześć Marta, tęsknimy!"
+        )
 
     def test_segments(self):
         # GSM-7: 160 in one SMS, then 153 per part; Unicode: 70, then 67.
@@ -181,12 +245,18 @@ class TestRetentionSms(RetentionSmsCase):
         self.assertEqual(sms_segments("a" * 161), ("gsm7", 2))
         self.assertEqual(sms_segments("a" * 306), ("gsm7", 2))
         self.assertEqual(sms_segments("a" * 307), ("gsm7", 3))
-        self.assertEqual(sms_segments("€" * 80), ("gsm7", 1))  # extension: 2 places each
+        self.assertEqual(
+            sms_segments("€" * 80), ("gsm7", 1)
+        )  # extension: 2 places each
         self.assertEqual(sms_segments("€" * 81), ("gsm7", 2))
         self.assertEqual(sms_segments("ą" * 70), ("unicode", 1))
         self.assertEqual(sms_segments("ą" * 71), ("unicode", 2))
-        self.assertEqual(sms_segments("Привіт" + "a" * 128), ("unicode", 2))  # 134 = 2 x 67
-        self.assertEqual(sms_segments("Привет" + "a" * 129), ("unicode", 3))  # 135 > 134
+        self.assertEqual(
+            sms_segments("Привіт" + "a" * 128), ("unicode", 2)
+        )  # 134 = 2 x 67
+        self.assertEqual(
+            sms_segments("Привет" + "a" * 129), ("unicode", 3)
+        )  # 135 > 134
 
     def test_form_flow(self):
         # The dialog as the web client drives it: counts, then an edited body
@@ -197,7 +267,7 @@ class TestRetentionSms(RetentionSmsCase):
         # a default_partner_ids in the dialog's context must not make the
         # selected customers recipients of each other's chatter notes
         context = dict(action["context"], default_partner_ids=(anna | nobody).ids)
-        form = Form(self.env["retention.sms.wizard"].with_context(context))
+        form = Form(self.env["retention.sms.wizard"].with_context(**context))
         self.assertEqual(form.send_count, 1)
         self.assertEqual(form.skip_no_number_count, 1)
         form.body = "Witaj {{ object.name }}! " + "ż" * 60
@@ -214,13 +284,19 @@ class TestRetentionSms(RetentionSmsCase):
 
     def test_salesman_can_run(self):
         anna = self._customer("Anna", self.poland, mobile="512 345 678")
-        action = self.env["retention.sms.wizard"].with_user(self.salesman).action_open(anna.ids)
+        action = (
+            self.env["retention.sms.wizard"]
+            .with_user(self.salesman)
+            .action_open(anna.ids)
+        )
         self.assertEqual(action["res_model"], "retention.sms.wizard")
         wizard, campaign = self._run(anna, user=self.salesman)
         self.assertSMSOutgoing(anna, "+48512345678")
         # an edited body, rendered with the salesperson's rights
         wizard = self._wizard(anna, user=self.salesman)
-        self.env["retention.sms.campaign"].search([]).date = fields.Datetime.now() - timedelta(days=60)
+        self.env["retention.sms.campaign"].search([]).date = (
+            fields.Datetime.now() - timedelta(days=60)
+        )
         wizard.body = "Hello {{ object.name }}"
         with self.mockSMSGateway():
             wizard._queue()
@@ -231,15 +307,23 @@ class TestRetentionSms(RetentionSmsCase):
     def test_user_without_sales_rights(self):
         anna = self._customer("Anna", self.poland, mobile="512 345 678")
         with self.assertRaises(AccessError):
-            self.env["retention.sms.wizard"].with_user(self.employee).action_open(anna.ids)
+            self.env["retention.sms.wizard"].with_user(self.employee).action_open(
+                anna.ids
+            )
         with self.assertRaises(AccessError):
             self._wizard(anna, user=self.employee)
         with self.assertRaises(AccessError):
             self.env["retention.sms.campaign"].with_user(self.employee).search([])
 
     def test_campaign_multi_company_rule(self):
-        campaign = self.env["retention.sms.campaign"].create({"company_id": self.other_company.id})
-        self.assertFalse(self.env["retention.sms.campaign"].with_user(self.salesman).search([("id", "=", campaign.id)]))
+        campaign = self.env["retention.sms.campaign"].create(
+            {"company_id": self.other_company.id}
+        )
+        self.assertFalse(
+            self.env["retention.sms.campaign"]
+            .with_user(self.salesman)
+            .search([("id", "=", campaign.id)])
+        )
 
     # ------------------------------------------------------------
     # Guardrails: control group, batch size, quiet hours, duplicates
@@ -255,22 +339,39 @@ class TestRetentionSms(RetentionSmsCase):
         with self.mockSMSGateway():
             campaign = wizard._queue()
         self.assertEqual(len(self._new_sms), 18)
-        self.assertEqual(set(self._new_sms.partner_id.ids), set((customers - holdout).ids))
-        self.assertEqual(campaign.holdout_partner_ids, holdout, "the preview's control group is the one recorded")
-        self.assertEqual((campaign.sent_count, campaign.holdout_count, campaign.holdout_percent), (18, 2, 10))
+        self.assertEqual(
+            set(self._new_sms.partner_id.ids), set((customers - holdout).ids)
+        )
+        self.assertEqual(
+            campaign.holdout_partner_ids,
+            holdout,
+            "the preview's control group is the one recorded",
+        )
+        self.assertEqual(
+            (campaign.sent_count, campaign.holdout_count, campaign.holdout_percent),
+            (18, 2, 10),
+        )
         self.assertEqual(campaign.partner_ids, customers - holdout)
-        self.assertFalse(holdout.message_ids.filtered(lambda m: m.message_type == "sms"),
-                         "the control group gets nothing")
+        self.assertFalse(
+            holdout.message_ids.filtered(lambda m: m.message_type == "sms"),
+            "the control group gets nothing",
+        )
 
         # Reproducible: a wizard given the recorded seed on the same
         # customers, ticked in the reverse order, draws the same group; another
         # seed draws another group of the same size.
         self.company.retention_sms_cap_days = 0
-        again = self.env["retention.sms.wizard"].with_context(
-            retention_sms_partner_ids=customers.ids[::-1]).create({"holdout_seed": campaign.holdout_seed})
+        again = (
+            self.env["retention.sms.wizard"]
+            .with_context(retention_sms_partner_ids=customers.ids[::-1])
+            .create({"holdout_seed": campaign.holdout_seed})
+        )
         self.assertEqual(again.holdout_partner_ids, holdout)
-        other = self.env["retention.sms.wizard"].with_context(
-            retention_sms_partner_ids=customers.ids).create({"holdout_seed": campaign.holdout_seed + 1})
+        other = (
+            self.env["retention.sms.wizard"]
+            .with_context(retention_sms_partner_ids=customers.ids)
+            .create({"holdout_seed": campaign.holdout_seed + 1})
+        )
         self.assertEqual(len(other.holdout_partner_ids), 2)
         self.assertNotEqual(other.holdout_partner_ids, holdout)
 
@@ -287,7 +388,10 @@ class TestRetentionSms(RetentionSmsCase):
         customers = self._polish_customers(3)
         wizard = self._wizard(customers)
         self.assertTrue(wizard.over_limit)
-        with self.mockSMSGateway(), self.assertRaisesRegex(UserError, "3 customers, more than the 2 allowed"):
+        with (
+            self.mockSMSGateway(),
+            self.assertRaisesRegex(UserError, "3 customers, more than the 2 allowed"),
+        ):
             wizard._queue()
         self.assertFalse(self._new_sms)
         self.assertFalse(self.env["retention.sms.campaign"].search([]))
@@ -299,7 +403,9 @@ class TestRetentionSms(RetentionSmsCase):
         # Warsaw, quiet from 21:00 to 09:00. Queued at 22:30 local on a
         # Monday in March (UTC+1): held until 09:00 local = 08:00 UTC.
         self.company.partner_id.tz = "Europe/Warsaw"
-        self.company.write({"retention_sms_quiet_start": 21.0, "retention_sms_quiet_end": 9.0})
+        self.company.write(
+            {"retention_sms_quiet_start": 21.0, "retention_sms_quiet_end": 9.0}
+        )
         customers = self._polish_customers(3)
         Campaign = self.env["retention.sms.campaign"]
         with self.mock_datetime_and_now(datetime(2026, 3, 2, 21, 30)):
@@ -307,43 +413,68 @@ class TestRetentionSms(RetentionSmsCase):
             self.assertEqual(wizard.quiet_until, datetime(2026, 3, 3, 8, 0))
             with self.mockSMSGateway():
                 campaign = wizard._queue()
-                self.assertFalse(self._new_sms, "nothing enters the queue during the quiet hours")
+                self.assertFalse(
+                    self._new_sms, "nothing enters the queue during the quiet hours"
+                )
         self.assertEqual(campaign.state, "held")
         self.assertEqual(campaign.release_date, datetime(2026, 3, 3, 8, 0))
         self.assertEqual(set(campaign.line_ids.mapped("sms_state")), {"held"})
         release = self.env.ref("customer_retention.ir_cron_retention_sms_release")
-        triggers = self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", release.id)])
-        self.assertIn(datetime(2026, 3, 3, 8, 0), triggers.mapped("call_at"), "the release cron runs at 09:00")
+        triggers = (
+            self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", release.id)])
+        )
+        self.assertIn(
+            datetime(2026, 3, 3, 8, 0),
+            triggers.mapped("call_at"),
+            "the release cron runs at 09:00",
+        )
 
         # 08:59 local: still quiet, the cron leaves it alone
-        with self.mock_datetime_and_now(datetime(2026, 3, 3, 7, 59)), self.mockSMSGateway():
+        with (
+            self.mock_datetime_and_now(datetime(2026, 3, 3, 7, 59)),
+            self.mockSMSGateway(),
+        ):
             Campaign._cron_release_held()
             self.assertFalse(self._new_sms)
         self.assertEqual(campaign.state, "held")
 
         # 09:00 local: released in batches of 2 (the cron commits between
         # batches); a second call only takes what is left, never twice.
-        with self.mock_datetime_and_now(datetime(2026, 3, 3, 8, 0)), self.mockSMSGateway():
+        with (
+            self.mock_datetime_and_now(datetime(2026, 3, 3, 8, 0)),
+            self.mockSMSGateway(),
+        ):
             Campaign._cron_release_held(batch_size=2)
             self.assertEqual(len(self._new_sms), 2)
             self.assertEqual(campaign.state, "held")
-        with self.mock_datetime_and_now(datetime(2026, 3, 3, 8, 1)), self.mockSMSGateway():
+        with (
+            self.mock_datetime_and_now(datetime(2026, 3, 3, 8, 1)),
+            self.mockSMSGateway(),
+        ):
             Campaign._cron_release_held(batch_size=2)
             self.assertEqual(len(self._new_sms), 1)
             Campaign._cron_release_held(batch_size=2)
             self.assertEqual(len(self._new_sms), 1, "a third call finds nothing held")
-        self.assertEqual(self.env["sms.sms"].search_count([("partner_id", "in", customers.ids)]), 3)
+        self.assertEqual(
+            self.env["sms.sms"].search_count([("partner_id", "in", customers.ids)]), 3
+        )
         self.assertEqual(campaign.state, "queued")
         self.assertEqual(campaign.queued_date, datetime(2026, 3, 3, 8, 1))
         self.assertEqual(set(campaign.line_ids.mapped("sms_state")), {"queued"})
         self.assertEqual(
-            sorted(self.env["sms.sms"].search([("partner_id", "in", customers.ids)]).mapped("number")),
+            sorted(
+                self.env["sms.sms"]
+                .search([("partner_id", "in", customers.ids)])
+                .mapped("number")
+            ),
             sorted(customer.mobile.replace(" ", "") for customer in customers),
         )
 
     def test_outside_quiet_hours_queued_at_once(self):
         self.company.partner_id.tz = "Europe/Warsaw"
-        self.company.write({"retention_sms_quiet_start": 21.0, "retention_sms_quiet_end": 9.0})
+        self.company.write(
+            {"retention_sms_quiet_start": 21.0, "retention_sms_quiet_end": 9.0}
+        )
         customer = self._polish_customers(1)
         with self.mock_datetime_and_now(datetime(2026, 3, 2, 8, 0)):  # 09:00 in Warsaw
             wizard, campaign = self._run(customer)
@@ -364,16 +495,25 @@ class TestRetentionSms(RetentionSmsCase):
             origin(records, *args, **kwargs)
             raise OSError("connection lost")
 
-        with self.mockSMSGateway(), patch.object(type(self.env["res.partner"]), "_message_sms_schedule_mass", crash):
+        with (
+            self.mockSMSGateway(),
+            patch.object(
+                type(self.env["res.partner"]), "_message_sms_schedule_mass", crash
+            ),
+        ):
             with self.assertRaises(OSError), self.env.cr.savepoint():
                 wizard._queue()
         self.env.invalidate_all()
-        self.assertFalse(self.env["sms.sms"].search([("partner_id", "in", customers.ids)]))
+        self.assertFalse(
+            self.env["sms.sms"].search([("partner_id", "in", customers.ids)])
+        )
         self.assertFalse(self.env["retention.sms.campaign"].search([]))
         self.assertEqual(wizard.state, "draft")
         with self.mockSMSGateway():
             campaign = wizard._queue()
-        self.assertEqual(self.env["sms.sms"].search_count([("partner_id", "in", customers.ids)]), 3)
+        self.assertEqual(
+            self.env["sms.sms"].search_count([("partner_id", "in", customers.ids)]), 3
+        )
         self.assertEqual(campaign.sent_count, 3)
 
     def test_same_wizard_twice(self):
@@ -385,7 +525,9 @@ class TestRetentionSms(RetentionSmsCase):
             wizard._queue()
             with self.assertRaisesRegex(UserError, "already been queued"):
                 wizard._queue()
-        self.assertEqual(self.env["sms.sms"].search_count([("partner_id", "=", customer.id)]), 1)
+        self.assertEqual(
+            self.env["sms.sms"].search_count([("partner_id", "=", customer.id)]), 1
+        )
 
     def test_campaign_settings_validation(self):
         with self.assertRaisesRegex(ValidationError, "control group must be between"):
@@ -404,8 +546,12 @@ class TestRetentionSms(RetentionSmsCase):
     def test_winback_figures(self):
         # 4 customers, half kept as the control group: 2 texted, 2 not.
         self.company.retention_sms_holdout_percent = 50
-        garage = self.env["res.partner"].create({"name": "Garage Ltd", "is_company": True})
-        contact = self._customer("Jan (Garage)", self.poland, mobile="512 100 001", parent_id=garage.id)
+        garage = self.env["res.partner"].create(
+            {"name": "Garage Ltd", "is_company": True}
+        )
+        contact = self._customer(
+            "Jan (Garage)", self.poland, mobile="512 100 001", parent_id=garage.id
+        )
         others = self._polish_customers(3, prefix="Client")
         sent_at = datetime(2026, 3, 2, 10, 0)
         with self.mock_datetime_and_now(sent_at):
@@ -422,7 +568,12 @@ class TestRetentionSms(RetentionSmsCase):
         self._sale(first.commercial_partner_id, sent_at - timedelta(days=1), 500)
         self._sale(first.commercial_partner_id, sent_at + timedelta(days=3), 100)
         self._sale(first.commercial_partner_id, sent_at + timedelta(days=20), 50)
-        self._sale(second.commercial_partner_id, sent_at + timedelta(days=5), 70, state="cancel")
+        self._sale(
+            second.commercial_partner_id,
+            sent_at + timedelta(days=5),
+            70,
+            state="cancel",
+        )
         self._sale(second.commercial_partner_id, sent_at + timedelta(days=31), 90)
         self._sale(back, sent_at + timedelta(days=10), 80)
 
@@ -436,49 +587,96 @@ class TestRetentionSms(RetentionSmsCase):
             self.env["retention.sms.campaign"]._cron_measure()
         self.assertEqual(campaign.state, "measured")
         self.assertEqual(campaign.measure_end, datetime(2026, 4, 1, 10, 0))
-        self.assertEqual((campaign.won_count, campaign.winback_rate, campaign.won_revenue), (1, 50.0, 150.0))
-        self.assertEqual((campaign.holdout_won_count, campaign.holdout_rate, campaign.holdout_revenue), (1, 50.0, 80.0))
+        self.assertEqual(
+            (campaign.won_count, campaign.winback_rate, campaign.won_revenue),
+            (1, 50.0, 150.0),
+        )
+        self.assertEqual(
+            (
+                campaign.holdout_won_count,
+                campaign.holdout_rate,
+                campaign.holdout_revenue,
+            ),
+            (1, 50.0, 80.0),
+        )
         self.assertEqual(campaign.uplift, 0.0)
         self.assertEqual(campaign.won_partner_ids, first)
         line = campaign.line_ids.filtered(lambda row: row.partner_id == first)
-        self.assertEqual((line.won_back, line.won_date, line.revenue), (True, date(2026, 3, 5), 150.0))
-        self.assertFalse(campaign.line_ids.filtered(lambda row: row.partner_id == away).won_back)
+        self.assertEqual(
+            (line.won_back, line.won_date, line.revenue),
+            (True, date(2026, 3, 5), 150.0),
+        )
+        self.assertFalse(
+            campaign.line_ids.filtered(lambda row: row.partner_id == away).won_back
+        )
 
         # Findable from the partner list, as a salesperson: the search
         # filters "Texted (Win-back SMS)" and "Won Back by SMS" as the web
         # client gets them from the view and applies them, and the button.
         partners = self.env["res.partner"].with_user(self.salesman)
-        search_view = self.env.ref("customer_retention.res_partner_view_search_retention")
-        arch = etree.fromstring(partners.get_views([(search_view.id, "search")])["views"]["search"]["arch"])
-        selection = [("id", "in", (contact | others).commercial_partner_id.ids + (contact | others).ids)]
+        search_view = self.env.ref(
+            "customer_retention.res_partner_view_search_retention"
+        )
+        arch = etree.fromstring(
+            partners.get_views([(search_view.id, "search")])["views"]["search"]["arch"]
+        )
+        selection = [
+            (
+                "id",
+                "in",
+                (contact | others).commercial_partner_id.ids + (contact | others).ids,
+            )
+        ]
 
         def apply_filter(name):
             (node,) = arch.xpath(f"//filter[@name='{name}']")
-            return partners.search(expression.AND([selection, safe_eval(node.get("domain"))]))
+            return partners.search(
+                expression.AND([selection, safe_eval(node.get("domain"))])
+            )
 
         self.assertEqual(apply_filter("retention_sms_won_back"), first)
         self.assertEqual(apply_filter("retention_sms_texted"), texted)
-        self.assertEqual(campaign.action_open_won()["domain"], [("id", "in", first.ids)])
+        self.assertEqual(
+            campaign.action_open_won()["domain"], [("id", "in", first.ids)]
+        )
 
     def test_winback_contact_of_company(self):
         # The texted contact's company orders: the contact is won back.
-        garage = self.env["res.partner"].create({"name": "Garage Ltd", "is_company": True})
-        contact = self._customer("Jan (Garage)", self.poland, mobile="512 100 001", parent_id=garage.id)
+        garage = self.env["res.partner"].create(
+            {"name": "Garage Ltd", "is_company": True}
+        )
+        contact = self._customer(
+            "Jan (Garage)", self.poland, mobile="512 100 001", parent_id=garage.id
+        )
         sent_at = datetime(2026, 3, 2, 10, 0)
         with self.mock_datetime_and_now(sent_at):
             _wizard, campaign = self._run(contact)
         self._sale(garage, sent_at + timedelta(days=2), 120)
         campaign._measure(now=sent_at + timedelta(days=30))
         self.assertEqual(campaign.state, "measured")
-        self.assertEqual((campaign.won_count, campaign.winback_rate, campaign.won_revenue), (1, 100.0, 120.0))
+        self.assertEqual(
+            (campaign.won_count, campaign.winback_rate, campaign.won_revenue),
+            (1, 100.0, 120.0),
+        )
         self.assertEqual(campaign.holdout_rate, 0.0)
 
     def test_campaign_line_multi_company_rule(self):
         customer = self._polish_customers(1)
-        campaign = self.env["retention.sms.campaign"].create({
-            "company_id": self.other_company.id,
-            "line_ids": [(0, 0, {"partner_id": customer.id, "commercial_partner_id": customer.id,
-                                 "kind": "contacted"})],
-        })
+        campaign = self.env["retention.sms.campaign"].create(
+            {
+                "company_id": self.other_company.id,
+                "line_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "partner_id": customer.id,
+                            "commercial_partner_id": customer.id,
+                            "kind": "contacted",
+                        },
+                    )
+                ],
+            }
+        )
         Line = self.env["retention.sms.campaign.line"].with_user(self.salesman)
         self.assertFalse(Line.search([("campaign_id", "=", campaign.id)]))

@@ -6,7 +6,9 @@ from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import new_test_user, tagged
 
-from odoo.addons.customer_retention.models.retention_sms_campaign import RetentionSmsCampaign
+from odoo.addons.customer_retention.models.retention_sms_campaign import (
+    RetentionSmsCampaign,
+)
 
 from .common import RetentionSmsCase
 
@@ -31,7 +33,9 @@ class TestSmsTrust(RetentionSmsCase):
 
     def _night_campaign(self, partners, user=None, body=None):
         """A campaign queued by ``user`` during the quiet hours: held."""
-        self.company.write({"retention_sms_quiet_start": 21.0, "retention_sms_quiet_end": 9.0})
+        self.company.write(
+            {"retention_sms_quiet_start": 21.0, "retention_sms_quiet_end": 9.0}
+        )
         with self.mock_datetime_and_now(NIGHT), self.mockSMSGateway():
             wizard = self._wizard(partners, user)
             if body is not None:
@@ -57,20 +61,42 @@ class TestSmsTrust(RetentionSmsCase):
         campaign = self._night_campaign(victim)
         Campaign = self.env["retention.sms.campaign"].with_user(self.salesman)
         with self.assertRaises(AccessError):
-            Campaign.create({"state": "held", "body": SECRET, "line_ids": [(0, 0, {
-                "partner_id": victim.id, "commercial_partner_id": victim.id, "kind": "contacted",
-                "sms_state": "held", "body": SECRET,
-            })]})
+            Campaign.create(
+                {
+                    "state": "held",
+                    "body": SECRET,
+                    "line_ids": [
+                        (
+                            0,
+                            0,
+                            {
+                                "partner_id": victim.id,
+                                "commercial_partner_id": victim.id,
+                                "kind": "contacted",
+                                "sms_state": "held",
+                                "body": SECRET,
+                            },
+                        )
+                    ],
+                }
+            )
         with self.assertRaises(AccessError):
-            self.env["retention.sms.campaign.line"].with_user(self.salesman).create({
-                "campaign_id": campaign.id, "partner_id": victim.id,
-                "commercial_partner_id": victim.id, "kind": "contacted", "sms_state": "held",
-            })
+            self.env["retention.sms.campaign.line"].with_user(self.salesman).create(
+                {
+                    "campaign_id": campaign.id,
+                    "partner_id": victim.id,
+                    "commercial_partner_id": victim.id,
+                    "kind": "contacted",
+                    "sms_state": "held",
+                }
+            )
         self.assertEqual(self.env["retention.sms.campaign"].search([]), campaign)
         with self.assertRaises(AccessError):
             campaign.with_user(self.salesman).write({"body": SECRET})
         with self.assertRaises(AccessError):
-            campaign.line_ids.with_user(self.salesman).write({"body": SECRET, "sms_state": "held"})
+            campaign.line_ids.with_user(self.salesman).write(
+                {"body": SECRET, "sms_state": "held"}
+            )
         with self.assertRaises(AccessError):
             campaign.with_user(self.salesman).unlink()
         # What the salesperson may do: read the campaigns of their company.
@@ -81,11 +107,16 @@ class TestSmsTrust(RetentionSmsCase):
         # superuser: it is rendered when queued, as its author, and Odoo's
         # restriction on inline templates refuses the code then and there.
         victim = self._customer("Victim", self.poland, mobile="512 345 678")
-        self.company.write({"retention_sms_quiet_start": 21.0, "retention_sms_quiet_end": 9.0})
+        self.company.write(
+            {"retention_sms_quiet_start": 21.0, "retention_sms_quiet_end": 9.0}
+        )
         with self.mock_datetime_and_now(NIGHT), self.mockSMSGateway():
             wizard = self._wizard(victim, user=self.salesman)
             wizard.body = f"Hello {SECRET}"
-            with self.assertRaisesRegex(AccessError, "allowed to edit templates containing sensible placeholders"):
+            with self.assertRaisesRegex(
+                AccessError,
+                "allowed to edit templates containing sensible placeholders",
+            ):
                 wizard._queue()
         self.assertFalse(self.env["retention.sms.campaign"].search([]))
         self.assertFalse(self._release())
@@ -96,7 +127,9 @@ class TestSmsTrust(RetentionSmsCase):
         # (the name is data, copied as it is) and the superuser release job
         # sends that text without evaluating it.
         sly = self._customer("{{ 6 * 7 }} Sly", self.poland, mobile="512 345 678")
-        campaign = self._night_campaign(sly, user=self.salesman, body="Hi {{ object.name }}!")
+        campaign = self._night_campaign(
+            sly, user=self.salesman, body="Hi {{ object.name }}!"
+        )
         self.assertEqual(campaign.line_ids.body, "Hi {{ 6 * 7 }} Sly!")
         sent = self._release()
         self.assertEqual(sent.body, "Hi {{ 6 * 7 }} Sly!")
@@ -110,13 +143,30 @@ class TestSmsTrust(RetentionSmsCase):
         # send: a control-group line and a customer of another company.
         texted, control, foreign = self._polish_customers(3)
         foreign.company_id = self.other_company
-        campaign = self.env["retention.sms.campaign"].create({
-            "state": "held", "body": "x", "line_ids": [
-                (0, 0, {"partner_id": partner.id, "commercial_partner_id": partner.id, "kind": kind,
-                        "sms_state": "held", "body": f"Hello {partner.name}"})
-                for partner, kind in ((texted, "contacted"), (control, "holdout"), (foreign, "contacted"))
-            ],
-        })
+        campaign = self.env["retention.sms.campaign"].create(
+            {
+                "state": "held",
+                "body": "x",
+                "line_ids": [
+                    (
+                        0,
+                        0,
+                        {
+                            "partner_id": partner.id,
+                            "commercial_partner_id": partner.id,
+                            "kind": kind,
+                            "sms_state": "held",
+                            "body": f"Hello {partner.name}",
+                        },
+                    )
+                    for partner, kind in (
+                        (texted, "contacted"),
+                        (control, "holdout"),
+                        (foreign, "contacted"),
+                    )
+                ],
+            }
+        )
         sent = self._release()
         self.assertEqual(sent.partner_id, texted)
         self.assertEqual(sent.body, "Hello Customer 0")
@@ -126,17 +176,32 @@ class TestSmsTrust(RetentionSmsCase):
         # Every shipped template, its text edited by a salesperson who is no
         # template editor, renders, signed with the company of the campaign
         # (here the second company the salesperson works in).
-        customer = self._customer("Anna", self.poland, mobile="512 345 678", company_id=False)
+        customer = self._customer(
+            "Anna", self.poland, mobile="512 345 678", company_id=False
+        )
         self.salesman.write({"company_ids": [(4, self.other_company.id)]})
-        self.other_company.write({"retention_sms_quiet_start": 0, "retention_sms_quiet_end": 0,
-                                  "retention_sms_holdout_percent": 0})
-        for xmlid in ("sms_template_retention_at_risk", "sms_template_retention_lost",
-                      "sms_template_retention_new"):
+        self.other_company.write(
+            {
+                "retention_sms_quiet_start": 0,
+                "retention_sms_quiet_end": 0,
+                "retention_sms_holdout_percent": 0,
+            }
+        )
+        for xmlid in (
+            "sms_template_retention_at_risk",
+            "sms_template_retention_lost",
+            "sms_template_retention_new",
+        ):
             template = self.env.ref(f"customer_retention.{xmlid}")
-            wizard = self.env["retention.sms.wizard"].with_user(self.salesman).with_context(
-                allowed_company_ids=[self.other_company.id, self.company.id],
-                retention_sms_partner_ids=customer.ids,
-            ).create({"template_id": template.id})
+            wizard = (
+                self.env["retention.sms.wizard"]
+                .with_user(self.salesman)
+                .with_context(
+                    allowed_company_ids=[self.other_company.id, self.company.id],
+                    retention_sms_partner_ids=customer.ids,
+                )
+                .create({"template_id": template.id})
+            )
             self.assertEqual(wizard.company_id, self.other_company)
             wizard.body = template.body + " (edited)"
             with self.mockSMSGateway():
@@ -145,7 +210,9 @@ class TestSmsTrust(RetentionSmsCase):
             self.assertTrue(sms.body.startswith("Hi Anna,"), sms.body)
             self.assertTrue(sms.body.endswith("Other Shop (edited)"), sms.body)
             self.assertEqual(campaign.company_id, self.other_company)
-            campaign.sudo().date = fields.Datetime.now() - timedelta(days=60)  # past the frequency cap
+            campaign.sudo().date = fields.Datetime.now() - timedelta(
+                days=60
+            )  # past the frequency cap
 
     # ------------------------------------------------------------
     # 2. One number, one text
@@ -157,14 +224,19 @@ class TestSmsTrust(RetentionSmsCase):
         husband = self._customer("Jan", self.poland, mobile="512 345 678")
         wife = self._customer("Maria", self.poland, phone="+48 512 345 678")
         wizard, first = self._run(husband | wife)
-        self.assertEqual((first.partner_ids, first.skipped_partner_ids), (husband, wife))
+        self.assertEqual(
+            (first.partner_ids, first.skipped_partner_ids), (husband, wife)
+        )
         wizard, second = self._run(wife | husband)
         self.assertEqual(second.sent_count, 0)
         self.assertEqual(wizard.skip_recent_ids, husband | wife)
         self.assertFalse(self._new_sms)
         # Another company keeps its own cap on the same number.
-        self.assertFalse(self.env["retention.sms.campaign"]._recently_contacted(
-            wife, {wife.id: "+48512345678"}, self.other_company))
+        self.assertFalse(
+            self.env["retention.sms.campaign"]._recently_contacted(
+                wife, {wife.id: "+48512345678"}, self.other_company
+            )
+        )
 
     # ------------------------------------------------------------
     # 9. Bad input never stops the machine
@@ -181,7 +253,10 @@ class TestSmsTrust(RetentionSmsCase):
 
     def test_empty_selection_is_refused(self):
         wizard = self._wizard(self.env["res.partner"])
-        with self.mockSMSGateway(), self.assertRaisesRegex(UserError, "No customer is selected"):
+        with (
+            self.mockSMSGateway(),
+            self.assertRaisesRegex(UserError, "No customer is selected"),
+        ):
             wizard._queue()
         self.assertFalse(self.env["retention.sms.campaign"].search([]))
 
@@ -190,15 +265,22 @@ class TestSmsTrust(RetentionSmsCase):
         customer = self._customer("Anna", self.poland, mobile="512 345 678")
         wizard = self._wizard(customer, user=self.salesman)
         wizard.write({"company_id": self.other_company.id})
-        with self.mockSMSGateway(), self.assertRaisesRegex(AccessError, "switch to that company"):
+        with (
+            self.mockSMSGateway(),
+            self.assertRaisesRegex(AccessError, "switch to that company"),
+        ):
             wizard._queue()
         self.assertFalse(self._new_sms)
 
     def test_a_failing_campaign_does_not_block_the_others(self):
         # The oldest held campaign cannot be queued: it is marked failed
         # with its error, and the next one goes out at the same call.
-        first = self._night_campaign(self._customer("First", self.poland, mobile="512 999 001"))
-        second = self._night_campaign(self._customer("Second", self.poland, mobile="512 999 002"))
+        first = self._night_campaign(
+            self._customer("First", self.poland, mobile="512 999 001")
+        )
+        second = self._night_campaign(
+            self._customer("Second", self.poland, mobile="512 999 002")
+        )
         original = RetentionSmsCampaign._send_lines
 
         def broken_for_first(campaign, lines):
@@ -206,15 +288,26 @@ class TestSmsTrust(RetentionSmsCase):
                 raise ValueError("gateway refused the batch")
             return original(campaign, lines)
 
-        with patch.object(RetentionSmsCampaign, "_send_lines", autospec=True, side_effect=broken_for_first), \
-                self.assertLogs("odoo.addons.customer_retention.models.retention_sms_campaign", "ERROR"):
+        with (
+            patch.object(
+                RetentionSmsCampaign,
+                "_send_lines",
+                autospec=True,
+                side_effect=broken_for_first,
+            ),
+            self.assertLogs(
+                "odoo.addons.customer_retention.models.retention_sms_campaign", "ERROR"
+            ),
+        ):
             self._release()
             sent = self._release()
         self.assertEqual(first.state, "failed")
         self.assertEqual(first.error, "ValueError: gateway refused the batch")
         self.assertEqual(second.state, "queued")
         self.assertEqual(sent.partner_id.name, "Second")
-        self.assertEqual(self._release(), self.env["sms.sms"], "nothing left to release")
+        self.assertEqual(
+            self._release(), self.env["sms.sms"], "nothing left to release"
+        )
 
     # ------------------------------------------------------------
     # 8. One definition of a purchase
@@ -229,12 +322,31 @@ class TestSmsTrust(RetentionSmsCase):
         sent_at = datetime(2026, 3, 2, 10, 0)
         with self.mock_datetime_and_now(sent_at):
             _wizard, campaign = self._run(customer, user=self.salesman)
-        product = self.env["product.product"].create({"name": "Wash", "type": "service"})
-        for move_type, day, amount in (("out_invoice", date(2026, 3, 2), 120), ("out_refund", date(2026, 3, 9), 20)):
-            move = self.env["account.move"].create({
-                "move_type": move_type, "partner_id": customer.id, "invoice_date": day,
-                "invoice_line_ids": [(0, 0, {"product_id": product.id, "price_unit": amount, "tax_ids": []})],
-            })
+        product = self.env["product.product"].create(
+            {"name": "Wash", "type": "service"}
+        )
+        for move_type, day, amount in (
+            ("out_invoice", date(2026, 3, 2), 120),
+            ("out_refund", date(2026, 3, 9), 20),
+        ):
+            move = self.env["account.move"].create(
+                {
+                    "move_type": move_type,
+                    "partner_id": customer.id,
+                    "invoice_date": day,
+                    "invoice_line_ids": [
+                        (
+                            0,
+                            0,
+                            {
+                                "product_id": product.id,
+                                "price_unit": amount,
+                                "tax_ids": [],
+                            },
+                        )
+                    ],
+                }
+            )
             move.action_post()
         # "Measure now" for the salesperson who sees the campaign.
         with self.mock_datetime_and_now(sent_at + timedelta(days=10)):
@@ -245,6 +357,8 @@ class TestSmsTrust(RetentionSmsCase):
     def test_user_without_sales_rights_cannot_measure(self):
         customer = self._customer("Anna", self.poland, mobile="512 345 678")
         _wizard, campaign = self._run(customer)
-        outsider = new_test_user(self.env, "retention_sms_outsider", groups="base.group_user")
+        outsider = new_test_user(
+            self.env, "retention_sms_outsider", groups="base.group_user"
+        )
         with self.assertRaises(AccessError):
             campaign.with_user(outsider).action_measure()

@@ -1,15 +1,15 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import date
 
-from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 from odoo.tests import tagged
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
 from .common import AS_OF, RetentionCase
 
 
 @tagged("post_install", "-at_install")
 class TestSaleOrderCurrency(RetentionCase):
-
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -17,19 +17,30 @@ class TestSaleOrderCurrency(RetentionCase):
         cls.eur = cls.env.ref("base.EUR")
         cls.eur.active = True
         cls.env["res.currency.rate"].create(
-            {"name": "2025-01-01", "rate": 2.0, "currency_id": cls.eur.id, "company_id": cls.company.id}
+            {
+                "name": "2025-01-01",
+                "rate": 2.0,
+                "currency_id": cls.eur.id,
+                "company_id": cls.company.id,
+            }
         )
-        cls.eur_pricelist = cls.env["product.pricelist"].create({"name": "EUR", "currency_id": cls.eur.id})
+        cls.eur_pricelist = cls.env["product.pricelist"].create(
+            {"name": "EUR", "currency_id": cls.eur.id}
+        )
 
     def test_amounts_are_converted_to_the_company_currency(self):
         if self.company.currency_id == self.eur:
             self.skipTest("the test database's company already works in EUR")
         customer = self._customer("Euro Buyer")
-        self._order(customer, date(2025, 6, 1), 400, pricelist=self.eur_pricelist)  # 400 EUR = 200
+        self._order(
+            customer, date(2025, 6, 1), 400, pricelist=self.eur_pricelist
+        )  # 400 EUR = 200
         self._order(customer, date(2025, 6, 11), 100)  # 100 in company currency
         self.recompute()
         # (200 + 100) over 2 visits.
-        self.assertRetention(customer, revenue=300.0, avg_ticket=150.0, order_count=2, cadence_days=10.0)
+        self.assertRetention(
+            customer, revenue=300.0, avg_ticket=150.0, order_count=2, cadence_days=10.0
+        )
 
 
 @tagged("post_install", "-at_install")
@@ -43,20 +54,34 @@ class TestInvoiceSource(AccountTestInvoicingCommon):
         cls.env.company.retention_source = "invoice"
         cls.eur = cls.setup_other_currency("EUR", rates=[("2025-01-01", 2.0)])
         cls.customer = cls.env["res.partner"].create({"name": "Invoiced Customer"})
-        cls.contact = cls.env["res.partner"].create({"name": "Their Buyer", "parent_id": cls.customer.id})
+        cls.contact = cls.env["res.partner"].create(
+            {"name": "Their Buyer", "parent_id": cls.customer.id}
+        )
 
         def invoice(move_type, day, amount, partner=None, **kwargs):
             return cls.init_invoice(
-                move_type, partner=partner or cls.customer, invoice_date=day, amounts=[amount], post=True, **kwargs
+                move_type,
+                partner=partner or cls.customer,
+                invoice_date=day,
+                amounts=[amount],
+                post=True,
+                **kwargs,
             )
 
         invoice("out_invoice", date(2025, 3, 1), 100)
         invoice("out_invoice", date(2025, 5, 1), 200)
         invoice("out_invoice", date(2025, 5, 1), 50, partner=cls.contact)
         invoice("out_refund", date(2025, 5, 20), 30)
-        cls.init_invoice("out_invoice", partner=cls.customer, invoice_date=date(2025, 6, 1), amounts=[999])  # draft
+        cls.init_invoice(
+            "out_invoice",
+            partner=cls.customer,
+            invoice_date=date(2025, 6, 1),
+            amounts=[999],
+        )  # draft
         cls.foreign = cls.env["res.partner"].create({"name": "Foreign Customer"})
-        invoice("out_invoice", date(2025, 6, 10), 400, partner=cls.foreign, currency=cls.eur)
+        invoice(
+            "out_invoice", date(2025, 6, 10), 400, partner=cls.foreign, currency=cls.eur
+        )
         cls.refund_only = cls.env["res.partner"].create({"name": "Refund Only"})
         invoice("out_refund", date(2025, 6, 10), 40, partner=cls.refund_only)
 

@@ -16,19 +16,39 @@ class TestUiTour(HttpCase):
         super().setUpClass()
         env = cls.env(context=dict(cls.env.context, tracking_disable=True))
         today = fields.Date.context_today(env["res.partner"])
-        product = env["product.product"].create({"name": "Wash", "type": "service", "list_price": 50})
+        product = env["product.product"].create(
+            {"name": "Wash", "type": "service", "list_price": 50}
+        )
 
         def order(partner, days_ago, amount):
-            sale = env["sale.order"].create({
-                "partner_id": partner.id,
-                "order_line": [(0, 0, {"product_id": product.id, "price_unit": amount, "tax_id": [(6, 0, [])]})],
-            })
+            sale = env["sale.order"].create(
+                {
+                    "partner_id": partner.id,
+                    "order_line": [
+                        (
+                            0,
+                            0,
+                            {
+                                "product_id": product.id,
+                                "price_unit": amount,
+                                "tax_id": [(6, 0, [])],
+                            },
+                        )
+                    ],
+                }
+            )
             sale.action_confirm()
-            sale.date_order = fields.Datetime.to_datetime(today - timedelta(days=days_ago))
+            sale.date_order = fields.Datetime.to_datetime(
+                today - timedelta(days=days_ago)
+            )
 
-        overdue = env["res.partner"].create({
-            "name": "Overdue Garage", "is_company": True, "mobile": "+48 512 345 678",
-        })
+        overdue = env["res.partner"].create(
+            {
+                "name": "Overdue Garage",
+                "is_company": True,
+                "mobile": "+48 512 345 678",
+            }
+        )
         for days_ago in (160, 130, 100):
             order(overdue, days_ago, 200)  # every 30 days, silent for 100: at risk
         loyal = env["res.partner"].create({"name": "Loyal Salon", "is_company": True})
@@ -36,15 +56,26 @@ class TestUiTour(HttpCase):
             order(loyal, days_ago, 80)
         env["res.partner"].retention_recompute(as_of=today)
         # the SMS step must queue at once whatever the hour CI runs at
-        env.company.write({"retention_sms_quiet_start": 0, "retention_sms_quiet_end": 0})
+        env.company.write(
+            {"retention_sms_quiet_start": 0, "retention_sms_quiet_end": 0}
+        )
         cls.rep = new_test_user(
-            env, "retention_tour_rep", password="retention_tour_rep",
-            groups="sales_team.group_sale_salesman", tour_enabled=False,
+            env,
+            "retention_tour_rep",
+            password="retention_tour_rep",
+            groups="sales_team.group_sale_salesman",
+            tour_enabled=False,
         )
 
     def test_salesperson_tour(self):
-        self.start_tour("/odoo", "customer_retention_tour", login="retention_tour_rep", timeout=120)
-        campaign = self.env["retention.sms.campaign"].search([("user_id", "=", self.rep.id)])
+        self.start_tour(
+            "/odoo", "customer_retention_tour", login="retention_tour_rep", timeout=120
+        )
+        campaign = self.env["retention.sms.campaign"].search(
+            [("user_id", "=", self.rep.id)]
+        )
         self.assertEqual(campaign.partner_ids.mapped("name"), ["Overdue Garage"])
-        sms = self.env["sms.sms"].search([("partner_id", "in", campaign.partner_ids.ids)])
+        sms = self.env["sms.sms"].search(
+            [("partner_id", "in", campaign.partner_ids.ids)]
+        )
         self.assertEqual((sms.number, sms.state), ("+48512345678", "outgoing"))

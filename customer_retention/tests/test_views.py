@@ -30,7 +30,8 @@ class TestViews(RetentionCase):
         cls.steady = cls._customer("Steady Salon", is_company=True)
         for days in (130, 100, 70, 40, 10):
             cls._order(cls.steady, cls.today - timedelta(days=days), 100)
-        # Late: every 30 days but silent for 100 (> 1.5 x 30) -> At risk, overdue for 70 days.
+        # Late: every 30 days but silent for 100 (> 1.5 x 30) -> At risk,
+        # overdue for 70 days.
         cls.late = cls._customer("Late Garage", is_company=True)
         for days in (160, 130, 100):
             cls._order(cls.late, cls.today - timedelta(days=days), 200)
@@ -46,7 +47,9 @@ class TestViews(RetentionCase):
         cls.env["res.partner"].retention_recompute(as_of=cls.today)
 
         cls.admin = cls.env.ref("base.user_admin")
-        cls.rep = new_test_user(cls.env, "retention_rep", groups="sales_team.group_sale_salesman")
+        cls.rep = new_test_user(
+            cls.env, "retention_rep", groups="sales_team.group_sale_salesman"
+        )
         cls.clerk = new_test_user(cls.env, "retention_clerk", groups="base.group_user")
         cls.action = cls.env.ref("customer_retention.action_customer_retention")
         cls.menu = cls.env.ref("customer_retention.menu_customer_retention")
@@ -56,27 +59,41 @@ class TestViews(RetentionCase):
     def _read_view_fields(self, Partner, view_id, view_type, domain):
         """Read what the web client reads for a view: the fields of its arch
         as this user gets it (fields of x2many sub-views left out)."""
-        arch = etree.fromstring(Partner.get_views([(view_id, view_type)])["views"][view_type]["arch"])
-        names = {node.get("name") for node in arch.xpath("//field[not(ancestor::field)]")}
+        arch = etree.fromstring(
+            Partner.get_views([(view_id, view_type)])["views"][view_type]["arch"]
+        )
+        names = {
+            node.get("name") for node in arch.xpath("//field[not(ancestor::field)]")
+        }
         return Partner.web_search_read(domain, dict.fromkeys(names, {}), limit=10)
 
     def _action_search_arch(self, Partner):
         return etree.fromstring(
-            Partner.get_views([(self.action.search_view_id.id, "search")])["views"]["search"]["arch"]
+            Partner.get_views([(self.action.search_view_id.id, "search")])["views"][
+                "search"
+            ]["arch"]
         )
 
     def _action_domain(self, Partner):
         """The action's domain, limited to this test's customers so that
         customers already in the database do not change the counts."""
-        return expression.AND([self._eval(self.action.domain, Partner), [("id", "in", self.customers.ids)]])
+        return expression.AND(
+            [
+                self._eval(self.action.domain, Partner),
+                [("id", "in", self.customers.ids)],
+            ]
+        )
 
     def _eval(self, expr, Partner):
         """Evaluate a domain or context string of a view as the web client does."""
-        return safe_eval(expr, {
-            "context_today": lambda: fields.Date.context_today(Partner),
-            "datetime": safe_datetime,
-            "uid": Partner.env.uid,
-        })
+        return safe_eval(
+            expr,
+            {
+                "context_today": lambda: fields.Date.context_today(Partner),
+                "datetime": safe_datetime,
+                "uid": Partner.env.uid,
+            },
+        )
 
     # views ---------------------------------------------------------------
 
@@ -85,21 +102,53 @@ class TestViews(RetentionCase):
             with self.subTest(user=user.login):
                 Partner = self.env["res.partner"].with_user(user)
                 for view in self.action.view_ids:
-                    self.assertTrue(self._read_view_fields(Partner, view.view_id.id, view.view_mode, [])["length"])
-                loaded = Partner.get_views([
-                    (self.action.search_view_id.id, "search"), (False, "form"), (False, "list"), (False, "kanban"),
-                ])["views"]
+                    self.assertTrue(
+                        self._read_view_fields(
+                            Partner, view.view_id.id, view.view_mode, []
+                        )["length"]
+                    )
+                loaded = Partner.get_views(
+                    [
+                        (self.action.search_view_id.id, "search"),
+                        (False, "form"),
+                        (False, "list"),
+                        (False, "kanban"),
+                    ]
+                )["views"]
                 form = etree.fromstring(loaded["form"]["arch"])
-                self.assertTrue(form.xpath("//page[@name='retention']//field[@name='retention_reason']"))
-                self.assertTrue(form.xpath("//page[@name='retention']//button[@name='action_retention_recompute']"))
+                self.assertTrue(
+                    form.xpath(
+                        "//page[@name='retention']//field[@name='retention_reason']"
+                    )
+                )
+                self.assertTrue(
+                    form.xpath(
+                        "//page[@name='retention']//button[@name='action_retention_recompute']"
+                    )
+                )
                 search = etree.fromstring(loaded["search"]["arch"])
-                self.assertEqual(search.xpath("//searchpanel/field/@name"), ["retention_status", "retention_alert"])
-                self.assertIn("retention_status", loaded["list"]["arch"])  # the Contacts list columns
-                self._read_view_fields(Partner, False, "form", [("id", "=", self.late.id)])
+                self.assertEqual(
+                    search.xpath("//searchpanel/field/@name"),
+                    ["retention_status", "retention_alert"],
+                )
+                self.assertIn(
+                    "retention_status", loaded["list"]["arch"]
+                )  # the Contacts list columns
+                self._read_view_fields(
+                    Partner, False, "form", [("id", "=", self.late.id)]
+                )
         Settings = self.env["res.config.settings"]
-        settings = Settings.with_user(self.admin).get_views([(False, "form")])["views"]["form"]["arch"]
-        for name in ("retention_lookback_days", "retention_at_risk_factor", "retention_min_at_risk_days",
-                     "retention_dormant_days", "retention_lost_days", "action_retention_recompute"):
+        settings = Settings.with_user(self.admin).get_views([(False, "form")])["views"][
+            "form"
+        ]["arch"]
+        for name in (
+            "retention_lookback_days",
+            "retention_at_risk_factor",
+            "retention_min_at_risk_days",
+            "retention_dormant_days",
+            "retention_lost_days",
+            "action_retention_recompute",
+        ):
             self.assertIn(name, settings)
         # Thresholds are for administrators only.
         with self.assertRaises(AccessError):
@@ -109,13 +158,20 @@ class TestViews(RetentionCase):
         """A contact-only user opens Contacts as before: no retention column,
         tab or filter, and nothing they read raises an access error."""
         Partner = self.env["res.partner"].with_user(self.clerk)
-        loaded = Partner.get_views([(False, "list"), (False, "form"), (False, "search"), (False, "kanban")])
+        loaded = Partner.get_views(
+            [(False, "list"), (False, "form"), (False, "search"), (False, "kanban")]
+        )
         for view_type, view in loaded["views"].items():
             self.assertNotIn("retention_", view["arch"], view_type)
         self._read_view_fields(Partner, False, "list", [])
         self._read_view_fields(Partner, False, "form", [("id", "=", self.late.id)])
-        self.assertNotIn(self.menu.id, self.env["ir.ui.menu"].with_user(self.clerk)._visible_menu_ids())
-        self.assertIn(self.menu.id, self.env["ir.ui.menu"].with_user(self.rep)._visible_menu_ids())
+        self.assertNotIn(
+            self.menu.id,
+            self.env["ir.ui.menu"].with_user(self.clerk)._visible_menu_ids(),
+        )
+        self.assertIn(
+            self.menu.id, self.env["ir.ui.menu"].with_user(self.rep)._visible_menu_ids()
+        )
 
     # the menu action -----------------------------------------------------
 
@@ -135,7 +191,12 @@ class TestViews(RetentionCase):
         self.assertEqual(listed & (self.customers | self.prospect), self.customers)
         opened = Partner.web_search_read(
             expression.AND([domain, *default_domains]),
-            {"display_name": {}, "retention_status": {}, "retention_alert": {}, "retention_reason": {}},
+            {
+                "display_name": {},
+                "retention_status": {},
+                "retention_alert": {},
+                "retention_reason": {},
+            },
             order="retention_revenue desc",
         )
         self.assertEqual([r["id"] for r in opened["records"]], self.late.ids)
@@ -143,44 +204,75 @@ class TestViews(RetentionCase):
 
     def test_kanban_columns_follow_the_status_order(self):
         kanban = etree.fromstring(
-            self.env["res.partner"].get_views([(self.action.view_ids.filtered(
-                lambda v: v.view_mode == "kanban").view_id.id, "kanban")])["views"]["kanban"]["arch"]
+            self.env["res.partner"].get_views(
+                [
+                    (
+                        self.action.view_ids.filtered(
+                            lambda v: v.view_mode == "kanban"
+                        ).view_id.id,
+                        "kanban",
+                    )
+                ]
+            )["views"]["kanban"]["arch"]
         )
         group_by = kanban.get("default_group_by")
         self.assertEqual(group_by, "retention_status")
         self.assertEqual(kanban.get("records_draggable"), "0")
         domain = self._action_domain(self.env["res.partner"])
-        groups = self.env["res.partner"].with_user(self.rep).web_read_group(
-            domain, [group_by], [group_by]
-        )["groups"]
+        groups = (
+            self.env["res.partner"]
+            .with_user(self.rep)
+            .web_read_group(domain, [group_by], [group_by])["groups"]
+        )
         self.assertEqual([g[group_by] for g in groups], STATUS_ORDER)
         self.assertEqual([g[f"{group_by}_count"] for g in groups], [1, 1, 1, 1])
         # Empty columns stay, in order, under the default At Risk alert filter.
-        groups = self.env["res.partner"].with_user(self.rep).web_read_group(
-            expression.AND([domain, [("retention_alert", "=", "at_risk")]]), [group_by], [group_by]
-        )["groups"]
-        self.assertEqual([(g[group_by], g[f"{group_by}_count"]) for g in groups],
-                         [("new", 0), ("active", 0), ("at_risk", 1), ("lost", 0)])
+        groups = (
+            self.env["res.partner"]
+            .with_user(self.rep)
+            .web_read_group(
+                expression.AND([domain, [("retention_alert", "=", "at_risk")]]),
+                [group_by],
+                [group_by],
+            )["groups"]
+        )
+        self.assertEqual(
+            [(g[group_by], g[f"{group_by}_count"]) for g in groups],
+            [("new", 0), ("active", 0), ("at_risk", 1), ("lost", 0)],
+        )
 
     def test_search_panel_counts(self):
         Partner = self.env["res.partner"].with_user(self.rep)
         domain = self._action_domain(Partner)
         status = Partner.search_panel_select_range(
-            "retention_status", enable_counters=True, expand=True, search_domain=domain,
+            "retention_status",
+            enable_counters=True,
+            expand=True,
+            search_domain=domain,
         )["values"]
-        self.assertEqual([(v["id"], v["__count"]) for v in status], [(s, 1) for s in STATUS_ORDER])
+        self.assertEqual(
+            [(v["id"], v["__count"]) for v in status], [(s, 1) for s in STATUS_ORDER]
+        )
         alerts = Partner.search_panel_select_multi_range(
-            "retention_alert", enable_counters=True, expand=True, search_domain=domain,
+            "retention_alert",
+            enable_counters=True,
+            expand=True,
+            search_domain=domain,
         )["values"]
-        self.assertEqual([v["id"] for v in alerts], ["opportunity", "at_risk", "monitor"])
+        self.assertEqual(
+            [v["id"] for v in alerts], ["opportunity", "at_risk", "monitor"]
+        )
         self.assertEqual(dict((v["id"], v["__count"]) for v in alerts)["at_risk"], 1)
 
     def test_pivot_measures_aggregate(self):
         Partner = self.env["res.partner"].with_user(self.rep)
-        described = Partner.fields_get(["retention_revenue", "retention_avg_ticket"], ["aggregator"])
+        described = Partner.fields_get(
+            ["retention_revenue", "retention_avg_ticket"], ["aggregator"]
+        )
         self.assertEqual(described["retention_revenue"]["aggregator"], "sum")
         self.assertEqual(described["retention_avg_ticket"]["aggregator"], "avg")
-        # As the pivot asks: rows status, columns tier, measures count, revenue, average ticket.
+        # As the pivot asks: rows status, columns tier, measures count, revenue,
+        # average ticket.
         domain = self._action_domain(Partner)
         measures = ["__count", "retention_revenue:sum", "retention_avg_ticket:avg"]
         (total,) = Partner.read_group(domain, measures, [], lazy=False)
@@ -188,9 +280,13 @@ class TestViews(RetentionCase):
         self.assertEqual(total["__count"], 4)
         self.assertAlmostEqual(total["retention_revenue"], 1250.0)
         self.assertAlmostEqual(total["retention_avg_ticket"], 112.5)
-        cells = Partner.read_group(domain, measures, ["retention_status", "retention_group_tier"], lazy=False)
+        cells = Partner.read_group(
+            domain, measures, ["retention_status", "retention_group_tier"], lazy=False
+        )
         by_status = {g["retention_status"]: g["retention_revenue"] for g in cells}
-        self.assertEqual(by_status, {"new": 50.0, "active": 500.0, "at_risk": 600.0, "lost": 100.0})
+        self.assertEqual(
+            by_status, {"new": 50.0, "active": 500.0, "at_risk": 600.0, "lost": 100.0}
+        )
 
     def test_every_filter_runs(self):
         """Each filter and group-by of the search view, evaluated as the web
@@ -207,7 +303,9 @@ class TestViews(RetentionCase):
             group_by = self._eval(node.get("context"), Partner)["group_by"]
             groups = Partner.web_read_group(base, [group_by], [group_by])["groups"]
             grouped[node.get("name")] = {
-                group[group_by]: group[f"{group_by}_count"] for group in groups if group[f"{group_by}_count"]
+                group[group_by]: group[f"{group_by}_count"]
+                for group in groups
+                if group[f"{group_by}_count"]
             }
         # Revenue in Poland: Late 600 (top 25%), Steady 500 (top 50%), Gone
         # 100 and Newcomer 50 (below the median). Steady has 5 visits in a
@@ -215,10 +313,20 @@ class TestViews(RetentionCase):
         # focused; Newcomer and Gone, one visit each: one-time. Alerts:
         # Late at risk; Steady (frequent) and Newcomer (one-time) are
         # opportunities; Gone is lost, past any alert.
-        self.assertEqual(grouped["group_retention_status"], {"new": 1, "active": 1, "at_risk": 1, "lost": 1})
-        self.assertEqual(grouped["group_retention_alert"], {"at_risk": 1, "opportunity": 2, False: 1})
-        self.assertEqual(grouped["group_retention_profile"], {"one_time": 2, "frequent": 1, "brand_focused": 1})
-        self.assertEqual(grouped["group_retention_tier"], {"top25": 1, "top50": 1, "below": 2})
+        self.assertEqual(
+            grouped["group_retention_status"],
+            {"new": 1, "active": 1, "at_risk": 1, "lost": 1},
+        )
+        self.assertEqual(
+            grouped["group_retention_alert"], {"at_risk": 1, "opportunity": 2, False: 1}
+        )
+        self.assertEqual(
+            grouped["group_retention_profile"],
+            {"one_time": 2, "frequent": 1, "brand_focused": 1},
+        )
+        self.assertEqual(
+            grouped["group_retention_tier"], {"top25": 1, "top50": 1, "below": 2}
+        )
         self.assertEqual(grouped["group_industry"], {False: 4})
         self.assertEqual(found["retention_new"], self.newcomer)
         self.assertEqual(found["retention_active"], self.steady)

@@ -55,7 +55,12 @@ ACTIVE_AND_ARCHIVED = {"active_test": False}
 
 def _recipients(string):
     """A computed group of the selected customers (archived ones included)."""
-    return fields.Many2many("res.partner", compute="_compute_recipients", string=string, context=ACTIVE_AND_ARCHIVED)
+    return fields.Many2many(
+        "res.partner",
+        compute="_compute_recipients",
+        string=string,
+        context=ACTIVE_AND_ARCHIVED,
+    )
 
 
 def sms_segments(text):
@@ -82,21 +87,33 @@ class RetentionSmsWizard(models.TransientModel):
         string="Selected Customers",
         context=ACTIVE_AND_ARCHIVED,
     )
-    company_id = fields.Many2one("res.company", default=lambda self: self.env.company, readonly=True)
-    state = fields.Selection([("draft", "Draft"), ("done", "Queued")], default="draft", readonly=True)
+    company_id = fields.Many2one(
+        "res.company", default=lambda self: self.env.company, readonly=True
+    )
+    state = fields.Selection(
+        [("draft", "Draft"), ("done", "Queued")], default="draft", readonly=True
+    )
     campaign_id = fields.Many2one("retention.sms.campaign", readonly=True)
     holdout_percent = fields.Float(
-        "Control Group (%)", digits=(16, 1),
+        "Control Group (%)",
+        digits=(16, 1),
         default=lambda self: self.env.company.retention_sms_holdout_percent,
-        help="Share of the customers who could be texted that is kept out at random, as a control "
-        "group: comparing who comes back in both groups shows what the SMS really changed.",
+        help="Share of the customers who could be texted that is kept out at random, "
+        "as a control "
+        "group: comparing who comes back in both groups shows what the SMS really "
+        "changed.",
     )
     holdout_seed = fields.Integer(
-        "Control Group Seed", default=lambda self: random.SystemRandom().randrange(1, 2**31 - 1), readonly=True,
-        help="Draws the control group; recorded on the campaign so that the draw can be repeated.",
+        "Control Group Seed",
+        default=lambda self: random.SystemRandom().randrange(1, 2**31 - 1),
+        readonly=True,
+        help="Draws the control group; recorded on the campaign so that the draw can "
+        "be repeated.",
     )
     holdout_partner_ids = _recipients("Customers: Control Group")
-    holdout_count = fields.Integer(compute="_compute_recipients", string="Control Group (not texted)")
+    holdout_count = fields.Integer(
+        compute="_compute_recipients", string="Control Group (not texted)"
+    )
     max_batch = fields.Integer(related="company_id.retention_sms_max_batch")
     over_limit = fields.Boolean(compute="_compute_recipients", string="Over the Limit")
     quiet_until = fields.Datetime(compute="_compute_quiet_until", string="Held Until")
@@ -119,21 +136,40 @@ class RetentionSmsWizard(models.TransientModel):
     skip_recent_ids = _recipients("Customers: Contacted Recently")
     skip_duplicate_ids = _recipients("Customers: Duplicate Number")
     send_count = fields.Integer(compute="_compute_recipients", string="To Send")
-    skip_archived_count = fields.Integer(compute="_compute_recipients", string="Archived")
-    skip_company_count = fields.Integer(compute="_compute_recipients", string="Other Company")
-    skip_no_number_count = fields.Integer(compute="_compute_recipients", string="No Number")
-    skip_invalid_count = fields.Integer(compute="_compute_recipients", string="Invalid Number")
-    skip_blacklist_count = fields.Integer(compute="_compute_recipients", string="Opted Out")
-    skip_recent_count = fields.Integer(compute="_compute_recipients", string="Contacted Recently")
-    skip_duplicate_count = fields.Integer(compute="_compute_recipients", string="Duplicate Number")
+    skip_archived_count = fields.Integer(
+        compute="_compute_recipients", string="Archived"
+    )
+    skip_company_count = fields.Integer(
+        compute="_compute_recipients", string="Other Company"
+    )
+    skip_no_number_count = fields.Integer(
+        compute="_compute_recipients", string="No Number"
+    )
+    skip_invalid_count = fields.Integer(
+        compute="_compute_recipients", string="Invalid Number"
+    )
+    skip_blacklist_count = fields.Integer(
+        compute="_compute_recipients", string="Opted Out"
+    )
+    skip_recent_count = fields.Integer(
+        compute="_compute_recipients", string="Contacted Recently"
+    )
+    skip_duplicate_count = fields.Integer(
+        compute="_compute_recipients", string="Duplicate Number"
+    )
     skip_count = fields.Integer(compute="_compute_recipients", string="Skipped")
 
-    preview = fields.Text(compute="_compute_preview", string="Preview")
-    preview_partner_id = fields.Many2one("res.partner", compute="_compute_preview", string="Preview For")
-    encoding = fields.Selection(
-        [("gsm7", "GSM-7"), ("unicode", "Unicode")], compute="_compute_preview", string="Encoding"
+    preview = fields.Text(compute="_compute_preview")
+    preview_partner_id = fields.Many2one(
+        "res.partner", compute="_compute_preview", string="Preview For"
     )
-    segment_count = fields.Integer(compute="_compute_preview", string="SMS per Customer")
+    encoding = fields.Selection(
+        [("gsm7", "GSM-7"), ("unicode", "Unicode")],
+        compute="_compute_preview",
+    )
+    segment_count = fields.Integer(
+        compute="_compute_preview", string="SMS per Customer"
+    )
 
     @api.model
     def default_get(self, fields_list):
@@ -152,7 +188,8 @@ class RetentionSmsWizard(models.TransientModel):
 
     @api.model
     def action_open(self, partner_ids):
-        """Window action of the wizard on ``partner_ids`` (the server action's entry point)."""
+        """Window action of the wizard on ``partner_ids`` (the server action's
+        entry point)."""
         self.check_access("create")
         return {
             "type": "ir.actions.act_window",
@@ -178,7 +215,9 @@ class RetentionSmsWizard(models.TransientModel):
             wizard.send_count = len(buckets["send"])
             wizard.holdout_partner_ids = buckets["holdout"]
             wizard.holdout_count = len(buckets["holdout"])
-            wizard.over_limit = bool(wizard.max_batch) and wizard.send_count > wizard.max_batch
+            wizard.over_limit = (
+                bool(wizard.max_batch) and wizard.send_count > wizard.max_batch
+            )
             for reason, fname in SKIP_REASONS.items():
                 wizard[fname] = buckets[reason]
                 wizard[fname.replace("_ids", "_count")] = len(buckets[reason])
@@ -188,9 +227,16 @@ class RetentionSmsWizard(models.TransientModel):
     def _check_holdout_percent(self):
         # The company setting's own rule, from the engine.
         for wizard in self:
-            problems = CampaignSettings(holdout_percent=wizard.holdout_percent).problems()
+            problems = CampaignSettings(
+                holdout_percent=wizard.holdout_percent
+            ).problems()
             if problems:
-                raise ValidationError("\n".join(wizard.env._(template, **params) for template, params in problems))
+                raise ValidationError(
+                    "\n".join(
+                        wizard.env._(template, **params)
+                        for template, params in problems
+                    )
+                )
 
     @api.depends("company_id")
     def _compute_quiet_until(self):
@@ -212,7 +258,15 @@ class RetentionSmsWizard(models.TransientModel):
         company = self.company_id or self.env.company
         partners = partners.with_context(active_test=False)
         rows = partners.read(
-            ["active", "company_id", "mobile", "phone", "phone_sanitized", "phone_sanitized_blacklisted"], load=None,
+            [
+                "active",
+                "company_id",
+                "mobile",
+                "phone",
+                "phone_sanitized",
+                "phone_sanitized_blacklisted",
+            ],
+            load=None,
         )
         ids = {key: [] for key in ("send", *SKIP_REASONS)}
         numbers = {}
@@ -230,7 +284,9 @@ class RetentionSmsWizard(models.TransientModel):
             else:
                 numbers[row["id"]] = row["phone_sanitized"]
         candidates = [row["id"] for row in rows if row["id"] in numbers]
-        recent = self.env["retention.sms.campaign"]._recently_contacted(partners.browse(candidates), numbers, company)
+        recent = self.env["retention.sms.campaign"]._recently_contacted(
+            partners.browse(candidates), numbers, company
+        )
         seen = set()
         for partner_id in candidates:
             number = numbers[partner_id]
@@ -243,8 +299,12 @@ class RetentionSmsWizard(models.TransientModel):
                 ids["send"].append(partner_id)
         holdout = split_holdout(ids["send"], self.holdout_percent, self.holdout_seed)
         buckets = {key: partners.browse(values) for key, values in ids.items()}
-        buckets["holdout"] = partners.browse([pid for pid in ids["send"] if pid in holdout])
-        buckets["send"] = partners.browse([pid for pid in ids["send"] if pid not in holdout])
+        buckets["holdout"] = partners.browse(
+            [pid for pid in ids["send"] if pid in holdout]
+        )
+        buckets["send"] = partners.browse(
+            [pid for pid in ids["send"] if pid not in holdout]
+        )
         buckets["numbers"] = numbers
         return buckets
 
@@ -257,10 +317,16 @@ class RetentionSmsWizard(models.TransientModel):
         for wizard in self:
             if wizard.template_id:
                 continue
-            partners = wizard.partner_ids._origin.with_company(wizard.company_id or self.env.company)
-            statuses = Counter(status for status in partners.mapped("retention_status") if status)
+            partners = wizard.partner_ids._origin.with_company(
+                wizard.company_id or self.env.company
+            )
+            statuses = Counter(
+                status for status in partners.mapped("retention_status") if status
+            )
             dominant = statuses.most_common(1)[0][0] if statuses else "at_risk"
-            wizard.template_id = self.env.ref(STATUS_TEMPLATES[dominant], raise_if_not_found=False)
+            wizard.template_id = self.env.ref(
+                STATUS_TEMPLATES[dominant], raise_if_not_found=False
+            )
 
     @api.depends("template_id")
     def _compute_body(self):
@@ -285,12 +351,18 @@ class RetentionSmsWizard(models.TransientModel):
         templates (only allowed placeholders for users who are not template
         editors). Signed for the wizard's company."""
         company = self.company_id or self.env.company
-        composer = self.env["sms.composer"].with_company(company).new({
-            "composition_mode": "mass",
-            "res_model": "res.partner",
-            "template_id": self.template_id.id,
-            "body": self.body,
-        })
+        composer = (
+            self.env["sms.composer"]
+            .with_company(company)
+            .new(
+                {
+                    "composition_mode": "mass",
+                    "res_model": "res.partner",
+                    "template_id": self.template_id.id,
+                    "body": self.body,
+                }
+            )
+        )
         return composer._prepare_body_values(partners.with_company(company))
 
     # ------------------------------------------------------------
@@ -303,13 +375,20 @@ class RetentionSmsWizard(models.TransientModel):
             message = self.env._(
                 "%(sent)s SMS will be queued at %(time)s, when the quiet hours end; "
                 "%(holdout)s customers kept as a control group, %(skipped)s skipped.",
-                sent=campaign.sent_count, holdout=campaign.holdout_count, skipped=campaign.skipped_count,
-                time=format_datetime(self.env, campaign.release_date, dt_format="short"),
+                sent=campaign.sent_count,
+                holdout=campaign.holdout_count,
+                skipped=campaign.skipped_count,
+                time=format_datetime(
+                    self.env, campaign.release_date, dt_format="short"
+                ),
             )
         else:
             message = self.env._(
-                "%(sent)s SMS queued, %(holdout)s customers kept as a control group, %(skipped)s skipped.",
-                sent=campaign.sent_count, holdout=campaign.holdout_count, skipped=campaign.skipped_count,
+                "%(sent)s SMS queued, %(holdout)s customers kept as a control group, "
+                "%(skipped)s skipped.",
+                sent=campaign.sent_count,
+                holdout=campaign.holdout_count,
+                skipped=campaign.skipped_count,
             )
         return {
             "type": "ir.actions.client",
@@ -330,12 +409,17 @@ class RetentionSmsWizard(models.TransientModel):
         with a serialization error, and Odoo retries the whole request, which
         then sees the other campaign's customers as contacted recently."""
         self.env.cr.execute(
-            "UPDATE retention_sms_wizard SET state = 'done' WHERE id = %s AND state = 'draft'", [self.id]
+            "UPDATE retention_sms_wizard SET state = 'done' WHERE id = %s AND state = "
+            "'draft'",
+            [self.id],
         )
         if not self.env.cr.rowcount:
-            raise UserError(self.env._("These SMS have already been queued: close this dialog."))
+            raise UserError(
+                self.env._("These SMS have already been queued: close this dialog.")
+            )
         self.env.cr.execute(
-            "UPDATE res_company SET retention_sms_last_campaign = now() AT TIME ZONE 'UTC' WHERE id = %s",
+            "UPDATE res_company SET retention_sms_last_campaign = now() AT TIME ZONE "
+            "'UTC' WHERE id = %s",
             [company.id],
         )
         self.invalidate_recordset(["state"])
@@ -350,72 +434,127 @@ class RetentionSmsWizard(models.TransientModel):
         self.ensure_one()
         # default_* keys of the dialog (default_partner_ids...) must not reach
         # the sms.sms, composer and chatter notes created below
-        wizard = self.with_context(clean_context(self.env.context))
+        # (a replaced context, not merged keys: clean_context drops them)
+        wizard = self.with_context(clean_context(self.env.context))  # pylint: disable=context-overridden
         company = wizard.company_id or wizard.env.company
         if company.id not in wizard.env.companies.ids:
-            raise AccessError(wizard.env._(
-                "You can only text the customers of the companies you work in: switch to that company first."))
+            raise AccessError(
+                wizard.env._(
+                    "You can only text the customers of the companies you work in: "
+                    "switch to that company first."
+                )
+            )
         if not wizard.partner_ids:
-            raise UserError(wizard.env._(
-                "No customer is selected: tick the customers to text in the list, then choose Win-back SMS."))
+            raise UserError(
+                wizard.env._(
+                    "No customer is selected: tick the customers to text in the list, "
+                    "then choose Win-back SMS."
+                )
+            )
         if not (wizard.body or "").strip():
-            raise UserError(wizard.env._("Write a message or choose a template before sending."))
+            raise UserError(
+                wizard.env._("Write a message or choose a template before sending.")
+            )
         wizard._check_holdout_percent()
         wizard.env.flush_all()
         wizard._lock(company)
         buckets = wizard._classify(wizard.partner_ids._origin)
         recipients = buckets["send"]
-        if company.retention_sms_max_batch and len(recipients) > company.retention_sms_max_batch:
-            raise UserError(wizard.env._(
-                "This campaign would text %(count)s customers, more than the %(limit)s allowed per campaign "
-                "in %(company)s. Select fewer customers (filter by tier or salesperson, for instance), or ask "
-                "an administrator to raise the limit in Settings > Customer Retention.",
-                count=len(recipients), limit=company.retention_sms_max_batch, company=company.name,
-            ))
+        if (
+            company.retention_sms_max_batch
+            and len(recipients) > company.retention_sms_max_batch
+        ):
+            raise UserError(
+                wizard.env._(
+                    "This campaign would text %(count)s customers, more than the "
+                    "%(limit)s allowed per campaign "
+                    "in %(company)s. Select fewer customers (filter by tier or "
+                    "salesperson, for instance), or ask "
+                    "an administrator to raise the limit in Settings > Customer "
+                    "Retention.",
+                    count=len(recipients),
+                    limit=company.retention_sms_max_batch,
+                    company=company.name,
+                )
+            )
         # Rendered here, as the author: the text the customers get, stored on
         # each line and sent as it is, now or when the quiet hours end.
         bodies = wizard._render_bodies(recipients) if recipients else {}
         numbers = buckets["numbers"]
         quiet_until = wizard.env["retention.sms.campaign"]._quiet_until(company)
-        lines = [
-            fields.Command.create(wizard._line_values(partner, CONTACTED, number=numbers[partner.id],
-                                                      body=bodies[partner.id], sms_state="held"))
-            for partner in recipients
-        ] + [
-            fields.Command.create(wizard._line_values(partner, HOLDOUT, number=numbers[partner.id]))
-            for partner in buckets["holdout"]
-        ] + [
-            fields.Command.create(wizard._line_values(partner, "skipped", skip_reason=reason,
-                                                      number=numbers.get(partner.id)))
-            for reason in SKIP_REASONS for partner in buckets[reason]
-        ]
+        lines = (
+            [
+                fields.Command.create(
+                    wizard._line_values(
+                        partner,
+                        CONTACTED,
+                        number=numbers[partner.id],
+                        body=bodies[partner.id],
+                        sms_state="held",
+                    )
+                )
+                for partner in recipients
+            ]
+            + [
+                fields.Command.create(
+                    wizard._line_values(partner, HOLDOUT, number=numbers[partner.id])
+                )
+                for partner in buckets["holdout"]
+            ]
+            + [
+                fields.Command.create(
+                    wizard._line_values(
+                        partner,
+                        "skipped",
+                        skip_reason=reason,
+                        number=numbers.get(partner.id),
+                    )
+                )
+                for reason in SKIP_REASONS
+                for partner in buckets[reason]
+            ]
+        )
         # sudo: salespeople may only read campaigns and their lines, so that
         # no one records a campaign, a line or a text the checks above did
         # not make; this is the one place that creates them, for the user's
         # own company, with the user as author.
-        campaign = wizard.env["retention.sms.campaign"].sudo().create({
-            "template_id": wizard.template_id.id,
-            "body": wizard.body,
-            "company_id": company.id,
-            "user_id": wizard.env.user.id,
-            "state": "held" if quiet_until else "queued",
-            "release_date": quiet_until,
-            "queued_date": False if quiet_until else fields.Datetime.now(),
-            "holdout_percent": wizard.holdout_percent,
-            "holdout_seed": wizard.holdout_seed,
-            "holdout_count": len(buckets["holdout"]),
-            "winback_days": company.retention_sms_winback_days,
-            "line_ids": lines,
-            "sent_count": len(recipients),
-            **{fname: len(buckets[reason]) for reason, fname in CAMPAIGN_COUNTS.items()},
-        }).sudo(False)
+        campaign = (
+            wizard.env["retention.sms.campaign"]
+            .sudo()
+            .create(
+                {
+                    "template_id": wizard.template_id.id,
+                    "body": wizard.body,
+                    "company_id": company.id,
+                    "user_id": wizard.env.user.id,
+                    "state": "held" if quiet_until else "queued",
+                    "release_date": quiet_until,
+                    "queued_date": False if quiet_until else fields.Datetime.now(),
+                    "holdout_percent": wizard.holdout_percent,
+                    "holdout_seed": wizard.holdout_seed,
+                    "holdout_count": len(buckets["holdout"]),
+                    "winback_days": company.retention_sms_winback_days,
+                    "line_ids": lines,
+                    "sent_count": len(recipients),
+                    **{
+                        fname: len(buckets[reason])
+                        for reason, fname in CAMPAIGN_COUNTS.items()
+                    },
+                }
+            )
+            .sudo(False)
+        )
         if quiet_until:
             # sudo: salespeople may not touch crons; this only schedules the
             # addon's release job at the end of the quiet hours.
-            release_cron = wizard.env.ref("customer_retention.ir_cron_retention_sms_release").sudo()
+            release_cron = wizard.env.ref(
+                "customer_retention.ir_cron_retention_sms_release"
+            ).sudo()
             release_cron._trigger(at=quiet_until)
         elif recipients:
-            campaign._send_lines(campaign.line_ids.filtered(lambda line: line.kind == CONTACTED))
+            campaign._send_lines(
+                campaign.line_ids.filtered(lambda line: line.kind == CONTACTED)
+            )
         wizard.campaign_id = campaign
         return campaign
 
@@ -432,7 +571,11 @@ class RetentionSmsWizard(models.TransientModel):
         """The skipped customers; ``reason`` in the context narrows to one reason."""
         self.ensure_one()
         reason = self.env.context.get("reason")
-        fnames = [SKIP_REASONS[reason]] if reason in SKIP_REASONS else list(SKIP_REASONS.values())
+        fnames = (
+            [SKIP_REASONS[reason]]
+            if reason in SKIP_REASONS
+            else list(SKIP_REASONS.values())
+        )
         partners = self.partner_ids.browse()
         for fname in fnames:
             partners |= self[fname]

@@ -13,7 +13,9 @@ def _load_engine():
     if "retention_engine" in sys.modules:
         return sys.modules["retention_engine"]
     spec = importlib.util.spec_from_file_location(
-        "retention_engine", ENGINE / "__init__.py", submodule_search_locations=[str(ENGINE)]
+        "retention_engine",
+        ENGINE / "__init__.py",
+        submodule_search_locations=[str(ENGINE)],
     )
     module = importlib.util.module_from_spec(spec)
     sys.modules["retention_engine"] = module

@@ -2,7 +2,6 @@
 days before AS_OF, and the engine's output indexed by customer."""
 
 import pandas as pd
-
 from retention_engine import TRANSACTION_COLUMNS, compute_metrics
 
 AS_OF = pd.Timestamp("2025-06-30")
@@ -15,13 +14,22 @@ def ago(days):
 def tx(partner, day, amount, visit=True, category=0, company=1):
     """One transaction row; ``day`` is a date or a number of days before AS_OF."""
     date = ago(day) if isinstance(day, int) else pd.Timestamp(day)
-    return dict(company_id=company, partner_id=partner, date=date, amount=amount, is_visit=visit, category_id=category)
+    return dict(
+        company_id=company,
+        partner_id=partner,
+        date=date,
+        amount=amount,
+        is_visit=visit,
+        category_id=category,
+    )
 
 
 def metrics(*rows, as_of=AS_OF, **options):
     """The engine's output for these rows, indexed by (company_id, partner_id)."""
     frame = pd.DataFrame(list(rows), columns=TRANSACTION_COLUMNS)
-    return compute_metrics(frame, as_of, **options).set_index(["company_id", "partner_id"])
+    return compute_metrics(frame, as_of, **options).set_index(
+        ["company_id", "partner_id"]
+    )
 
 
 def customer(*rows, **options):

@@ -2,10 +2,8 @@
 the next order is expected one cadence (rounded half up) after the last visit."""
 
 import pandas as pd
-
-from retention_engine import RetentionSettings
-
 from engine_scenario import AS_OF, ago, customer, metrics, tx
+from retention_engine import RetentionSettings
 
 
 def visits(*days_ago):

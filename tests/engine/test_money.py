@@ -1,18 +1,17 @@
 """Money: every amount of a customer (window revenue, average ticket, the
-trend's period revenues, the revenue of its main category) is rounded half away from zero to the decimals of
-its company's currency (currency_decimals, 2 by default) before anything
-compares or ranks it, and so are the stored revenues of peers. Float sums of
-equal amounts differ in their last bits (10.1 + 20.2 is 30.299999999999997,
-0.1 + 0.2 is 0.30000000000000004); rounded, equal to the cent is equal."""
+trend's period revenues, the revenue of its main category) is rounded half
+away from zero to the decimals of its company's currency (currency_decimals,
+2 by default) before anything compares or ranks it, and so are the stored
+revenues of peers. Float sums of equal amounts differ in their last bits
+(10.1 + 20.2 is 30.299999999999997, 0.1 + 0.2 is 0.30000000000000004);
+rounded, equal to the cent is equal."""
 
 import math
 
 import numpy as np
 import pandas as pd
-
-from retention_engine import RetentionSettings, round_money
-
 from engine_scenario import customer, metrics, tx
+from retention_engine import RetentionSettings, round_money
 
 
 def top_pct(result):
@@ -102,7 +101,9 @@ def test_the_category_share_is_taken_between_rounded_amounts():
     # Whole units: 79.60 in category 3 and 20.40 in category 4 are 80 of 100
     # in the books: a share of 0.8, category-focused (79.6 / 100 would not be).
     row = customer(
-        tx(1, 20, 79.6, category=3), tx(1, 10, 20.4, category=4), settings=RetentionSettings(currency_decimals=0)
+        tx(1, 20, 79.6, category=3),
+        tx(1, 10, 20.4, category=4),
+        settings=RetentionSettings(currency_decimals=0),
     )
     assert row.revenue == 100
     assert row.profile == "brand_focused"
@@ -128,7 +129,13 @@ def test_same_cent_ties_in_a_group_of_five():
     #   3:    20.00, two richer  -> r = 3 -> 60 % (below)
     #   4, 5:  0.30, three richer -> r = 4 -> 80 % (below)
     result = metrics(
-        tx(1, 10, 10.1), tx(1, 10, 20.2), tx(2, 10, 30.3), tx(3, 10, 20), tx(4, 10, 0.1), tx(4, 10, 0.2), tx(5, 10, 0.3)
+        tx(1, 10, 10.1),
+        tx(1, 10, 20.2),
+        tx(2, 10, 30.3),
+        tx(3, 10, 20),
+        tx(4, 10, 0.1),
+        tx(4, 10, 0.2),
+        tx(5, 10, 0.3),
     )
     assert top_pct(result) == {1: 20, 2: 20, 3: 60, 4: 80, 5: 80}
     assert tiers(result) == {1: "top25", 2: "top25", 3: "below", 4: "below", 5: "below"}
@@ -144,7 +151,12 @@ def test_a_currency_without_decimals_ties_whole_units():
     rows = [
         tx(partner, day, amount, company=company)
         for company in (1, 2)
-        for partner, day, amount in ((1, 20, 50.2), (1, 10, 50.2), (2, 10, 100.2), (3, 10, 100.5))
+        for partner, day, amount in (
+            (1, 20, 50.2),
+            (1, 10, 50.2),
+            (2, 10, 100.2),
+            (3, 10, 100.5),
+        )
     ]
     result = metrics(*rows, settings=settings)
     assert list(result.loc[1, "revenue"]) == [100, 100, 101]
@@ -159,7 +171,9 @@ def test_a_stored_peer_revenue_ties_to_the_cent():
     # 50.00, 30.30, 30.299999999999997 (30.30 as a float sum may come back)
     # and 0.004 (below half a cent: no revenue, not ranked).
     # One strictly richer (50): r = 2, n = 4 -> 50 %, top 50 %.
-    result = metrics(tx(1, 10, 10.1), tx(1, 10, 20.2), peers=peers(50.0, 30.3, 10.1 + 20.2, 0.004))
+    result = metrics(
+        tx(1, 10, 10.1), tx(1, 10, 20.2), peers=peers(50.0, 30.3, 10.1 + 20.2, 0.004)
+    )
     assert top_pct(result) == {1: 50}
     assert tiers(result) == {1: "top50"}
 
@@ -168,5 +182,9 @@ def test_stored_peer_revenues_are_rounded_with_their_company_currency():
     # Company 1 counts in whole units: partner 1 spends 100.20 -> 100; a
     # stored peer of 100.40 -> 100 ties with it: r = 1, n = 2 -> 50 %.
     # (Unrounded, the peer would be richer: 100 %.)
-    result = metrics(tx(1, 10, 100.2), peers=peers(100.4), settings=RetentionSettings(currency_decimals=0))
+    result = metrics(
+        tx(1, 10, 100.2),
+        peers=peers(100.4),
+        settings=RetentionSettings(currency_decimals=0),
+    )
     assert top_pct(result) == {1: 50}

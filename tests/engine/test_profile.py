@@ -5,10 +5,8 @@ brand_share of a positive window revenue from one category), sporadic.
 Defaults: dormant 180, frequent 4, brand share 0.8."""
 
 import pandas as pd
-
-from retention_engine import RetentionSettings
-
 from engine_scenario import customer, tx
+from retention_engine import RetentionSettings
 
 
 def visits(*days_ago, amount=100):
@@ -120,14 +118,19 @@ def test_a_visit_366_days_ago_does_not_count_as_frequent():
 
 def test_frequent_ignores_the_look_back_window():
     # Look-back 30: only 1 visit in the window, but 4 in the last 365 days.
-    row = customer(*visits(300, 200, 100, 10), settings=RetentionSettings(lookback_days=30))
+    row = customer(
+        *visits(300, 200, 100, 10), settings=RetentionSettings(lookback_days=30)
+    )
     assert row.order_count == 1
     assert row.visits_365 == 4
     assert row.profile == "frequent"
 
 
 def test_frequent_follows_the_settings():
-    assert profile(*visits(100, 10), settings=RetentionSettings(frequent_visits=2)) == "frequent"
+    assert (
+        profile(*visits(100, 10), settings=RetentionSettings(frequent_visits=2))
+        == "frequent"
+    )
 
 
 def test_two_orders_on_one_day_are_one_visit_towards_frequent():
@@ -137,7 +140,10 @@ def test_two_orders_on_one_day_are_one_visit_towards_frequent():
 
 def test_frequent_wins_over_brand_focused():
     # 4 visits, all in category 3, alone in the company (top 100 %).
-    assert profile(*[tx(1, day, 100, category=3) for day in (100, 70, 40, 10)]) == "frequent"
+    assert (
+        profile(*[tx(1, day, 100, category=3) for day in (100, 70, 40, 10)])
+        == "frequent"
+    )
 
 
 # brand_focused
@@ -145,7 +151,10 @@ def test_frequent_wins_over_brand_focused():
 
 def test_exactly_the_brand_share_from_one_category_is_brand_focused():
     # Category 1: 80 of 100 -> 0.8.
-    assert profile(tx(1, 100, 80, category=1), tx(1, 10, 20, category=2)) == "brand_focused"
+    assert (
+        profile(tx(1, 100, 80, category=1), tx(1, 10, 20, category=2))
+        == "brand_focused"
+    )
 
 
 def test_just_under_the_brand_share_is_sporadic():
@@ -155,43 +164,70 @@ def test_just_under_the_brand_share_is_sporadic():
 
 def test_the_lines_of_a_category_add_up():
     # Category 1: 50 + 30 = 80 of 100, split over two days and mixed with category 2.
-    rows = [tx(1, 100, 50, category=1), tx(1, 100, 20, category=2), tx(1, 10, 30, category=1)]
+    rows = [
+        tx(1, 100, 50, category=1),
+        tx(1, 100, 20, category=2),
+        tx(1, 10, 30, category=1),
+    ]
     assert profile(*rows) == "brand_focused"
 
 
 def test_lines_without_category_never_make_a_focus():
-    assert profile(tx(1, 100, 100, category=0), tx(1, 10, 100, category=0)) == "sporadic"
+    assert (
+        profile(tx(1, 100, 100, category=0), tx(1, 10, 100, category=0)) == "sporadic"
+    )
 
 
 def test_lines_without_category_still_count_in_the_revenue():
     # Category 1: 20 of 100; the 80 without category are no category.
     assert profile(tx(1, 100, 80, category=0), tx(1, 10, 20, category=1)) == "sporadic"
     # Category 1: 80 of 100, the rest without category.
-    assert profile(tx(1, 100, 20, category=0), tx(1, 10, 80, category=1)) == "brand_focused"
+    assert (
+        profile(tx(1, 100, 20, category=0), tx(1, 10, 80, category=1))
+        == "brand_focused"
+    )
 
 
 def test_a_refund_in_another_category_raises_the_share():
     # 90 (cat 1) + 30 (cat 2) - 20 (cat 2 refund) = 100; category 1: 0.9.
-    rows = [tx(1, 100, 90, category=1), tx(1, 10, 30, category=2), tx(1, 5, -20, visit=False, category=2)]
+    rows = [
+        tx(1, 100, 90, category=1),
+        tx(1, 10, 30, category=2),
+        tx(1, 5, -20, visit=False, category=2),
+    ]
     assert profile(*rows) == "brand_focused"
 
 
 def test_a_refund_in_the_category_lowers_its_share():
     # 100 (cat 1) + 25 (cat 2) - 25 (cat 1 refund) = 100; category 1: 75 -> 0.75.
-    rows = [tx(1, 100, 100, category=1), tx(1, 10, 25, category=2), tx(1, 5, -25, visit=False, category=1)]
+    rows = [
+        tx(1, 100, 100, category=1),
+        tx(1, 10, 25, category=2),
+        tx(1, 5, -25, visit=False, category=1),
+    ]
     assert profile(*rows) == "sporadic"
 
 
 def test_the_share_is_of_the_window_revenue():
     # Look-back 30: the 500 of category 2 is before the window. In the window:
     # 100 (cat 1) + 10 (cat 2) = 110; category 1: 0.91.
-    rows = [tx(1, 100, 500, category=2), tx(1, 20, 100, category=1), tx(1, 10, 10, category=2)]
-    assert profile(*rows, settings=RetentionSettings(lookback_days=30)) == "brand_focused"
+    rows = [
+        tx(1, 100, 500, category=2),
+        tx(1, 20, 100, category=1),
+        tx(1, 10, 10, category=2),
+    ]
+    assert (
+        profile(*rows, settings=RetentionSettings(lookback_days=30)) == "brand_focused"
+    )
 
 
 def test_no_focus_without_a_positive_window_revenue():
     # 60 + 40 in category 1, refunded 100 in category 2: window revenue 0.
-    rows = [tx(1, 20, 60, category=1), tx(1, 10, 40, category=1), tx(1, 5, -100, visit=False, category=2)]
+    rows = [
+        tx(1, 20, 60, category=1),
+        tx(1, 10, 40, category=1),
+        tx(1, 5, -100, visit=False, category=2),
+    ]
     row = customer(*rows)
     assert row.revenue == 0
     assert row.profile == "sporadic"
@@ -200,7 +236,9 @@ def test_no_focus_without_a_positive_window_revenue():
 def test_brand_share_follows_the_settings():
     rows = [tx(1, 100, 50, category=1), tx(1, 10, 50, category=2)]
     assert profile(*rows) == "sporadic"
-    assert profile(*rows, settings=RetentionSettings(brand_share=0.5)) == "brand_focused"
+    assert (
+        profile(*rows, settings=RetentionSettings(brand_share=0.5)) == "brand_focused"
+    )
 
 
 # sporadic and nothing

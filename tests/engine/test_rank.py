@@ -3,28 +3,31 @@ revenue, top % = 100 x (1 + number strictly richer) / their count; tiers at
 10, 25 and 50 %. Stored peers count in the rank without being recomputed."""
 
 import pandas as pd
-
-from retention_engine import RetentionSettings
-
 from engine_scenario import metrics, tx
+from retention_engine import RetentionSettings
 
 
 def spending(*amounts, company=1):
     """One visit 10 days ago per amount, for partners 1, 2, 3..."""
-    return [tx(partner, 10, amount, company=company) for partner, amount in enumerate(amounts, start=1)]
+    return [
+        tx(partner, 10, amount, company=company)
+        for partner, amount in enumerate(amounts, start=1)
+    ]
 
 
 def groups(*pairs, company=1):
     """The groups frame from (partner, group_key) pairs."""
     return pd.DataFrame(
-        [(company, partner, key) for partner, key in pairs], columns=["company_id", "partner_id", "group_key"]
+        [(company, partner, key) for partner, key in pairs],
+        columns=["company_id", "partner_id", "group_key"],
     )
 
 
 def peers(*pairs, company=1):
     """The peers frame from (group_key, revenue) pairs."""
     return pd.DataFrame(
-        [(company, key, revenue) for key, revenue in pairs], columns=["company_id", "group_key", "revenue"]
+        [(company, key, revenue) for key, revenue in pairs],
+        columns=["company_id", "group_key", "revenue"],
     )
 
 
@@ -80,7 +83,9 @@ def test_tier_boundaries_are_inclusive():
 def test_customers_without_positive_revenue_are_not_ranked_and_do_not_count():
     # 100; 0 (an order of 0); -20 (an order of 30 refunded by 50).
     # Only the first is ranked: 1 of 1 -> 100 %.
-    result = metrics(tx(1, 10, 100), tx(2, 10, 0), tx(3, 20, 30), tx(3, 10, -50, visit=False))
+    result = metrics(
+        tx(1, 10, 100), tx(2, 10, 0), tx(3, 20, 30), tx(3, 10, -50, visit=False)
+    )
     pct = top_pct(result)
     assert pct[1] == 100
     assert pd.isna(pct[2]) and pd.isna(pct[3])
@@ -91,16 +96,28 @@ def test_customers_without_positive_revenue_are_not_ranked_and_do_not_count():
 def test_the_rank_uses_the_window_revenue():
     # Look-back 30: partner 1 spent 1000 long ago and 10 recently (revenue 10);
     # partner 2 spent 50 recently. Partner 2 ranks first: 50 %; partner 1: 100 %.
-    result = metrics(tx(1, 300, 1000), tx(1, 10, 10), tx(2, 10, 50), settings=RetentionSettings(lookback_days=30))
+    result = metrics(
+        tx(1, 300, 1000),
+        tx(1, 10, 10),
+        tx(2, 10, 50),
+        settings=RetentionSettings(lookback_days=30),
+    )
     assert top_pct(result) == {1: 100, 2: 50}
 
 
 def test_each_group_is_ranked_on_its_own():
     # Group "a": 400, 100 -> 50 %, 100 %. Group "b": 300, 200, 50 -> 33.3, 66.7, 100 %.
-    result = metrics(*spending(400, 100, 300, 200, 50), groups=groups((1, "a"), (2, "a"), (3, "b"), (4, "b"), (5, "b")))
+    result = metrics(
+        *spending(400, 100, 300, 200, 50),
+        groups=groups((1, "a"), (2, "a"), (3, "b"), (4, "b"), (5, "b")),
+    )
     assert top_pct(result) == {1: 50, 2: 100, 3: 100 / 3, 4: 200 / 3, 5: 100}
     assert {partner: key for (_, partner), key in result["group_key"].items()} == {
-        1: "a", 2: "a", 3: "b", 4: "b", 5: "b"
+        1: "a",
+        2: "a",
+        3: "b",
+        4: "b",
+        5: "b",
     }
 
 
@@ -108,7 +125,8 @@ def test_a_none_key_and_a_missing_customer_share_the_no_value_group():
     # Partner 1 in group "a" (alone: 100 %). Partners 2 (key None), 3 (key NaN)
     # and 4 (not in the groups frame) form the "no value" group: 300, 200, 100.
     result = metrics(
-        *spending(500, 300, 200, 100), groups=groups((1, "a"), (2, None), (3, float("nan")))
+        *spending(500, 300, 200, 100),
+        groups=groups((1, "a"), (2, None), (3, float("nan"))),
     )
     assert top_pct(result) == {1: 100, 2: 100 / 3, 3: 200 / 3, 4: 100}
     assert result.loc[(1, 2), "group_key"] is None
@@ -130,7 +148,11 @@ def test_an_empty_groups_frame_is_no_groups():
 def test_peers_count_in_the_rank():
     # Partner 1 (100) against stored peers of 200, 100 and 50 in the same group:
     # one strictly richer -> r = 2, n = 4 -> 50 %.
-    result = metrics(*spending(100), groups=groups((1, "a")), peers=peers(("a", 200), ("a", 100), ("a", 50)))
+    result = metrics(
+        *spending(100),
+        groups=groups((1, "a")),
+        peers=peers(("a", 200), ("a", 100), ("a", 50)),
+    )
     assert top_pct(result) == {1: 50}
     assert tiers(result) == {1: "top50"}
 
@@ -140,14 +162,20 @@ def test_peers_of_other_groups_and_companies_do_not_count():
     other_company = peers(("a", 500), company=2)
     other_group = peers(("b", 500))
     result = metrics(
-        *spending(100), groups=groups((1, "a")), peers=pd.concat([other_company, other_group], ignore_index=True)
+        *spending(100),
+        groups=groups((1, "a")),
+        peers=pd.concat([other_company, other_group], ignore_index=True),
     )
     assert top_pct(result) == {1: 100}
 
 
 def test_peers_without_positive_revenue_do_not_count():
     # Peers of 0 and -10 are not ranked customers: partner 1 alone -> 100 %.
-    result = metrics(*spending(100), groups=groups((1, "a")), peers=peers(("a", 0), ("a", -10), ("a", 50)))
+    result = metrics(
+        *spending(100),
+        groups=groups((1, "a")),
+        peers=peers(("a", 0), ("a", -10), ("a", 50)),
+    )
     # r = 1, n = 2 (only the peer of 50 counts).
     assert top_pct(result) == {1: 50}
 
@@ -155,7 +183,11 @@ def test_peers_without_positive_revenue_do_not_count():
 def test_peers_with_a_none_key_join_the_no_value_group():
     # Partner 1 has no group value; peers with None 300 and 50 are its group:
     # r = 2, n = 3 -> 66.7 %.
-    result = metrics(*spending(100), groups=groups((1, None)), peers=peers((None, 300), (None, 50), ("a", 1000)))
+    result = metrics(
+        *spending(100),
+        groups=groups((1, None)),
+        peers=peers((None, 300), (None, 50), ("a", 1000)),
+    )
     assert top_pct(result) == {1: 200 / 3}
 
 
@@ -179,7 +211,9 @@ def test_integer_group_keys_match_integer_peer_keys_when_some_customer_has_no_va
     # stored peers of group 7 come back as the integer 7.
     # Group 7: partner 1 (100) and a peer of 50 -> r = 1, n = 2 -> 50 %.
     # No value: partner 2 alone -> 100 %.
-    result = metrics(*spending(100, 80), groups=groups((1, 7), (2, None)), peers=peers((7, 50)))
+    result = metrics(
+        *spending(100, 80), groups=groups((1, 7), (2, None)), peers=peers((7, 50))
+    )
     assert top_pct(result) == {1: 50, 2: 100}
 
 
@@ -188,7 +222,11 @@ def test_nullable_integer_keys_with_gaps_are_missing_values_on_both_sides():
     # and peers alike. Group 7: partner 1 (100) and a peer of 50 -> 50 %.
     # No value: partner 2 (80) and a peer of 50 -> r = 1, n = 2 -> 50 %.
     keys = pd.array([7, None], dtype="Int64")
-    groups_frame = pd.DataFrame({"company_id": [1, 1], "partner_id": [1, 2], "group_key": keys})
-    peers_frame = pd.DataFrame({"company_id": [1, 1], "group_key": keys, "revenue": [50.0, 50.0]})
+    groups_frame = pd.DataFrame(
+        {"company_id": [1, 1], "partner_id": [1, 2], "group_key": keys}
+    )
+    peers_frame = pd.DataFrame(
+        {"company_id": [1, 1], "group_key": keys, "revenue": [50.0, 50.0]}
+    )
     result = metrics(*spending(100, 80), groups=groups_frame, peers=peers_frame)
     assert top_pct(result) == {1: 50, 2: 50}

@@ -3,10 +3,14 @@ plus the trend when it moved by 20 % or more; None without any visit.
 Templates go through gettext before they are filled in."""
 
 import pandas as pd
-
-from retention_engine import TRANSACTION_COLUMNS, METRIC_COLUMNS, RetentionSettings, compute_metrics, render_reasons
-
 from engine_scenario import AS_OF, tx
+from retention_engine import (
+    METRIC_COLUMNS,
+    TRANSACTION_COLUMNS,
+    RetentionSettings,
+    compute_metrics,
+    render_reasons,
+)
 
 
 def reasons(*rows, settings=None, gettext=None):
@@ -15,7 +19,8 @@ def reasons(*rows, settings=None, gettext=None):
     result = compute_metrics(frame, AS_OF, settings)
     sentences = render_reasons(result, settings, gettext)
     assert sentences.index.equals(result.index)
-    return dict(zip(zip(result["company_id"], result["partner_id"]), sentences))
+    keys = zip(result["company_id"], result["partner_id"], strict=True)
+    return dict(zip(keys, sentences, strict=True))
 
 
 def reason(*rows, **options):
@@ -44,14 +49,16 @@ def test_at_risk_with_a_rhythm_says_how_overdue():
 def test_at_risk_without_a_rhythm_says_how_long_quiet():
     # One visit 200 days ago: no cadence, threshold = dormant 180.
     assert reason(*visits(200)) == (
-        "Last order 200 days ago; no regular rhythm yet and quiet for more than 180 days."
+        "Last order 200 days ago; no regular rhythm yet and quiet for more than 180 "
+        "days."
     )
 
 
 def test_lost_says_for_how_long():
     # One visit 400 days ago. Trend by quarter: nothing in either quarter.
     assert reason(*visits(400)) == (
-        "Last order 400 days ago; no order for more than 365 days, the customer counts as lost."
+        "Last order 400 days ago; no order for more than 365 days, the customer counts "
+        "as lost."
     )
 
 
@@ -65,7 +72,8 @@ def test_active_with_a_rhythm_says_when_the_next_order_is_expected():
     # 135, 20 days -> active. Next: 10 June + 90 days = 8 September.
     # Trend by quarter: 100 (20 days ago) against 100 (100 days ago) = 0 %.
     assert reason(*visits(200, 100, 20)) == (
-        "Last order 20 days ago; usually every 90 days; next order expected around 2025-09-08."
+        "Last order 20 days ago; usually every 90 days; next order expected around "
+        "2025-09-08."
     )
 
 
@@ -79,8 +87,11 @@ def test_the_rhythm_in_the_sentence_agrees_with_the_next_order():
     # 60.75, 60 days -> active. The next order is 1 May + 41 days (40.5 rounded
     # half up) = 11 June, so the sentence says "every 41 days".
     # Trend by year: everything is in the current year -> not mentioned.
-    assert reason(*visits(141, 100, 60), settings=RetentionSettings(trend_period="year")) == (
-        "Last order 60 days ago; usually every 41 days; next order expected around 2025-06-11."
+    assert reason(
+        *visits(141, 100, 60), settings=RetentionSettings(trend_period="year")
+    ) == (
+        "Last order 60 days ago; usually every 41 days; next order expected around "
+        "2025-06-11."
     )
 
 
@@ -98,7 +109,8 @@ def test_a_rise_of_25_percent_is_mentioned():
     # Visits 100 days ago (100) and 10 days ago (125): +25 % by quarter.
     # Cadence 90, next order 20 June + 90 days = 18 September.
     assert reason(tx(1, 100, 100), tx(1, 10, 125)) == (
-        "Last order 10 days ago; usually every 90 days; next order expected around 2025-09-18."
+        "Last order 10 days ago; usually every 90 days; next order expected around "
+        "2025-09-18."
         " Spending up 25% vs the previous quarter."
     )
 
@@ -114,7 +126,8 @@ def test_a_fall_is_mentioned_with_the_period_of_the_settings():
 def test_a_lost_customer_mentions_the_fall_too():
     # One visit 400 days ago: by year, 0 against 100 -> -100 %.
     assert reason(*visits(400), settings=RetentionSettings(trend_period="year")) == (
-        "Last order 400 days ago; no order for more than 365 days, the customer counts as lost."
+        "Last order 400 days ago; no order for more than 365 days, the customer counts "
+        "as lost."
         " Spending down 100% vs the previous year."
     )
 
@@ -131,7 +144,8 @@ def test_a_change_under_20_percent_is_not_mentioned():
     # +19 % and -19 %.
     for amount in (119, 81):
         assert reason(tx(1, 100, 100), tx(1, 10, amount)) == (
-            "Last order 10 days ago; usually every 90 days; next order expected around 2025-09-18."
+            "Last order 10 days ago; usually every 90 days; next order expected around "
+            "2025-09-18."
         )
 
 
@@ -141,10 +155,17 @@ def test_a_change_under_20_percent_is_not_mentioned():
 def test_the_lost_days_are_those_of_the_company():
     # Company 2 loses customers after 200 days (dormant 100).
     settings = {2: RetentionSettings(dormant_days=100, lost_days=200)}
-    sentences = reasons(tx(1, 300, 100, company=1), tx(1, 300, 100, company=2), settings=settings)
-    assert sentences[(1, 1)] == "Last order 300 days ago; no regular rhythm yet and quiet for more than 180 days."
+    sentences = reasons(
+        tx(1, 300, 100, company=1), tx(1, 300, 100, company=2), settings=settings
+    )
+    assert (
+        sentences[(1, 1)]
+        == "Last order 300 days ago; no regular rhythm yet and quiet for more than 180 "
+        "days."
+    )
     assert sentences[(2, 1)] == (
-        "Last order 300 days ago; no order for more than 200 days, the customer counts as lost."
+        "Last order 300 days ago; no order for more than 200 days, the customer counts "
+        "as lost."
     )
 
 
@@ -165,16 +186,24 @@ def test_templates_and_period_names_go_through_gettext_before_filling():
 
 def test_a_translation_is_used_as_given():
     french = {
-        "Last order %(days)s days ago; usually every %(cadence)s days; %(ratio)sx overdue.":
-            "Dernière commande il y a %(days)s jours ; d'habitude tous les %(cadence)s jours ;"
-            " %(ratio)s fois en retard.",
-        " Spending down %(pct)s%% vs the previous %(period)s.":
-            " Dépenses en baisse de %(pct)s %% par rapport au %(period)s précédent.",
+        (
+            "Last order %(days)s days ago; usually every %(cadence)s days; "
+            "%(ratio)sx overdue."
+        ): (
+            "Dernière commande il y a %(days)s jours ; d'habitude tous les "
+            "%(cadence)s jours ; %(ratio)s fois en retard."
+        ),
+        " Spending down %(pct)s%% vs the previous %(period)s.": (
+            " Dépenses en baisse de %(pct)s %% par rapport au %(period)s précédent."
+        ),
         "quarter": "trimestre",
     }
-    sentence = reason(*visits(154, 124, 94), gettext=lambda template: french.get(template, template))
+    sentence = reason(
+        *visits(154, 124, 94), gettext=lambda template: french.get(template, template)
+    )
     assert sentence == (
-        "Dernière commande il y a 94 jours ; d'habitude tous les 30 jours ; 3.1 fois en retard."
+        "Dernière commande il y a 94 jours ; d'habitude tous les 30 jours ; "
+        "3.1 fois en retard."
         " Dépenses en baisse de 100 % par rapport au trimestre précédent."
     )
 

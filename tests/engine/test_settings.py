@@ -8,16 +8,20 @@ import math
 
 import pandas as pd
 import pytest
-
-from retention_engine import MAXIMA, RetentionSettings, SettingsError
-
 from engine_scenario import AS_OF, customer, tx
+from retention_engine import MAXIMA, RetentionSettings, SettingsError
 
 DEFAULTS = RetentionSettings()
 # Every setting at its maximum, and valid together.
 HIGHEST = dict(
-    lookback_days=36500, new_days=36500, at_risk_factor=100, min_at_risk_days=36500, dormant_days=36500,
-    lost_days=36500, frequent_visits=365, currency_decimals=6,
+    lookback_days=36500,
+    new_days=36500,
+    at_risk_factor=100,
+    min_at_risk_days=36500,
+    dormant_days=36500,
+    lost_days=36500,
+    frequent_visits=365,
+    currency_decimals=6,
 )
 
 
@@ -28,27 +32,32 @@ def problem_params(**values):
 
 def visits(*days_ago, settings=DEFAULTS, **options):
     """The metrics row of a customer with a visit of 100 on each of these days."""
-    return customer(*[tx(1, day, 100, **options) for day in days_ago], settings=settings)
+    return customer(
+        *[tx(1, day, 100, **options) for day in days_ago], settings=settings
+    )
 
 
-@pytest.mark.parametrize("days_ago, status", [
-    # Visits 106, 76, 46 days ago: cadence 30, threshold 1.5 x 30 = 45 < 46.
-    ((106, 76, 46), "at_risk"),
-    # One day earlier in the same rhythm: 45 is not beyond 45.
-    ((105, 75, 45), "active"),
-    # Cadence 10: 1.5 x 10 = 15, raised to the minimum of 30 days; 31 > 30.
-    ((121, 111, 101, 31), "at_risk"),
-    ((120, 110, 100, 30), "active"),
-    # A first visit 90 days ago is new, 91 days ago no longer.
-    ((90,), "new"),
-    ((91,), "active"),
-    # No rhythm: at risk beyond the 180 dormant days.
-    ((180,), "active"),
-    ((181,), "at_risk"),
-    # Lost beyond 365 days.
-    ((365,), "at_risk"),
-    ((366,), "lost"),
-])
+@pytest.mark.parametrize(
+    "days_ago, status",
+    [
+        # Visits 106, 76, 46 days ago: cadence 30, threshold 1.5 x 30 = 45 < 46.
+        ((106, 76, 46), "at_risk"),
+        # One day earlier in the same rhythm: 45 is not beyond 45.
+        ((105, 75, 45), "active"),
+        # Cadence 10: 1.5 x 10 = 15, raised to the minimum of 30 days; 31 > 30.
+        ((121, 111, 101, 31), "at_risk"),
+        ((120, 110, 100, 30), "active"),
+        # A first visit 90 days ago is new, 91 days ago no longer.
+        ((90,), "new"),
+        ((91,), "active"),
+        # No rhythm: at risk beyond the 180 dormant days.
+        ((180,), "active"),
+        ((181,), "at_risk"),
+        # Lost beyond 365 days.
+        ((365,), "at_risk"),
+        ((366,), "lost"),
+    ],
+)
 def test_the_default_thresholds_decide_the_status(days_ago, status):
     assert visits(*days_ago).status == status
 
@@ -60,7 +69,12 @@ def test_the_default_window_trend_and_profile():
     # days ago (100): +100 %. 3 visits in the last 365 days: not frequent
     # (4); all of the revenue from one category (>= 0.8): category-focused.
     row = visits(731, 730, 100, 50, 10, category=3)
-    assert (row.order_count, row.revenue, row.trend_pct, row.profile) == (4, 400, 100, "brand_focused")
+    assert (row.order_count, row.revenue, row.trend_pct, row.profile) == (
+        4,
+        400,
+        100,
+        "brand_focused",
+    )
     # A fourth visit in the last 365 days makes the customer frequent.
     assert visits(731, 730, 100, 50, 10, 5, category=3).profile == "frequent"
 
@@ -81,22 +95,40 @@ def test_each_trend_period_compares_its_last_days_against_as_many_before(name, d
     # P days: (as_of - P, as_of] against (as_of - 2P, as_of - P].
     # P - 1 days ago 150: current. P days ago 60 and 2P - 1 days ago 40:
     # previous, 100. 2P days ago 1000: neither. 100 x (150 - 100) / 100 = 50.
-    rows = [tx(1, days - 1, 150), tx(1, days, 60), tx(1, 2 * days - 1, 40), tx(1, 2 * days, 1000)]
-    assert customer(*rows, settings=RetentionSettings(trend_period=name)).trend_pct == 50
+    rows = [
+        tx(1, days - 1, 150),
+        tx(1, days, 60),
+        tx(1, 2 * days - 1, 40),
+        tx(1, 2 * days, 1000),
+    ]
+    assert (
+        customer(*rows, settings=RetentionSettings(trend_period=name)).trend_pct == 50
+    )
 
 
 def test_the_lowest_sensible_values_are_valid():
     # Look-back 0 (whole history), one day, factor 1, a share of 1, dormant
     # equal to lost, minimum at risk equal to dormant.
     settings = RetentionSettings(
-        lookback_days=0, new_days=1, at_risk_factor=1, min_at_risk_days=1, dormant_days=1,
-        lost_days=1, frequent_visits=1, brand_share=1,
+        lookback_days=0,
+        new_days=1,
+        at_risk_factor=1,
+        min_at_risk_days=1,
+        dormant_days=1,
+        lost_days=1,
+        frequent_visits=1,
+        brand_share=1,
     )
     assert settings.problems() == []
 
 
 def test_min_at_risk_equal_to_dormant_equal_to_lost_is_valid():
-    assert RetentionSettings(min_at_risk_days=200, dormant_days=200, lost_days=200).problems() == []
+    assert (
+        RetentionSettings(
+            min_at_risk_days=200, dormant_days=200, lost_days=200
+        ).problems()
+        == []
+    )
 
 
 def test_a_negative_lookback():
@@ -125,14 +157,18 @@ def test_an_empty_value_is_a_problem():
     assert problem_params(at_risk_factor=None) == [{"value": None, "minimum": 1.0}]
 
 
-@pytest.mark.parametrize("name", ["at_risk_factor", "brand_share", "lookback_days", "dormant_days"])
+@pytest.mark.parametrize(
+    "name", ["at_risk_factor", "brand_share", "lookback_days", "dormant_days"]
+)
 def test_not_a_number_is_a_problem_not_a_crash(name):
     # NaN compares false with everything: it must be refused, not let through.
     [params] = problem_params(**{name: float("nan")})
     assert math.isnan(params["value"])
 
 
-@pytest.mark.parametrize("values", [{"at_risk_factor": "1.5"}, {"lost_days": "365"}, {"dormant_days": None}])
+@pytest.mark.parametrize(
+    "values", [{"at_risk_factor": "1.5"}, {"lost_days": "365"}, {"dormant_days": None}]
+)
 def test_text_or_an_empty_day_count_is_one_problem_not_a_crash(values):
     # Not also "dormant after lost" or "minimum at risk after dormant".
     [params] = problem_params(**values)
@@ -143,14 +179,24 @@ def test_the_highest_values_are_valid():
     assert RetentionSettings(**HIGHEST).problems() == []
 
 
-@pytest.mark.parametrize("name, above", [
-    ("lookback_days", 36501), ("new_days", 36501), ("min_at_risk_days", 36501), ("dormant_days", 36501),
-    ("lost_days", 36501), ("at_risk_factor", 100.5), ("frequent_visits", 366),
-])
+@pytest.mark.parametrize(
+    "name, above",
+    [
+        ("lookback_days", 36501),
+        ("new_days", 36501),
+        ("min_at_risk_days", 36501),
+        ("dormant_days", 36501),
+        ("lost_days", 36501),
+        ("at_risk_factor", 100.5),
+        ("frequent_visits", 366),
+    ],
+)
 def test_one_above_the_maximum(name, above):
     # Every other setting at its maximum: the only problem is this one.
     maximum = HIGHEST[name]
-    assert problem_params(**HIGHEST | {name: above}) == [{"value": above, "maximum": maximum}]
+    assert problem_params(**HIGHEST | {name: above}) == [
+        {"value": above, "maximum": maximum}
+    ]
 
 
 @pytest.mark.parametrize("name", sorted(MAXIMA))
@@ -168,7 +214,9 @@ def test_an_absurd_look_back_is_refused_before_any_recompute(lookback):
     # 2**31 days is no timedelta pandas can hold (nor a date after 1677):
     # a recompute with it overflows. It never gets there.
     settings = RetentionSettings(lookback_days=lookback)
-    assert problem_params(lookback_days=lookback) == [{"value": lookback, "maximum": 36500}]
+    assert problem_params(lookback_days=lookback) == [
+        {"value": lookback, "maximum": 36500}
+    ]
     with pytest.raises(SettingsError):
         settings.validate()
 
@@ -179,7 +227,9 @@ def test_the_longest_windows_still_compute():
     # day) and 10 days ago (20): 2 visits and 120 in the window. The first
     # visit is one day too old to be new (36 500 days): active, 10 days since.
     settings = RetentionSettings(**HIGHEST).validate()
-    row = customer(tx(1, 36501, 1000), tx(1, 36500, 100), tx(1, 10, 20), settings=settings)
+    row = customer(
+        tx(1, 36501, 1000), tx(1, 36500, 100), tx(1, 10, 20), settings=settings
+    )
     assert row.first_order_date == AS_OF - pd.Timedelta(days=36501)
     assert (row.order_count, row.revenue, row.status) == (2, 120, "active")
 
@@ -211,15 +261,21 @@ def test_an_unknown_trend_period():
 
 
 def test_dormant_after_lost():
-    assert problem_params(dormant_days=400, lost_days=365) == [{"dormant": 400, "lost": 365}]
+    assert problem_params(dormant_days=400, lost_days=365) == [
+        {"dormant": 400, "lost": 365}
+    ]
 
 
 def test_minimum_at_risk_after_dormant():
-    assert problem_params(min_at_risk_days=200, dormant_days=180) == [{"minimum": 200, "dormant": 180}]
+    assert problem_params(min_at_risk_days=200, dormant_days=180) == [
+        {"minimum": 200, "dormant": 180}
+    ]
 
 
 def test_every_problem_is_reported_at_once():
-    settings = RetentionSettings(lookback_days=-5, at_risk_factor=0.5, brand_share=2, trend_period="week")
+    settings = RetentionSettings(
+        lookback_days=-5, at_risk_factor=0.5, brand_share=2, trend_period="week"
+    )
     assert len(settings.problems()) == 4
 
 
@@ -248,14 +304,29 @@ def test_validate_raises_with_the_problems():
         settings.validate()
     assert raised.value.problems == settings.problems()
     assert len(raised.value.problems) == 2
-    assert str(raised.value) == "; ".join(template % params for template, params in settings.problems())
+    assert str(raised.value) == "; ".join(
+        template % params for template, params in settings.problems()
+    )
 
 
 def test_the_names_rebuild_the_settings():
     # Every setting away from its default: a name missing from names() would
     # come back as its default and the copy would differ.
     settings = RetentionSettings(
-        lookback_days=400, new_days=60, at_risk_factor=2.5, min_at_risk_days=20, dormant_days=120,
-        lost_days=300, trend_period="month", frequent_visits=6, brand_share=0.6, currency_decimals=0,
+        lookback_days=400,
+        new_days=60,
+        at_risk_factor=2.5,
+        min_at_risk_days=20,
+        dormant_days=120,
+        lost_days=300,
+        trend_period="month",
+        frequent_visits=6,
+        brand_share=0.6,
+        currency_decimals=0,
     )
-    assert RetentionSettings(**{name: getattr(settings, name) for name in RetentionSettings.names()}) == settings
+    assert (
+        RetentionSettings(
+            **{name: getattr(settings, name) for name in RetentionSettings.names()}
+        )
+        == settings
+    )

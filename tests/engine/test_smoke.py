@@ -3,13 +3,19 @@ companies run through the whole engine; shape and sanity only."""
 
 import numpy as np
 import pandas as pd
-
-from retention_engine import (
-    ACTIONS, ALERTS, METRIC_COLUMNS, PROFILES, STATUSES, TIERS, TRANSACTION_COLUMNS, RetentionSettings,
-    compute_metrics, render_reasons,
-)
-
 from engine_scenario import AS_OF
+from retention_engine import (
+    ACTIONS,
+    ALERTS,
+    METRIC_COLUMNS,
+    PROFILES,
+    STATUSES,
+    TIERS,
+    TRANSACTION_COLUMNS,
+    RetentionSettings,
+    compute_metrics,
+    render_reasons,
+)
 
 ROWS, CUSTOMERS = 200_000, 20_000
 
@@ -19,22 +25,29 @@ def generated_transactions(seed=42):
     years of history and a few rows after AS_OF; one row in twenty a refund,
     and the last 100 customers have nothing but refunds."""
     rng = np.random.default_rng(seed)
-    customer = np.concatenate([np.arange(CUSTOMERS), rng.integers(0, CUSTOMERS, ROWS - CUSTOMERS)])
+    customer = np.concatenate(
+        [np.arange(CUSTOMERS), rng.integers(0, CUSTOMERS, ROWS - CUSTOMERS)]
+    )
     refund = (rng.random(ROWS) < 0.05) | (customer >= CUSTOMERS - 100)
     amount = np.round(rng.gamma(2.0, 40.0, ROWS), 2)
-    return pd.DataFrame({
-        "company_id": np.where(customer < CUSTOMERS // 2, 1, 2),
-        "partner_id": customer + 1,
-        "date": AS_OF - pd.to_timedelta(rng.integers(-10, 3 * 365, ROWS), unit="D"),
-        "amount": np.where(refund, -amount / 2, amount),
-        "is_visit": ~refund,
-        "category_id": rng.integers(0, 6, ROWS),
-    })[TRANSACTION_COLUMNS]
+    return pd.DataFrame(
+        {
+            "company_id": np.where(customer < CUSTOMERS // 2, 1, 2),
+            "partner_id": customer + 1,
+            "date": AS_OF - pd.to_timedelta(rng.integers(-10, 3 * 365, ROWS), unit="D"),
+            "amount": np.where(refund, -amount / 2, amount),
+            "is_visit": ~refund,
+            "category_id": rng.integers(0, 6, ROWS),
+        }
+    )[TRANSACTION_COLUMNS]
 
 
 def test_two_hundred_thousand_rows():
     transactions = generated_transactions()
-    settings = {1: RetentionSettings(), 2: RetentionSettings(lookback_days=0, trend_period="year")}
+    settings = {
+        1: RetentionSettings(),
+        2: RetentionSettings(lookback_days=0, trend_period="year"),
+    }
     partners = np.arange(1, CUSTOMERS // 2 + 1)
     # Company 1 ranks in five groups, every seventh customer without a value.
     keys = np.where(partners % 7, partners % 5, None)
@@ -52,8 +65,13 @@ def test_two_hundred_thousand_rows():
     assert (result["status"].notna() == has_visit).all()
     assert (result["profile"].notna() == has_visit).all()
     assert (result["action"].notna() == has_visit).all()
-    for column, choices in (("status", STATUSES), ("profile", PROFILES), ("alert", ALERTS),
-                            ("action", ACTIONS), ("group_tier", TIERS)):
+    for column, choices in (
+        ("status", STATUSES),
+        ("profile", PROFILES),
+        ("alert", ALERTS),
+        ("action", ACTIONS),
+        ("group_tier", TIERS),
+    ):
         assert set(result[column].dropna()) <= {key for key, _label in choices}
 
     seen = result[has_visit]
@@ -72,7 +90,9 @@ def test_two_hundred_thousand_rows():
     # Company 2 looks at its whole history: every visit and every amount counts.
     two = result[result["company_id"] == 2]
     assert (two["order_count"] == two["lifetime_visits"]).all()
-    assert np.isclose(two["revenue"].sum(), past.loc[past["company_id"] == 2, "amount"].sum())
+    assert np.isclose(
+        two["revenue"].sum(), past.loc[past["company_id"] == 2, "amount"].sum()
+    )
 
     sentences = render_reasons(result, settings)
     assert (sentences.notna() == has_visit).all()

@@ -4,10 +4,8 @@ and dormant_days), else active. Equal to a threshold is not beyond it.
 Defaults: new 90, factor 1.5, min at risk 30, dormant 180, lost 365."""
 
 import pandas as pd
-
-from retention_engine import RetentionSettings
-
 from engine_scenario import customer, tx
+from retention_engine import RetentionSettings
 
 
 def visits(*days_ago, **options):
@@ -50,12 +48,17 @@ def test_new_wins_over_at_risk():
 def test_new_looks_at_the_first_visit_of_the_whole_history():
     # Look-back 30: the first visit 100 days ago is outside the window but
     # still makes the customer not new. Single visit in the window -> active.
-    assert visits(100, 10, settings=RetentionSettings(lookback_days=30)).status == "active"
+    assert (
+        visits(100, 10, settings=RetentionSettings(lookback_days=30)).status == "active"
+    )
 
 
 def test_lost_wins_over_new():
     # new_days 400 would make a visit 370 days ago new; lost (365) comes first.
-    assert visits(370, settings=RetentionSettings(new_days=400, lost_days=365)).status == "lost"
+    assert (
+        visits(370, settings=RetentionSettings(new_days=400, lost_days=365)).status
+        == "lost"
+    )
 
 
 def test_a_short_cadence_is_raised_to_the_minimum():
@@ -120,7 +123,13 @@ def test_without_cadence_the_threshold_is_dormant_days():
 def test_the_thresholds_come_from_the_settings():
     # factor 2, minimum 10, dormant 100, lost 200, new 30.
     # Visits 60, 50, 40, 20 days ago: gaps 10, 10, 20 -> cadence 10 -> 2 x 10 = 20.
-    settings = RetentionSettings(new_days=30, at_risk_factor=2, min_at_risk_days=10, dormant_days=100, lost_days=200)
+    settings = RetentionSettings(
+        new_days=30,
+        at_risk_factor=2,
+        min_at_risk_days=10,
+        dormant_days=100,
+        lost_days=200,
+    )
     row = visits(60, 50, 40, 20, settings=settings)
     assert row.at_risk_threshold == 20
     assert row.status == "active"

@@ -3,10 +3,8 @@
 against nothing or against a net refund. The look-back window plays no part."""
 
 import pandas as pd
-
-from retention_engine import RetentionSettings
-
 from engine_scenario import customer, tx
+from retention_engine import RetentionSettings
 
 
 def period(name, **options):
@@ -17,7 +15,9 @@ def test_quarter_periods_and_their_edges():
     # P = 91. Current (as_of - 91, as_of]: 0 days ago 50, 90 days ago 70 -> 120.
     # Previous (as_of - 182, as_of - 91]: 91 days ago 60, 181 days ago 40 -> 100.
     # 182 days ago (1000) is in neither. 100 x (120 - 100) / 100 = 20.
-    row = customer(tx(1, 0, 50), tx(1, 90, 70), tx(1, 91, 60), tx(1, 181, 40), tx(1, 182, 1000))
+    row = customer(
+        tx(1, 0, 50), tx(1, 90, 70), tx(1, 91, 60), tx(1, 181, 40), tx(1, 182, 1000)
+    )
     assert row.trend_pct == 20
 
 
@@ -30,7 +30,13 @@ def test_the_default_period_is_the_quarter():
 def test_month_periods_and_their_edges():
     # P = 30. Current: 29 days ago 150. Previous: 30 days ago 100 and 59 days
     # ago 100 -> 200. 60 days ago (500) is in neither. 100 x (150 - 200) / 200 = -25.
-    row = customer(tx(1, 29, 150), tx(1, 30, 100), tx(1, 59, 100), tx(1, 60, 500), settings=period("month"))
+    row = customer(
+        tx(1, 29, 150),
+        tx(1, 30, 100),
+        tx(1, 59, 100),
+        tx(1, 60, 500),
+        settings=period("month"),
+    )
     assert row.trend_pct == -25
 
 
@@ -39,7 +45,11 @@ def test_year_periods_and_their_edges():
     # 365 and 729 days ago, 200 each -> 400. 730 days ago (900) is in neither.
     # 100 x (100 - 400) / 400 = -75.
     row = customer(
-        tx(1, 364, 100), tx(1, 365, 200), tx(1, 729, 200), tx(1, 730, 900), settings=period("year")
+        tx(1, 364, 100),
+        tx(1, 365, 200),
+        tx(1, 729, 200),
+        tx(1, 730, 900),
+        settings=period("year"),
     )
     assert row.trend_pct == -75
 
@@ -75,7 +85,9 @@ def test_refunds_count_in_their_period():
 def test_the_trend_ignores_the_look_back_window():
     # Look-back 30: the visit 100 days ago is outside the window (revenue 100)
     # but is the previous quarter: 100 x (100 - 50) / 50 = 100.
-    row = customer(tx(1, 10, 100), tx(1, 100, 50), settings=RetentionSettings(lookback_days=30))
+    row = customer(
+        tx(1, 10, 100), tx(1, 100, 50), settings=RetentionSettings(lookback_days=30)
+    )
     assert row.revenue == 100
     assert row.trend_pct == 100
 

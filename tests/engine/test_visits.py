@@ -2,10 +2,8 @@
 refunds move money but are not visits; rows after the reference day do not exist."""
 
 import pandas as pd
-
-from retention_engine import RetentionSettings
-
 from engine_scenario import AS_OF, ago, customer, metrics, tx
+from retention_engine import RetentionSettings
 
 
 def test_two_orders_on_one_day_are_one_visit_and_their_amounts_add_up():
@@ -107,7 +105,9 @@ def test_a_customer_with_only_later_rows_is_not_in_the_output():
 
 def test_an_order_later_on_the_reference_day_counts():
     # as_of carries a time of day; it is the day that matters.
-    row = customer(tx(1, "2025-06-30 23:59", 80), as_of=pd.Timestamp("2025-06-30 08:00"))
+    row = customer(
+        tx(1, "2025-06-30 23:59", 80), as_of=pd.Timestamp("2025-06-30 08:00")
+    )
     assert row.order_count == 1
     assert row.days_since_last == 0
     assert row.last_order_date == AS_OF
@@ -121,7 +121,9 @@ def test_the_reference_day_may_be_given_as_text():
 def test_first_and_last_order_dates_are_over_the_whole_history():
     # Look-back of 30 days: the visit 400 days ago is outside the window but is
     # still the customer's first order.
-    row = customer(tx(1, 400, 70), tx(1, 10, 30), settings=RetentionSettings(lookback_days=30))
+    row = customer(
+        tx(1, 400, 70), tx(1, 10, 30), settings=RetentionSettings(lookback_days=30)
+    )
     assert row.first_order_date == ago(400)
     assert row.last_order_date == ago(10)
     assert row.lifetime_visits == 2

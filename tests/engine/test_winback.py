@@ -23,16 +23,28 @@ def test_default_settings_are_valid():
     assert CampaignSettings().problems() == []
 
 
-@pytest.mark.parametrize("values, count", [
-    ({"cap_days": -1}, 1),
-    ({"quiet_start": 25}, 1),
-    ({"quiet_start": -1, "quiet_end": 24.5}, 2),
-    ({"max_batch": -5}, 1),
-    ({"holdout_percent": 51}, 1),
-    ({"holdout_percent": -1}, 1),
-    ({"winback_days": 0}, 1),
-    ({"cap_days": 0, "max_batch": 0, "holdout_percent": 0, "quiet_start": 0, "quiet_end": 24}, 0),
-])
+@pytest.mark.parametrize(
+    "values, count",
+    [
+        ({"cap_days": -1}, 1),
+        ({"quiet_start": 25}, 1),
+        ({"quiet_start": -1, "quiet_end": 24.5}, 2),
+        ({"max_batch": -5}, 1),
+        ({"holdout_percent": 51}, 1),
+        ({"holdout_percent": -1}, 1),
+        ({"winback_days": 0}, 1),
+        (
+            {
+                "cap_days": 0,
+                "max_batch": 0,
+                "holdout_percent": 0,
+                "quiet_start": 0,
+                "quiet_end": 24,
+            },
+            0,
+        ),
+    ],
+)
 def test_settings_problems(values, count):
     problems = CampaignSettings(**values).problems()
     assert len(problems) == count
@@ -40,7 +52,10 @@ def test_settings_problems(values, count):
         assert template % params  # every template formats with its parameters
 
 
-@pytest.mark.parametrize("name, maximum", [("cap_days", 3650), ("winback_days", 3650), ("max_batch", 1_000_000)])
+@pytest.mark.parametrize(
+    "name, maximum",
+    [("cap_days", 3650), ("winback_days", 3650), ("max_batch", 1_000_000)],
+)
 def test_settings_upper_bounds(name, maximum):
     # Ten years of days, a million SMS: accepted; one more is refused.
     assert CampaignSettings(**{name: maximum}).problems() == []
@@ -53,22 +68,39 @@ def test_settings_upper_bounds(name, maximum):
 def test_the_published_maxima_are_the_enforced_ones(name):
     # What the Odoo layer shows as the maximum is accepted, one more is not.
     assert CampaignSettings(**{name: CAMPAIGN_MAXIMA[name]}).problems() == []
-    [(_template, params)] = CampaignSettings(**{name: CAMPAIGN_MAXIMA[name] + 1}).problems()
+    [(_template, params)] = CampaignSettings(
+        **{name: CAMPAIGN_MAXIMA[name] + 1}
+    ).problems()
     assert params["maximum"] == CAMPAIGN_MAXIMA[name]
 
 
-@pytest.mark.parametrize("values", [
-    {"quiet_start": float("nan")}, {"holdout_percent": float("nan")}, {"holdout_percent": None},
-    {"cap_days": float("nan")}, {"max_batch": "1000"}, {"winback_days": 10**400},
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"quiet_start": float("nan")},
+        {"holdout_percent": float("nan")},
+        {"holdout_percent": None},
+        {"cap_days": float("nan")},
+        {"max_batch": "1000"},
+        {"winback_days": 10**400},
+    ],
+)
 def test_empty_or_absurd_guardrails_are_one_problem_not_a_crash(values):
     assert len(CampaignSettings(**values).problems()) == 1
 
 
-@pytest.mark.parametrize("clock, quiet", [
-    ("20:59", False), ("21:00", True), ("23:59", True), ("00:00", True), ("08:59", True), ("09:00", False),
-    ("12:00", False),
-])
+@pytest.mark.parametrize(
+    "clock, quiet",
+    [
+        ("20:59", False),
+        ("21:00", True),
+        ("23:59", True),
+        ("00:00", True),
+        ("08:59", True),
+        ("09:00", False),
+        ("12:00", False),
+    ],
+)
 def test_quiet_hours_wrapping_midnight(clock, quiet):
     hour, minute = map(int, clock.split(":"))
     assert in_quiet_hours(datetime(2026, 3, 2, hour, minute), 21.0, 9.0) is quiet
@@ -84,17 +116,35 @@ def test_quiet_hours_same_day_and_disabled():
 
 def test_quiet_hours_end():
     # 22:15 on 2 March: released at 09:00 on 3 March; 07:00: 09:00 the same day
-    assert quiet_hours_end(datetime(2026, 3, 2, 22, 15), 21.0, 9.0) == datetime(2026, 3, 3, 9, 0)
-    assert quiet_hours_end(datetime(2026, 3, 2, 7, 0), 21.0, 9.0) == datetime(2026, 3, 2, 9, 0)
-    assert quiet_hours_end(datetime(2026, 3, 2, 12, 0), 21.0, 9.0) == datetime(2026, 3, 2, 12, 0)
+    assert quiet_hours_end(datetime(2026, 3, 2, 22, 15), 21.0, 9.0) == datetime(
+        2026, 3, 3, 9, 0
+    )
+    assert quiet_hours_end(datetime(2026, 3, 2, 7, 0), 21.0, 9.0) == datetime(
+        2026, 3, 2, 9, 0
+    )
+    assert quiet_hours_end(datetime(2026, 3, 2, 12, 0), 21.0, 9.0) == datetime(
+        2026, 3, 2, 12, 0
+    )
     # half hours: 21:30 to 08:30
-    assert quiet_hours_end(datetime(2026, 3, 2, 23, 0), 21.5, 8.5) == datetime(2026, 3, 3, 8, 30)
+    assert quiet_hours_end(datetime(2026, 3, 2, 23, 0), 21.5, 8.5) == datetime(
+        2026, 3, 3, 8, 30
+    )
 
 
-@pytest.mark.parametrize("eligible, percent, size", [
-    (0, 10, 0), (4, 10, 0), (5, 10, 1), (15, 10, 2), (14, 10, 1), (100, 10, 10), (3, 50, 2), (10, 0, 0),
-    (7, 12.5, 1),
-])
+@pytest.mark.parametrize(
+    "eligible, percent, size",
+    [
+        (0, 10, 0),
+        (4, 10, 0),
+        (5, 10, 1),
+        (15, 10, 2),
+        (14, 10, 1),
+        (100, 10, 10),
+        (3, 50, 2),
+        (10, 0, 0),
+        (7, 12.5, 1),
+    ],
+)
 def test_holdout_size_rounds_half_up(eligible, percent, size):
     assert holdout_size(eligible, percent) == size
 
@@ -142,19 +192,46 @@ def test_winback_figures():
     # note), 3 only got a credit note (not a visit), 4 nothing.
     # 2 in the control group: 5 came back for 80, 6 nothing.
     members = _members([1, 2, 3, 4], [5, 6])
-    purchases = pd.DataFrame({
-        "partner_id": [1, 1, 1, 2, 3, 5],
-        "amount": [100.0, 50.0, -30.0, 200.0, -20.0, 80.0],
-        "is_visit": [True, True, False, True, False, True],
-        "date": pd.to_datetime(["2026-03-05", "2026-03-01", "2026-03-09", "2026-03-20", "2026-03-02",
-                                "2026-03-03"]),
-    })
+    purchases = pd.DataFrame(
+        {
+            "partner_id": [1, 1, 1, 2, 3, 5],
+            "amount": [100.0, 50.0, -30.0, 200.0, -20.0, 80.0],
+            "is_visit": [True, True, False, True, False, True],
+            "date": pd.to_datetime(
+                [
+                    "2026-03-05",
+                    "2026-03-01",
+                    "2026-03-09",
+                    "2026-03-20",
+                    "2026-03-02",
+                    "2026-03-03",
+                ]
+            ),
+        }
+    )
     summary, per_customer = winback_figures(members, purchases)
-    assert summary[CONTACTED] == {"customers": 4, "won_back": 2, "rate": 50.0, "revenue": 300.0}
-    assert summary[HOLDOUT] == {"customers": 2, "won_back": 1, "rate": 50.0, "revenue": 80.0}
+    assert summary[CONTACTED] == {
+        "customers": 4,
+        "won_back": 2,
+        "rate": 50.0,
+        "revenue": 300.0,
+    }
+    assert summary[HOLDOUT] == {
+        "customers": 2,
+        "won_back": 1,
+        "rate": 50.0,
+        "revenue": 80.0,
+    }
     assert summary["uplift"] == 0.0
     rows = per_customer.set_index("partner_id")
-    assert rows["won_back"].to_dict() == {1: True, 2: True, 3: False, 4: False, 5: True, 6: False}
+    assert rows["won_back"].to_dict() == {
+        1: True,
+        2: True,
+        3: False,
+        4: False,
+        5: True,
+        6: False,
+    }
     assert rows.loc[1, "revenue"] == 120.0
     assert rows.loc[3, "revenue"] == -20.0
     assert rows.loc[1, "first_date"] == pd.Timestamp("2026-03-01")
@@ -163,13 +240,25 @@ def test_winback_figures():
 
 def test_winback_uplift_and_empty_groups():
     members = _members([1, 2, 3, 4], [5, 6, 7])
-    purchases = pd.DataFrame({"partner_id": [1, 2, 3], "amount": [10.0, 10.0, 10.0], "is_visit": [True] * 3})
+    purchases = pd.DataFrame(
+        {"partner_id": [1, 2, 3], "amount": [10.0, 10.0, 10.0], "is_visit": [True] * 3}
+    )
     summary, _ = winback_figures(members, purchases)
     assert summary[CONTACTED]["rate"] == 75.0
     assert summary[HOLDOUT]["rate"] == 0.0
     assert summary["uplift"] == 75.0
 
     summary, _ = winback_figures(_members([1, 2], []), None)
-    assert summary[CONTACTED] == {"customers": 2, "won_back": 0, "rate": 0.0, "revenue": 0.0}
-    assert summary[HOLDOUT] == {"customers": 0, "won_back": 0, "rate": None, "revenue": 0.0}
+    assert summary[CONTACTED] == {
+        "customers": 2,
+        "won_back": 0,
+        "rate": 0.0,
+        "revenue": 0.0,
+    }
+    assert summary[HOLDOUT] == {
+        "customers": 0,
+        "won_back": 0,
+        "rate": None,
+        "revenue": 0.0,
+    }
     assert summary["uplift"] is None

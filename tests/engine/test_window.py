@@ -2,10 +2,8 @@
 bounds the visit count, the revenue and the average ticket; 0 = whole history."""
 
 import pandas as pd
-
-from retention_engine import RetentionSettings
-
 from engine_scenario import ago, customer, metrics, tx
+from retention_engine import RetentionSettings
 
 
 def lookback(days):
@@ -42,7 +40,9 @@ def test_a_refund_inside_the_window_of_a_visit_outside_it():
     # Look-back 30: the visit 40 days ago is outside, its refund 20 days ago is
     # inside. order_count 0, revenue -30, no average ticket; the last order is
     # still 40 days ago. (Partner 2, with a visit in the window, is computed alongside.)
-    row = customer(tx(1, 40, 100), tx(1, 20, -30, visit=False), tx(2, 5, 10), settings=lookback(30))
+    row = customer(
+        tx(1, 40, 100), tx(1, 20, -30, visit=False), tx(2, 5, 10), settings=lookback(30)
+    )
     assert row.order_count == 0
     assert row.revenue == -30
     assert pd.isna(row.avg_ticket)
@@ -78,7 +78,11 @@ def test_window_figures_of_each_customer_are_their_own():
     # Look-back 60. Partner 1: 50 + 70 in the window, 500 before it.
     # Partner 2: one visit of 30 in the window.
     result = metrics(
-        tx(1, 90, 500), tx(1, 50, 50), tx(1, 10, 70), tx(2, 5, 30), settings=lookback(60)
+        tx(1, 90, 500),
+        tx(1, 50, 50),
+        tx(1, 10, 70),
+        tx(2, 5, 30),
+        settings=lookback(60),
     )
     assert result.loc[(1, 1), "order_count"] == 2
     assert result.loc[(1, 1), "revenue"] == 120

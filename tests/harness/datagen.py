@@ -33,26 +33,60 @@ CATEGORIES = {
     "Parts": (["Brake pads", "Battery", "Wiper blades"], 90.0),
 }
 COUNTRIES = {
-    # code: (share, mobile number as dialled nationally (X = random digit), first names, last names)
-    "PL": (0.40, "5XX XXX XXX", ["Anna", "Piotr", "Katarzyna", "Tomasz", "Magdalena", "Krzysztof"],
-           ["Nowak", "Kowalski", "Wiśniewska", "Wójcik", "Kamińska", "Lewandowski"]),
-    "UA": (0.20, "067 XXX XX XX", ["Олена", "Андрій", "Ірина", "Сергій", "Наталія", "Олег"],
-           ["Шевченко", "Коваленко", "Бондаренко", "Ткаченко", "Мельник", "Кравченко"]),
-    "DE": (0.15, "0151 XXXX XXXX", ["Lukas", "Anna", "Jonas", "Lea", "Felix", "Sophie"],
-           ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Wagner"]),
-    "CZ": (0.10, "7XX XXX XXX", ["Jan", "Tereza", "Petr", "Lucie", "Martin", "Eva"],
-           ["Novák", "Svobodová", "Dvořák", "Černá", "Procházka", "Kučerová"]),
-    "US": (0.10, "(212) 5XX-XXXX", ["John", "Mary", "James", "Linda", "Robert", "Susan"],
-           ["Smith", "Johnson", "Brown", "Miller", "Davis", "Wilson"]),
-    "LT": (0.05, "8 6XX XXXXX", ["Jonas", "Rūta", "Tomas", "Asta", "Mantas", "Eglė"],
-           ["Kazlauskas", "Petrauskienė", "Jankauskas", "Stankevičiūtė", "Vasiliauskas", "Žukauskas"]),
+    # code: (share, mobile number as dialled nationally (X = random digit),
+    #        first names, last names)
+    "PL": (
+        0.40,
+        "5XX XXX XXX",
+        ["Anna", "Piotr", "Katarzyna", "Tomasz", "Magdalena", "Krzysztof"],
+        ["Nowak", "Kowalski", "Wiśniewska", "Wójcik", "Kamińska", "Lewandowski"],
+    ),
+    "UA": (
+        0.20,
+        "067 XXX XX XX",
+        ["Олена", "Андрій", "Ірина", "Сергій", "Наталія", "Олег"],
+        ["Шевченко", "Коваленко", "Бондаренко", "Ткаченко", "Мельник", "Кравченко"],
+    ),
+    "DE": (
+        0.15,
+        "0151 XXXX XXXX",
+        ["Lukas", "Anna", "Jonas", "Lea", "Felix", "Sophie"],
+        ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Wagner"],
+    ),
+    "CZ": (
+        0.10,
+        "7XX XXX XXX",
+        ["Jan", "Tereza", "Petr", "Lucie", "Martin", "Eva"],
+        ["Novák", "Svobodová", "Dvořák", "Černá", "Procházka", "Kučerová"],
+    ),
+    "US": (
+        0.10,
+        "(212) 5XX-XXXX",
+        ["John", "Mary", "James", "Linda", "Robert", "Susan"],
+        ["Smith", "Johnson", "Brown", "Miller", "Davis", "Wilson"],
+    ),
+    "LT": (
+        0.05,
+        "8 6XX XXXXX",
+        ["Jonas", "Rūta", "Tomas", "Asta", "Mantas", "Eglė"],
+        [
+            "Kazlauskas",
+            "Petrauskienė",
+            "Jankauskas",
+            "Stankevičiūtė",
+            "Vasiliauskas",
+            "Žukauskas",
+        ],
+    ),
 }
 HISTORY_DAYS = 3 * 365
 
 
 @dataclass
 class History:
-    customers: pd.DataFrame  # key, name, country, phone, mobile, is_company, salesperson, category
+    customers: (
+        pd.DataFrame
+    )  # key, name, country, phone, mobile, is_company, salesperson, category
     orders: pd.DataFrame  # customer, date, amount, category, product
     products: dict  # category -> [product names]
     salespeople: list  # names
@@ -62,30 +96,49 @@ def _phone(rng, country, count):
     template = COUNTRIES[country][1]
     digits = rng.integers(0, 10, size=(count, template.count("X")))
     parts = template.split("X")
-    return ["".join(p + str(d) for p, d in zip(parts, row)) + parts[-1] for row in digits]
+    return [
+        "".join(p + str(d) for p, d in zip(parts, row, strict=False)) + parts[-1]
+        for row in digits
+    ]
 
 
-def generate(customers=2000, orders_per_customer=20.0, seed=42, today=None, salespeople=5):
+def generate(
+    customers=2000, orders_per_customer=20.0, seed=42, today=None, salespeople=5
+):
     """Customers and their confirmed orders; same seed and today, same data."""
     rng = np.random.default_rng(seed)
     today = today or date.today()
     start = today - timedelta(days=HISTORY_DAYS)
     keys = np.arange(customers)
 
-    behaviour = rng.choice(list(BEHAVIOURS), size=customers, p=list(BEHAVIOURS.values()))
+    behaviour = rng.choice(
+        list(BEHAVIOURS), size=customers, p=list(BEHAVIOURS.values())
+    )
     country_codes = list(COUNTRIES)
-    country = rng.choice(country_codes, size=customers, p=[COUNTRIES[c][0] for c in country_codes])
+    country = rng.choice(
+        country_codes, size=customers, p=[COUNTRIES[c][0] for c in country_codes]
+    )
     favourite = rng.choice(list(CATEGORIES), size=customers)
-    ticket = np.array([CATEGORIES[c][1] for c in favourite]) * rng.lognormal(0.0, 0.45, size=customers)
+    ticket = np.array([CATEGORIES[c][1] for c in favourite]) * rng.lognormal(
+        0.0, 0.45, size=customers
+    )
     # Typical interval so that an average loyal customer places about
     # orders_per_customer orders in three years.
-    cadence = np.clip(rng.lognormal(np.log(HISTORY_DAYS / max(orders_per_customer, 1.0)), 0.5, customers), 5, 400)
+    cadence = np.clip(
+        rng.lognormal(
+            np.log(HISTORY_DAYS / max(orders_per_customer, 1.0)), 0.5, customers
+        ),
+        5,
+        400,
+    )
 
     # Each customer's active span [first, last] in days since start.
     first = rng.integers(0, HISTORY_DAYS // 3, size=customers).astype(float)
     last = np.full(customers, float(HISTORY_DAYS))
     is_ = {name: behaviour == name for name in BEHAVIOURS}
-    last[is_["churned"]] = HISTORY_DAYS - rng.integers(200, 700, size=is_["churned"].sum())
+    last[is_["churned"]] = HISTORY_DAYS - rng.integers(
+        200, 700, size=is_["churned"].sum()
+    )
     first[is_["new"]] = HISTORY_DAYS - rng.integers(5, 85, size=is_["new"].sum())
     first[is_["one_time"]] = rng.integers(0, HISTORY_DAYS, size=is_["one_time"].sum())
     last[is_["one_time"]] = first[is_["one_time"]]
@@ -94,7 +147,9 @@ def generate(customers=2000, orders_per_customer=20.0, seed=42, today=None, sale
     span = last - first
     fixed = is_["one_time"] | is_["seasonal"] | is_["new"]
     expected = np.ones(customers, dtype=int)
-    expected[is_["seasonal"]] = np.maximum(2, (span[is_["seasonal"]] // 182).astype(int) + 1)
+    expected[is_["seasonal"]] = np.maximum(
+        2, (span[is_["seasonal"]] // 182).astype(int) + 1
+    )
     expected[is_["new"]] = rng.integers(1, 4, size=is_["new"].sum())
     # Scale the rhythms of the others so that the whole base averages
     # orders_per_customer orders.
@@ -105,7 +160,8 @@ def generate(customers=2000, orders_per_customer=20.0, seed=42, today=None, sale
     # Decliners slow down and stop, 1.6 to 3.5 of their rhythm ago.
     declining = is_["declining"]
     last[declining] = np.maximum(
-        first[declining], HISTORY_DAYS - cadence[declining] * rng.uniform(1.6, 3.5, declining.sum())
+        first[declining],
+        HISTORY_DAYS - cadence[declining] * rng.uniform(1.6, 3.5, declining.sum()),
     )
     span = last - first
     expected[~fixed] = np.round(span[~fixed] / cadence[~fixed]).astype(int) + 1
@@ -114,38 +170,62 @@ def generate(customers=2000, orders_per_customer=20.0, seed=42, today=None, sale
     n = expected[owner]
     # Spread orders over the span with jitter around the rhythm.
     position = np.where(n > 1, rank / np.maximum(n - 1, 1), 0.0)
-    day = first[owner] + position * span[owner] + rng.normal(0, 0.15, len(owner)) * cadence[owner] * (n > 1)
+    day = (
+        first[owner]
+        + position * span[owner]
+        + rng.normal(0, 0.15, len(owner)) * cadence[owner] * (n > 1)
+    )
     seasonal = is_["seasonal"][owner]
     # Seasonal customers change tyres in April and October.
-    season_day = ((rank // 2) * 365 + np.where(rank % 2 == 0, 100, 285) + rng.normal(0, 7, len(owner)))
+    season_day = (
+        (rank // 2) * 365
+        + np.where(rank % 2 == 0, 100, 285)
+        + rng.normal(0, 7, len(owner))
+    )
     day = np.where(seasonal, season_day, day)
     day = np.clip(np.round(day), 0, HISTORY_DAYS).astype(int)
     keep = ~(seasonal & (day > last[owner]))
     owner, day = owner[keep], day[keep]
     # Decliners spend less and less.
-    fade = np.where(is_["declining"][owner], 1.0 - 0.6 * (day - first[owner]) / np.maximum(span[owner], 1), 1.0)
+    fade = np.where(
+        is_["declining"][owner],
+        1.0 - 0.6 * (day - first[owner]) / np.maximum(span[owner], 1),
+        1.0,
+    )
     amount = np.round(ticket[owner] * fade * rng.lognormal(0.0, 0.25, len(owner)), 2)
-    category = np.where(rng.random(len(owner)) < 0.75, favourite[owner], rng.choice(list(CATEGORIES), len(owner)))
+    category = np.where(
+        rng.random(len(owner)) < 0.75,
+        favourite[owner],
+        rng.choice(list(CATEGORIES), len(owner)),
+    )
     category = np.where(seasonal, "Tyres", category)
     product_index = rng.integers(0, 3, len(owner))
 
-    orders = pd.DataFrame({
-        "customer": owner,
-        "date": pd.to_datetime(start) + pd.to_timedelta(day, unit="D"),
-        "amount": np.maximum(amount, 1.0),
-        "category": category,
-        "product": [CATEGORIES[c][0][i] for c, i in zip(category, product_index)],
-    }).sort_values(["date", "customer"], kind="stable", ignore_index=True)
+    orders = pd.DataFrame(
+        {
+            "customer": owner,
+            "date": pd.to_datetime(start) + pd.to_timedelta(day, unit="D"),
+            "amount": np.maximum(amount, 1.0),
+            "category": category,
+            "product": [
+                CATEGORIES[c][0][i]
+                for c, i in zip(category, product_index, strict=False)
+            ],
+        }
+    ).sort_values(["date", "customer"], kind="stable", ignore_index=True)
 
     first_names = {c: COUNTRIES[c][2] for c in COUNTRIES}
     last_names = {c: COUNTRIES[c][3] for c in COUNTRIES}
     pick = rng.integers(0, 6, size=(customers, 2))
     is_company = rng.random(customers) < 0.15
     names = [
-        f"{last_names[c][a]} {'Fleet' if comp else first_names[c][b]}" + (" Sp. z o.o." if comp and c == "PL" else "")
-        for c, a, b, comp in zip(country, pick[:, 0], pick[:, 1], is_company)
+        f"{last_names[c][a]} {'Fleet' if comp else first_names[c][b]}"
+        + (" Sp. z o.o." if comp and c == "PL" else "")
+        for c, a, b, comp in zip(
+            country, pick[:, 0], pick[:, 1], is_company, strict=False
+        )
     ]
-    names = [f"{name} #{key + 1}" for name, key in zip(names, keys)]
+    names = [f"{name} #{key + 1}" for name, key in zip(names, keys, strict=False)]
     phones = np.array([None] * customers, dtype=object)
     for code in COUNTRIES:
         mask = country == code
@@ -154,15 +234,17 @@ def generate(customers=2000, orders_per_customer=20.0, seed=42, today=None, sale
     mobile = np.where(has_phone, phones, None)
     invalid = rng.random(customers) < 0.02
     mobile = np.where(invalid & has_phone, "12", mobile)
-    customers_frame = pd.DataFrame({
-        "key": keys,
-        "name": names,
-        "country": country,
-        "mobile": mobile,
-        "is_company": is_company,
-        "salesperson": rng.integers(0, salespeople, size=customers),
-        "behaviour": behaviour,
-    })
+    customers_frame = pd.DataFrame(
+        {
+            "key": keys,
+            "name": names,
+            "country": country,
+            "mobile": mobile,
+            "is_company": is_company,
+            "salesperson": rng.integers(0, salespeople, size=customers),
+            "behaviour": behaviour,
+        }
+    )
     return History(
         customers=customers_frame,
         orders=orders,
@@ -176,7 +258,9 @@ def _copy(cr, table, frame):
     frame.to_csv(buffer, index=False, header=False, na_rep="\\N")
     buffer.seek(0)
     columns = ", ".join(f'"{c}"' for c in frame.columns)
-    cr.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
+    cr.copy_expert(
+        f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer
+    )
 
 
 def _reserve_ids(cr, table, count):
@@ -194,19 +278,32 @@ def _masters(env, history):
     for name in history.salespeople:
         login = name.lower().replace(" ", "")
         user = users.search([("login", "=", login)])
-        users |= user or users.create({
-            "name": name, "login": login, "password": login,
-            "groups_id": [(6, 0, [group.id, env.ref("base.group_user").id])],
-            "company_id": company.id, "company_ids": [(6, 0, [company.id])],
-        })
+        users |= user or users.create(
+            {
+                "name": name,
+                "login": login,
+                "password": login,
+                "groups_id": [(6, 0, [group.id, env.ref("base.group_user").id])],
+                "company_id": company.id,
+                "company_ids": [(6, 0, [company.id])],
+            }
+        )
     products = {}
     for category_name, product_names in history.products.items():
-        category = env["product.category"].search([("name", "=", category_name)], limit=1) \
-            or env["product.category"].create({"name": category_name})
+        category = env["product.category"].search(
+            [("name", "=", category_name)], limit=1
+        ) or env["product.category"].create({"name": category_name})
         for product_name in product_names:
-            product = env["product.product"].search([("name", "=", product_name)], limit=1) \
-                or env["product.product"].create({
-                    "name": product_name, "type": "service", "categ_id": category.id, "list_price": 100.0})
+            product = env["product.product"].search(
+                [("name", "=", product_name)], limit=1
+            ) or env["product.product"].create(
+                {
+                    "name": product_name,
+                    "type": "service",
+                    "categ_id": category.id,
+                    "list_price": 100.0,
+                }
+            )
             products[product_name] = product
     countries = {code: env.ref(f"base.{code.lower()}").id for code in COUNTRIES}
     return users, products, countries
@@ -221,31 +318,81 @@ def _insert_orders(env, partner, date, amount, product, user):
     now = datetime.now().replace(microsecond=0)
     order_ids = _reserve_ids(cr, "sale_order", len(partner))
     line_ids = _reserve_ids(cr, "sale_order_line", len(partner))
-    date_order = pd.to_datetime(pd.Series(date)).reset_index(drop=True) + pd.Timedelta(hours=10)
-    common = {"create_uid": env.uid, "write_uid": env.uid, "create_date": date_order, "write_date": now,
-              "company_id": company.id, "currency_id": currency_id}
-    _copy(cr, "sale_order", pd.DataFrame({
-        "id": order_ids,
-        "name": [f"SD{i:08d}" for i in order_ids],
-        "partner_id": partner, "partner_invoice_id": partner, "partner_shipping_id": partner,
-        "currency_rate": 1.0, "date_order": date_order, "state": "sale", "invoice_status": "no",
-        "locked": False, "user_id": user, "team_id": team.id or None,
-        "amount_untaxed": amount, "amount_tax": 0.0, "amount_total": amount,
-        "require_signature": False, "require_payment": False, "prepayment_percent": 1.0, **common,
-    }))
-    _copy(cr, "sale_order_line", pd.DataFrame({
-        "id": line_ids, "order_id": order_ids, "sequence": 10,
-        "name": "Service", "product_id": product,
-        "product_uom": env.ref("uom.product_uom_unit").id, "product_uom_qty": 1.0,
-        "price_unit": amount, "technical_price_unit": amount, "discount": 0.0,
-        "price_subtotal": amount, "price_tax": 0.0, "price_total": amount,
-        "price_reduce_taxexcl": amount, "price_reduce_taxinc": amount,
-        "customer_lead": 0.0, "qty_delivered": 1.0, "qty_invoiced": 0.0, "qty_to_invoice": 1.0,
-        "qty_delivered_method": "manual", "invoice_status": "to invoice", "state": "sale",
-        "untaxed_amount_invoiced": 0.0, "untaxed_amount_to_invoice": amount,
-        "order_partner_id": partner, "salesman_id": user, "is_downpayment": False, "is_expense": False,
-        **common,
-    }))
+    date_order = pd.to_datetime(pd.Series(date)).reset_index(drop=True) + pd.Timedelta(
+        hours=10
+    )
+    common = {
+        "create_uid": env.uid,
+        "write_uid": env.uid,
+        "create_date": date_order,
+        "write_date": now,
+        "company_id": company.id,
+        "currency_id": currency_id,
+    }
+    _copy(
+        cr,
+        "sale_order",
+        pd.DataFrame(
+            {
+                "id": order_ids,
+                "name": [f"SD{i:08d}" for i in order_ids],
+                "partner_id": partner,
+                "partner_invoice_id": partner,
+                "partner_shipping_id": partner,
+                "currency_rate": 1.0,
+                "date_order": date_order,
+                "state": "sale",
+                "invoice_status": "no",
+                "locked": False,
+                "user_id": user,
+                "team_id": team.id or None,
+                "amount_untaxed": amount,
+                "amount_tax": 0.0,
+                "amount_total": amount,
+                "require_signature": False,
+                "require_payment": False,
+                "prepayment_percent": 1.0,
+                **common,
+            }
+        ),
+    )
+    _copy(
+        cr,
+        "sale_order_line",
+        pd.DataFrame(
+            {
+                "id": line_ids,
+                "order_id": order_ids,
+                "sequence": 10,
+                "name": "Service",
+                "product_id": product,
+                "product_uom": env.ref("uom.product_uom_unit").id,
+                "product_uom_qty": 1.0,
+                "price_unit": amount,
+                "technical_price_unit": amount,
+                "discount": 0.0,
+                "price_subtotal": amount,
+                "price_tax": 0.0,
+                "price_total": amount,
+                "price_reduce_taxexcl": amount,
+                "price_reduce_taxinc": amount,
+                "customer_lead": 0.0,
+                "qty_delivered": 1.0,
+                "qty_invoiced": 0.0,
+                "qty_to_invoice": 1.0,
+                "qty_delivered_method": "manual",
+                "invoice_status": "to invoice",
+                "state": "sale",
+                "untaxed_amount_invoiced": 0.0,
+                "untaxed_amount_to_invoice": amount,
+                "order_partner_id": partner,
+                "salesman_id": user,
+                "is_downpayment": False,
+                "is_expense": False,
+                **common,
+            }
+        ),
+    )
     return order_ids
 
 
@@ -255,8 +402,12 @@ def load_orders(env, partner_ids, day, amounts):
     product = env["product.product"].search([("sale_ok", "=", True)], limit=1)
     count = len(partner_ids)
     order_ids = _insert_orders(
-        env, np.asarray(partner_ids), [pd.Timestamp(day)] * count, np.round(np.asarray(amounts), 2),
-        np.full(count, product.id), None,
+        env,
+        np.asarray(partner_ids),
+        [pd.Timestamp(day)] * count,
+        np.round(np.asarray(amounts), 2),
+        np.full(count, product.id),
+        None,
     )
     env.invalidate_all()
     return order_ids
@@ -270,37 +421,45 @@ def load(env, history, batch=200_000):
     now = datetime.now().replace(microsecond=0)
     customers = history.customers
     partner_ids = _reserve_ids(cr, "res_partner", len(customers))
-    partners = pd.DataFrame({
-        "id": partner_ids,
-        "name": customers["name"],
-        "complete_name": customers["name"],
-        "commercial_partner_id": partner_ids,
-        "type": "contact",
-        "active": True,
-        "is_company": customers["is_company"],
-        "country_id": customers["country"].map(countries),
-        "mobile": customers["mobile"],
-        "lang": "en_US",
-        "user_id": users.ids and customers["salesperson"].map(dict(enumerate(users.ids))),
-        "customer_rank": 1,
-        "supplier_rank": 0,
-        "autopost_bills": "ask",
-        "partner_share": True,
-        "create_date": now, "write_date": now, "create_uid": env.uid, "write_uid": env.uid,
-    })
+    partners = pd.DataFrame(
+        {
+            "id": partner_ids,
+            "name": customers["name"],
+            "complete_name": customers["name"],
+            "commercial_partner_id": partner_ids,
+            "type": "contact",
+            "active": True,
+            "is_company": customers["is_company"],
+            "country_id": customers["country"].map(countries),
+            "mobile": customers["mobile"],
+            "lang": "en_US",
+            "user_id": users.ids
+            and customers["salesperson"].map(dict(enumerate(users.ids))),
+            "customer_rank": 1,
+            "supplier_rank": 0,
+            "autopost_bills": "ask",
+            "partner_share": True,
+            "create_date": now,
+            "write_date": now,
+            "create_uid": env.uid,
+            "write_uid": env.uid,
+        }
+    )
     _copy(cr, "res_partner", partners)
 
     orders = history.orders
     salesperson = customers["salesperson"].to_numpy()[orders["customer"].to_numpy()]
     for start in range(0, len(orders), batch):
-        chunk = orders.iloc[start:start + batch]
+        chunk = orders.iloc[start : start + batch]
         _insert_orders(
             env,
             partner_ids[chunk["customer"].to_numpy()],
             chunk["date"],
             chunk["amount"].to_numpy(),
-            chunk["product"].map({name: p.id for name, p in products.items()}).to_numpy(),
-            np.array(users.ids)[salesperson[start:start + batch]] if users else None,
+            chunk["product"]
+            .map({name: p.id for name, p in products.items()})
+            .to_numpy(),
+            np.array(users.ids)[salesperson[start : start + batch]] if users else None,
         )
     env.invalidate_all()
     return partner_ids

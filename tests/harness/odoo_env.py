@@ -66,14 +66,18 @@ def _is_python_script(path):
     # run Python scripts with our interpreter: it is the one with Odoo's dependencies
     with open(path, "rb") as handle:
         first_line = handle.readline(200)
-    return path.suffix == ".py" or (first_line.startswith(b"#!") and b"python" in first_line)
+    return path.suffix == ".py" or (
+        first_line.startswith(b"#!") and b"python" in first_line
+    )
 
 
 def addons_path(*extra):
     """Odoo's own addons, then this repository (which holds the addon)."""
     package = odoo_package()
     paths = [package / "addons"]
-    checkout_addons = package.parent / "addons"  # git checkout layout: <root>/addons next to <root>/odoo
+    checkout_addons = (
+        package.parent / "addons"
+    )  # git checkout layout: <root>/addons next to <root>/odoo
     if (checkout_addons / "web" / "__manifest__.py").is_file():
         paths.append(checkout_addons)
     paths += [REPO_ROOT, *extra]
@@ -81,7 +85,8 @@ def addons_path(*extra):
 
 
 def subprocess_env(**extra):
-    # odoo-bin sets TZ=UTC before anything imports time; python -m odoo and pytest do not
+    # odoo-bin sets TZ=UTC before anything imports time; python -m odoo and
+    # pytest do not
     return {**os.environ, "TZ": "UTC", "PYTHONUNBUFFERED": "1", **extra}
 
 
@@ -115,7 +120,9 @@ def run_interruptible(argv, grace=30, **popen_args):
     except KeyboardInterrupt:
         try:
             try:
-                process.wait(timeout=1)  # a Ctrl-C in the terminal reached the child too
+                process.wait(
+                    timeout=1
+                )  # a Ctrl-C in the terminal reached the child too
             except subprocess.TimeoutExpired:
                 process.send_signal(signal.SIGINT)
                 process.wait(timeout=grace)
@@ -177,27 +184,45 @@ class OdooDatabase:
             input_file.write(stdin)
             input_file.seek(0)
             code = run_interruptible(
-                argv, stdin=input_file, stdout=log, stderr=subprocess.STDOUT,
-                env=subprocess_env(), cwd=REPO_ROOT,
+                argv,
+                stdin=input_file,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=subprocess_env(),
+                cwd=REPO_ROOT,
             )
         if code < 0:  # killed by a signal: a Ctrl-C reached it before us
             raise KeyboardInterrupt
         if code != 0:
-            raise OdooError(f"odoo-bin exited with {code} (log: {log_file})", tail(log_file))
+            raise OdooError(
+                f"odoo-bin exited with {code} (log: {log_file})", tail(log_file)
+            )
         if check_log and LOG_ERROR.search(Path(log_file).read_text(errors="replace")):
             raise OdooError(f"odoo-bin logged errors (log: {log_file})", tail(log_file))
         return code
 
     def install(self, modules=(ADDON,), log_file=None, demo=False, log_level="warn"):
         """Create the database if needed and install ``modules``."""
-        arguments = ["--init=" + ",".join(modules), "--stop-after-init", f"--log-level={log_level}"]
+        arguments = [
+            "--init=" + ",".join(modules),
+            "--stop-after-init",
+            f"--log-level={log_level}",
+        ]
         if not demo:
             arguments.append("--without-demo=all")
-        return self.run(arguments, log_file or Path(self.data_dir) / f"install-{self.name}.log")
+        return self.run(
+            arguments, log_file or Path(self.data_dir) / f"install-{self.name}.log"
+        )
 
     def update(self, modules=(ADDON,), log_file=None, log_level="warn"):
-        arguments = ["--update=" + ",".join(modules), "--stop-after-init", f"--log-level={log_level}"]
-        return self.run(arguments, log_file or Path(self.data_dir) / f"update-{self.name}.log")
+        arguments = [
+            "--update=" + ",".join(modules),
+            "--stop-after-init",
+            f"--log-level={log_level}",
+        ]
+        return self.run(
+            arguments, log_file or Path(self.data_dir) / f"update-{self.name}.log"
+        )
 
     def shell(self, script, log_file=None, log_level="warn", check_log=False):
         """Run Python ``script`` with ``env`` bound (``odoo-bin shell``). The
@@ -205,23 +230,36 @@ class OdooDatabase:
         return self.run(
             ["--no-http", f"--log-level={log_level}"],
             log_file or Path(self.data_dir) / f"shell-{self.name}.log",
-            command=["shell"], stdin=script, check_log=check_log,
+            command=["shell"],
+            stdin=script,
+            check_log=check_log,
         )
 
     def warm_assets(self, bundles=("web.assets_web",), log_file=None):
         """Build the web client's asset bundles now, so that the first browser
         test on this database (or on its copies) does not pay for them."""
-        script = "\n".join(
-            f"bundle = env['ir.qweb']._get_asset_bundle({name!r}); bundle.js(); bundle.css()"
-            for name in bundles
-        ) + "\nenv.cr.commit()\n"
-        self.shell(script, log_file or Path(self.data_dir) / f"assets-{self.name}.log", check_log=True)
+        script = (
+            "\n".join(
+                f"bundle = env['ir.qweb']._get_asset_bundle({name!r}); "
+                "bundle.js(); bundle.css()"
+                for name in bundles
+            )
+            + "\nenv.cr.commit()\n"
+        )
+        self.shell(
+            script,
+            log_file or Path(self.data_dir) / f"assets-{self.name}.log",
+            check_log=True,
+        )
 
     def pytest_args(self, log_level="warn", http=True):
         """pytest-odoo options that point the plugin at this database
         (``--odoo-extra=x=y`` becomes Odoo's ``--x=y``)."""
         extras = [option[2:] for option in self.server.odoo_args()]
-        extras += [f"data-dir={self.data_dir}", "http-interface=127.0.0.1"]  # the test server is ours alone
+        extras += [
+            f"data-dir={self.data_dir}",
+            "http-interface=127.0.0.1",
+        ]  # the test server is ours alone
         args = [
             f"--odoo-database={self.name}",
             f"--odoo-addons-path={addons_path()}",

@@ -30,7 +30,8 @@ Example::
 
     with throwaway_cluster() as server:
         server.create_database("demo")
-        psycopg2.connect(**server.dsn_args("demo"))  # or: with server.connect("demo") as connection
+        # or: with server.connect("demo") as connection
+        psycopg2.connect(**server.dsn_args("demo"))
         subprocess.run(["psql", "demo"], env={**os.environ, **server.environ()})
 """
 
@@ -70,7 +71,12 @@ class Server:
 
     def dsn_args(self, dbname="postgres"):
         """Keyword arguments for ``psycopg2.connect``."""
-        args = {"host": self.host, "port": self.port, "user": self.user, "dbname": dbname}
+        args = {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "dbname": dbname,
+        }
         if self.password:
             args["password"] = self.password
         return args
@@ -84,7 +90,11 @@ class Server:
 
     def odoo_args(self):
         """Database options for odoo-bin."""
-        args = [f"--db_host={self.host}", f"--db_port={self.port}", f"--db_user={self.user}"]
+        args = [
+            f"--db_host={self.host}",
+            f"--db_port={self.port}",
+            f"--db_user={self.user}",
+        ]
         if self.password:
             args.append(f"--db_password={self.password}")
         return args
@@ -111,7 +121,9 @@ class Server:
         return sorted(name for (name,) in rows)
 
     def database_exists(self, name):
-        return bool(self.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]))
+        return bool(
+            self.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        )
 
     def create_database(self, name, template=None):
         """Create ``name``, as a copy of ``template`` when given: a second or
@@ -126,13 +138,19 @@ class Server:
     def drop_database(self, name):
         from psycopg2 import sql
 
-        self.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        self.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)
+            )
+        )
 
     def rename_database(self, old, new):
         from psycopg2 import sql
 
         self.execute(
-            sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(old), sql.Identifier(new))
+            sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                sql.Identifier(old), sql.Identifier(new)
+            )
         )
 
 
@@ -144,10 +162,14 @@ def bindir():
     --bindir``, the newest ``/usr/lib/postgresql/*/bin``, or PATH."""
     candidates = [os.environ.get("RETENTION_PG_BINDIR")]
     if shutil.which("pg_config"):
-        result = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True)
+        result = subprocess.run(
+            ["pg_config", "--bindir"], capture_output=True, text=True
+        )
         candidates.append(result.stdout.strip())
     candidates += sorted(
-        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda path: int(path.split("/")[-2]), reverse=True
+        glob.glob("/usr/lib/postgresql/*/bin"),
+        key=lambda path: int(path.split("/")[-2]),
+        reverse=True,
     )
     initdb = shutil.which("initdb")
     candidates.append(initdb and os.path.dirname(initdb))
@@ -174,23 +196,35 @@ def _as_owner():
             "(initdb refuses root): create one, or run as an ordinary user"
         ) from None
     runuser = shutil.which("runuser") or next(
-        (path for path in ("/usr/sbin/runuser", "/sbin/runuser") if os.access(path, os.X_OK)), None
+        (
+            path
+            for path in ("/usr/sbin/runuser", "/sbin/runuser")
+            if os.access(path, os.X_OK)
+        ),
+        None,
     )
     if not runuser:
-        raise PostgresError("running as root needs runuser (util-linux) to start PostgreSQL as 'postgres'")
+        raise PostgresError(
+            "running as root needs runuser (util-linux) to start PostgreSQL as "
+            "'postgres'"
+        )
     return [runuser, "-u", "postgres", "--"], owner
 
 
 def _run(command, what, log=None):
     prefix, _owner = _as_owner()
     try:
-        result = subprocess.run(prefix + command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        result = subprocess.run(
+            prefix + command, capture_output=True, text=True, stdin=subprocess.DEVNULL
+        )
     except OSError as error:
         raise PostgresError(f"{what} could not start: {error}") from None
     if result.returncode:
         details = (result.stdout + result.stderr).strip()
         if log and Path(log).exists():
-            details += "\n--- server log ---\n" + Path(log).read_text(errors="replace")[-3000:]
+            details += (
+                "\n--- server log ---\n" + Path(log).read_text(errors="replace")[-3000:]
+            )
         raise PostgresError(f"{what} failed (exit {result.returncode}):\n{details}")
     return result.stdout
 
@@ -217,8 +251,18 @@ def initdb(data_dir):
     data_dir.chmod(0o700)
     _chown(data_dir)
     _run(
-        [str(bindir() / "initdb"), "-D", str(data_dir), "-U", ROLE, "--auth=trust",
-         "-E", "UTF8", "--locale=C.UTF-8", "--no-instructions"],
+        [
+            str(bindir() / "initdb"),
+            "-D",
+            str(data_dir),
+            "-U",
+            ROLE,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-instructions",
+        ],
         "initdb",
     )
 
@@ -227,7 +271,9 @@ def _status(data_dir):
     """``(port, socket_dir)`` of the server running on ``data_dir``, or None."""
     result = subprocess.run(
         _as_owner()[0] + [str(bindir() / "pg_ctl"), "-D", str(data_dir), "status"],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
     )
     if result.returncode != 0:
         return None
@@ -245,9 +291,20 @@ def start(data_dir, socket_dir, port=None, log=None, durable=False):
         log.touch()
         _chown(log)
     _run(
-        [str(bindir() / "pg_ctl"), "-D", str(data_dir), "-l", str(log), "-w", "-t", "60",
-         "-o", f"-k {shlex.quote(str(socket_dir))} -p {port} -c listen_addresses='' "
-         + ("" if durable else FAST_SETTINGS), "start"],
+        [
+            str(bindir() / "pg_ctl"),
+            "-D",
+            str(data_dir),
+            "-l",
+            str(log),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-k {shlex.quote(str(socket_dir))} -p {port} -c listen_addresses='' "
+            + ("" if durable else FAST_SETTINGS),
+            "start",
+        ],
         "pg_ctl start",
         log=log,
     )
@@ -258,7 +315,10 @@ def stop_cluster(data_dir):
     """Stop the cluster in ``data_dir`` if it runs (fast shutdown: sessions
     are disconnected)."""
     if Path(data_dir, "postmaster.pid").exists() and _status(data_dir):
-        _run([str(bindir() / "pg_ctl"), "-D", str(data_dir), "-m", "fast", "-w", "stop"], "pg_ctl stop")
+        _run(
+            [str(bindir() / "pg_ctl"), "-D", str(data_dir), "-m", "fast", "-w", "stop"],
+            "pg_ctl stop",
+        )
 
 
 @contextlib.contextmanager
@@ -304,7 +364,9 @@ def persistent_cluster(directory, stop_at_exit=False, durable=False):
         if len(str(socket_dir)) > MAX_SOCKET_DIR_LENGTH:
             socket_dir = Path(tempfile.mkdtemp(prefix="retention-pgsock-"))
             _chown(socket_dir)
-        server = start(data_dir, socket_dir, log=directory / "postgres.log", durable=durable)
+        server = start(
+            data_dir, socket_dir, log=directory / "postgres.log", durable=durable
+        )
     try:
         yield server
     finally:
@@ -323,19 +385,27 @@ def external_server():
     )
     if server.user == "postgres":
         raise PostgresError(
-            "RETENTION_DB_USER=postgres: Odoo refuses to run as the superuser 'postgres'; "
+            "RETENTION_DB_USER=postgres: Odoo refuses to run as the superuser "
+            "'postgres'; "
             "create a role with CREATEDB (createuser -d odoo) and use it"
         )
     try:
         wait_ready(server, timeout=10)
     except PostgresError as error:
-        raise PostgresError(f"RETENTION_DB_HOST is set but the server is unreachable: {error}") from None
+        raise PostgresError(
+            f"RETENTION_DB_HOST is set but the server is unreachable: {error}"
+        ) from None
     yield server
 
 
 def server_from_env():
-    """``external_server()`` when ``RETENTION_DB_HOST`` is set, else ``throwaway_cluster()``."""
-    return external_server() if os.environ.get("RETENTION_DB_HOST") else throwaway_cluster()
+    """``external_server()`` when ``RETENTION_DB_HOST`` is set, else
+    ``throwaway_cluster()``."""
+    return (
+        external_server()
+        if os.environ.get("RETENTION_DB_HOST")
+        else throwaway_cluster()
+    )
 
 
 def wait_ready(server, timeout=30):

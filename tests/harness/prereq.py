@@ -12,7 +12,12 @@ import shutil
 from .odoo_env import ODOO_SERIES
 
 SETUP_HINT = "run `bash .ci/setup` (or `python3 -m pip install -r requirements.txt`)"
-BROWSERS = ("google-chrome", "chromium", "chromium-browser", "google-chrome-stable")  # Odoo's search order
+BROWSERS = (
+    "google-chrome",
+    "chromium",
+    "chromium-browser",
+    "google-chrome-stable",
+)  # Odoo's search order
 
 
 def odoo():
@@ -20,8 +25,10 @@ def odoo():
         from odoo import release
     except ImportError as error:
         return (
-            f"cannot import odoo ({error}). Odoo 18 is not on PyPI: install it from source "
-            "(see README, 'Installing Odoo 18') so that `python3 -c 'import odoo'` works, "
+            f"cannot import odoo ({error}). Odoo 18 is not on PyPI: "
+            "install it from source "
+            "(see README, 'Installing Odoo 18') so that `python3 -c 'import odoo'` "
+            "works, "
             "e.g. a .pth file pointing at the checkout"
         )
     if tuple(release.version_info[:2]) != ODOO_SERIES:
@@ -30,7 +37,8 @@ def odoo():
 
 
 def python_module(module, package=None):
-    # find_spec, not import: pytest_odoo imports odoo, whose absence is reported on its own
+    # find_spec, not import: pytest_odoo imports odoo, whose absence is reported
+    # on its own
     if importlib.util.find_spec(module) is None:
         return f"Python package {package or module} is missing: {SETUP_HINT}"
     return None
@@ -39,7 +47,9 @@ def python_module(module, package=None):
 def browser():
     if not any(shutil.which(name) for name in BROWSERS):
         return (
-            "no Chrome/Chromium on PATH (looked for " + ", ".join(BROWSERS) + "): Odoo would "
+            "no Chrome/Chromium on PATH (looked for "
+            + ", ".join(BROWSERS)
+            + "): Odoo would "
             "silently skip the browser tests. Install it: apt-get install -y chromium "
             "(or run `bash .ci/setup`)"
         )

@@ -1,4 +1,5 @@
-"""pytest plugin that ``tests.run`` loads next to pytest-odoo (``-p tests.harness.pytest_plugin``).
+"""pytest plugin that ``tests.run`` loads next to pytest-odoo
+(``-p tests.harness.pytest_plugin``).
 
 A browser test that cannot get a browser fails
     Odoo's HttpCase raises ``unittest.SkipTest`` when Chrome is missing or
@@ -23,7 +24,9 @@ BROWSER_SKIP = re.compile(r"chrome|websocket|devtools|browser", re.IGNORECASE)
 
 
 def _not_the_import_warning(record):
-    return not record.getMessage().startswith("Importing test framework, avoid importing")
+    return not record.getMessage().startswith(
+        "Importing test framework, avoid importing"
+    )
 
 
 logging.getLogger("odoo.tests.common").addFilter(_not_the_import_warning)
@@ -35,10 +38,16 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if not report.skipped or not _is_http_case(item):
         return
-    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    reason = (
+        report.longrepr[2]
+        if isinstance(report.longrepr, tuple)
+        else str(report.longrepr)
+    )
     if BROWSER_SKIP.search(reason):
         report.outcome = "failed"
-        report.longrepr = f"browser test could not run, which counts as a failure here: {reason}"
+        report.longrepr = (
+            f"browser test could not run, which counts as a failure here: {reason}"
+        )
 
 
 def _is_http_case(item):

@@ -18,7 +18,9 @@ def odoo_environment(database: OdooDatabase, log_level="warn"):
     from odoo import SUPERUSER_ID, api
 
     if not _configured:
-        odoo.tools.config.parse_config(database.server_args() + [f"--log-level={log_level}", "--no-http"])
+        odoo.tools.config.parse_config(
+            database.server_args() + [f"--log-level={log_level}", "--no-http"]
+        )
         _configured = True
     odoo.tools.config["db_name"] = database.name
     registry = odoo.modules.registry.Registry(database.name)

@@ -1,6 +1,4 @@
-/** @odoo-module **/
-
-import { registry } from "@web/core/registry";
+import {registry} from "@web/core/registry";
 
 // A salesperson's morning: open Customer Retention, keep the customers at
 // risk, look at them by status and in the pivot, then open one of them
@@ -30,7 +28,8 @@ registry.category("web_tour.tours").add("customer_retention_tour", {
         },
         {
             content: "The side panel counts the customers per status",
-            trigger: '.o_search_panel .o_search_panel_category_value:contains("At risk") .o_search_panel_counter',
+            trigger:
+                '.o_search_panel .o_search_panel_category_value:contains("At risk") .o_search_panel_counter',
         },
         {
             content: "Drop the default alert filter",
@@ -56,7 +55,8 @@ registry.category("web_tour.tours").add("customer_retention_tour", {
         },
         {
             content: "Select the overdue customer",
-            trigger: '.o_data_row:has(.o_data_cell:contains("Overdue Garage")) .o_list_record_selector input',
+            trigger:
+                '.o_data_row:has(.o_data_cell:contains("Overdue Garage")) .o_list_record_selector input',
             run: "click",
         },
         {
@@ -75,7 +75,8 @@ registry.category("web_tour.tours").add("customer_retention_tour", {
         },
         {
             content: "The preview shows the message for the customer",
-            trigger: '.modal .o_form_view div[name="preview"]:contains("Overdue Garage")',
+            trigger:
+                '.modal .o_form_view div[name="preview"]:contains("Overdue Garage")',
         },
         {
             content: "Queue the SMS",
@@ -95,11 +96,13 @@ registry.category("web_tour.tours").add("customer_retention_tour", {
         },
         {
             content: "The columns come in the status order, empty ones included",
-            trigger: '.o_kanban_renderer:has(.o_kanban_group:nth-child(1) .o_column_title:contains("New")):has(.o_kanban_group:nth-child(4) .o_column_title:contains("Lost"))',
+            trigger:
+                '.o_kanban_renderer:has(.o_kanban_group:nth-child(1) .o_column_title:contains("New")):has(.o_kanban_group:nth-child(4) .o_column_title:contains("Lost"))',
         },
         {
             content: "The overdue customer is in the At risk column",
-            trigger: '.o_kanban_group:has(.o_column_title:contains("At risk")) .o_kanban_record:contains("Overdue Garage")',
+            trigger:
+                '.o_kanban_group:has(.o_column_title:contains("At risk")) .o_kanban_record:contains("Overdue Garage")',
         },
         {
             content: "Switch to the pivot",
@@ -108,7 +111,8 @@ registry.category("web_tour.tours").add("customer_retention_tour", {
         },
         {
             content: "The pivot counts the customers and sums their revenue",
-            trigger: '.o_pivot thead:has(.o_pivot_measure_row:contains("Count")):has(.o_pivot_measure_row:contains("Revenue"))',
+            trigger:
+                '.o_pivot thead:has(.o_pivot_measure_row:contains("Count")):has(.o_pivot_measure_row:contains("Revenue"))',
         },
         {
             content: "Back to the list",
@@ -131,7 +135,8 @@ registry.category("web_tour.tours").add("customer_retention_tour", {
         },
         {
             content: "Bring this customer up to date",
-            trigger: '.o_notebook .tab-pane.active button[name="action_retention_recompute"]',
+            trigger:
+                '.o_notebook .tab-pane.active button[name="action_retention_recompute"]',
             run: "click",
         },
         {
@@ -139,16 +144,19 @@ registry.category("web_tour.tours").add("customer_retention_tour", {
             trigger: ".o_notification:has(.o_notification_bar.bg-success)",
         },
         {
-            trigger: 'body:not(:has(.o_error_dialog)) .o_notebook .tab-pane.active:contains("overdue")',
+            trigger:
+                'body:not(:has(.o_error_dialog)) .o_notebook .tab-pane.active:contains("overdue")',
         },
         {
             content: "Open the win-back campaigns",
-            trigger: '[data-menu-xmlid="customer_retention.menu_retention_sms_campaign"]',
+            trigger:
+                '[data-menu-xmlid="customer_retention.menu_retention_sms_campaign"]',
             run: "click",
         },
         {
             content: "The campaign just queued is listed with its figures",
-            trigger: '.o_list_view .o_data_row:has(.o_data_cell[name="sent_count"]:contains("1")) .o_data_cell[name="winback_rate"]',
+            trigger:
+                '.o_list_view .o_data_row:has(.o_data_cell[name="sent_count"]:contains("1")) .o_data_cell[name="winback_rate"]',
             run: "click",
         },
         {
