@@ -27,6 +27,7 @@ from .settings import (
     MAX_FREQUENT_VISITS,
     MAXIMA,
     TREND_PERIOD_DAYS,
+    TREND_PERIODS,
     RetentionSettings,
     SettingsError,
 )
@@ -44,6 +45,7 @@ from .winback import (
     measurement_end,
     quiet_hours_end,
     split_holdout,
+    template_for,
     winback_figures,
 )
 
@@ -56,6 +58,7 @@ __all__ = [
     "TIERS",
     "TRANSACTION_COLUMNS",
     "TREND_PERIOD_DAYS",
+    "TREND_PERIODS",
     "RetentionSettings",
     "SettingsError",
     "compute_metrics",
@@ -79,5 +82,6 @@ __all__ = [
     "measurement_end",
     "quiet_hours_end",
     "split_holdout",
+    "template_for",
     "winback_figures",
 ]

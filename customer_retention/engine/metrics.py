@@ -25,7 +25,7 @@ PROFILES = (
     ("dormant", "Dormant"),
     ("valuable", "Valuable"),
     ("frequent", "Frequent"),
-    ("brand_focused", "Category-focused"),
+    ("category_focused", "Category-focused"),
     ("sporadic", "Sporadic"),
 )
 ALERTS = (
@@ -62,13 +62,14 @@ METRIC_COLUMNS = [
     "partner_id",
     "first_order_date",
     "last_order_date",
-    "order_count",
+    "visit_count",
     "revenue",
     "avg_ticket",
     "cadence_days",
     "days_since_last",
     "next_order_date",
     "status",
+    "overdue",
     "trend_pct",
     "group_top_pct",
     "group_tier",
@@ -116,7 +117,7 @@ def compute_metrics(transactions, as_of, settings=None, groups=None, peers=None)
     _status(customers, limits, as_of)
     _trend(customers, days, limits, as_of)
     _rank(customers, limits, groups, peers)
-    _brand_share(customers, tx, limits)
+    _top_category_share(customers, tx, limits)
     _profile(customers, limits)
     _alert_and_action(customers)
     return customers[METRIC_COLUMNS].reset_index(drop=True)
@@ -202,7 +203,7 @@ def _window_figures(customers, days, limits):
     in_window = _in_window(days["date"].to_numpy(), days["customer"].to_numpy(), limits)
     days["in_window"] = in_window
     window_visits = in_window & days["visit"].to_numpy()
-    customers["order_count"] = (
+    customers["visit_count"] = (
         pd.Series(window_visits)
         .groupby(days["customer"].to_numpy())
         .sum()
@@ -213,7 +214,7 @@ def _window_figures(customers, days, limits):
     customers["revenue"] = _money(
         revenue.reindex(customers.index, fill_value=0.0), limits
     )
-    count = customers["order_count"]
+    count = customers["visit_count"]
     customers["avg_ticket"] = _money(
         customers["revenue"] / count.where(count > 0), limits
     )
@@ -263,6 +264,12 @@ def _status(customers, limits, as_of):
         ["lost", "new", "at_risk", "active"],
     )
     customers["overdue_ratio"] = since / cadence
+    # Overdue: the next expected order is past, and the customer is still
+    # worth chasing (not lost).
+    customers["overdue"] = (
+        customers["status"].isin(["new", "active", "at_risk"]).to_numpy()
+        & (customers["next_order_date"] < as_of).to_numpy()
+    )
 
 
 def _trend(customers, days, limits, as_of):
@@ -327,6 +334,9 @@ def _rank(customers, limits, groups, peers):
         )
     key = ranked["group_key"].map(_group_label)
     by_group = ranked["revenue"].groupby([ranked["company_id"], key])
+    # rank "min": equal revenues share the best place. Not rank(pct=True):
+    # dividing first and then multiplying by 100 gives 55.00000000000001 for
+    # 11 of 20, where 100 x 11 / 20 is 55.
     top_pct = (
         100.0
         * by_group.rank(method="min", ascending=False)
@@ -352,7 +362,7 @@ def _group_label(value):
     return str(value)
 
 
-def _brand_share(customers, tx, limits):
+def _top_category_share(customers, tx, limits):
     """Largest share of window revenue coming from one product category."""
     in_window = _in_window(tx["date"].to_numpy(), tx["customer"].to_numpy(), limits)
     lines = tx[in_window & (tx["category_id"] > 0).to_numpy()]
@@ -362,7 +372,7 @@ def _brand_share(customers, tx, limits):
         limits,
     )
     revenue = customers["revenue"]
-    customers["category_share"] = (best / revenue.where(revenue > 0)).fillna(0.0)
+    customers["top_category_share"] = (best / revenue.where(revenue > 0)).fillna(0.0)
 
 
 def _profile(customers, limits):
@@ -374,10 +384,11 @@ def _profile(customers, limits):
             has_visit & (customers["days_since_last"] > limits["dormant_days"]),
             has_visit & frequent & customers["group_tier"].isin(["top10", "top25"]),
             has_visit & frequent,
-            has_visit & (customers["category_share"] >= limits["brand_share"] - 1e-9),
+            has_visit
+            & (customers["top_category_share"] >= limits["category_share"] - 1e-9),
             has_visit,
         ],
-        ["one_time", "dormant", "valuable", "frequent", "brand_focused", "sporadic"],
+        ["one_time", "dormant", "valuable", "frequent", "category_focused", "sporadic"],
     )
 
 
@@ -391,7 +402,7 @@ def _alert_and_action(customers):
         [
             at_risk,
             current & profile.isin(["valuable", "frequent", "one_time"]),
-            current & profile.isin(["sporadic", "brand_focused"]),
+            current & profile.isin(["sporadic", "category_focused"]),
         ],
         ["at_risk", "opportunity", "monitor"],
     )
@@ -403,7 +414,7 @@ def _alert_and_action(customers):
             profile == "frequent",
             profile == "one_time",
             profile == "sporadic",
-            profile == "brand_focused",
+            profile == "category_focused",
         ],
         [
             "win_back",

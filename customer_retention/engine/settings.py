@@ -17,7 +17,13 @@ def _(message):
     return message
 
 
-TREND_PERIOD_DAYS = {"month": 30, "quarter": 91, "year": 365}
+# (key, label, days): the periods a sales trend compares.
+TREND_PERIODS = (
+    ("month", "Month", 30),
+    ("quarter", "Quarter", 91),
+    ("year", "Year", 365),
+)
+TREND_PERIOD_DAYS = {key: days for key, _label, days in TREND_PERIODS}
 DAYS_PER_YEAR = 365
 
 # The largest value each setting accepts, for the checks below and for the
@@ -81,7 +87,7 @@ class RetentionSettings:
     lost_days: int = 365
     trend_period: str = "quarter"  # key of TREND_PERIOD_DAYS
     frequent_visits: int = 4  # visits in the last 365 days
-    brand_share: float = 0.8  # share of revenue from one category
+    category_share: float = 0.8  # share of revenue from one category
     currency_decimals: int = 2  # of the company currency; amounts are rounded to them
 
     @property
@@ -197,7 +203,7 @@ class RetentionSettings:
                 "many times their usual interval a customer may be late, such as 1.5."
             ),
         )
-        if not is_number(self.brand_share) or not 0 < self.brand_share <= 1:
+        if not is_number(self.category_share) or not 0 < self.category_share <= 1:
             found.append(
                 (
                     _(
@@ -205,7 +211,7 @@ class RetentionSettings:
                         "most 1 "
                         "(got %(value)s)."
                     ),
-                    {"value": self.brand_share},
+                    {"value": self.category_share},
                 )
             )
         if (

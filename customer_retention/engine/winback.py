@@ -8,6 +8,7 @@ pandas, no Odoo: the Odoo layer reads the rows and stores the figures.
 # pylint: disable=prefer-env-translation
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -17,6 +18,13 @@ import pandas as pd
 from .settings import _, check_range, is_number
 
 CONTACTED = "contacted"
+# The win-back text for each status: customers still active get the at-risk one.
+TEMPLATE_BY_STATUS = {
+    "at_risk": "at_risk",
+    "active": "at_risk",
+    "lost": "lost",
+    "new": "new",
+}
 HOLDOUT = "holdout"
 # The largest value each guardrail accepts, for the checks below and for the
 # Odoo layer to show.
@@ -245,3 +253,12 @@ def measurement_end(sent_at, winback_days):
 def is_measured(sent_at, winback_days, now):
     """The figures are final once the window is over."""
     return bool(sent_at) and now >= measurement_end(sent_at, winback_days)
+
+
+def template_for(statuses):
+    """The win-back text for a selection of customers: the one of their most
+    common status (the first seen among equals), the at-risk text when none
+    has a status yet."""
+    counts = Counter(status for status in statuses if status in TEMPLATE_BY_STATUS)
+    dominant = counts.most_common(1)[0][0] if counts else "at_risk"
+    return TEMPLATE_BY_STATUS[dominant]

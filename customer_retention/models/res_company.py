@@ -6,12 +6,14 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..engine import (
+    TREND_PERIODS,
     CampaignSettings,
     RetentionSettings,
     compute_metrics,
     render_reasons,
 )
 from . import retention_store
+from .engine_text import engine_problems, engine_text
 
 _logger = logging.getLogger(__name__)
 
@@ -58,6 +60,7 @@ SETTING_FIELDS = {
     "retention_lost_days": "lost_days",
     "retention_trend_period": "trend_period",
     "retention_frequent_visits": "frequent_visits",
+    "retention_category_share": "category_share",
 }
 
 
@@ -69,47 +72,45 @@ class ResCompany(models.Model):
     # would store as "unset".
     retention_lookback_days = fields.Integer(
         string="Look-back Window (days)",
-        default=730,
+        default=RetentionSettings.lookback_days,
         help="Only orders of the last N days count for visits, revenue, average "
         "ticket and cadence. 0 uses the whole history.",
     )
     retention_new_days = fields.Integer(
         string="New Customer Period (days)",
-        default=90,
+        default=RetentionSettings.new_days,
         help="A customer whose first order is at most this many days old is New.",
     )
     retention_at_risk_factor = fields.Float(
         string="At-Risk Factor",
-        default=1.5,
+        default=RetentionSettings.at_risk_factor,
         digits=(16, 2),
         help="A customer is At risk when the time since the last order exceeds "
         "this multiple of their usual interval between orders.",
     )
     retention_min_at_risk_days = fields.Integer(
         string="Minimum Days Before At Risk",
-        default=30,
+        default=RetentionSettings.min_at_risk_days,
         help="Never flag a customer as At risk earlier than this, even if they "
         "usually order every few days.",
     )
     retention_dormant_days = fields.Integer(
         string="Dormant After (days)",
-        default=180,
+        default=RetentionSettings.dormant_days,
         help="Without an order for this many days a customer is At risk whatever "
         "their usual interval; also the limit for customers with a single order.",
     )
     retention_lost_days = fields.Integer(
         string="Lost After (days)",
-        default=365,
+        default=RetentionSettings.lost_days,
         help="Without an order for this many days a customer counts as Lost.",
     )
     retention_trend_period = fields.Selection(
         selection=[
-            ("month", "Month (30 days)"),
-            ("quarter", "Quarter (91 days)"),
-            ("year", "Year (365 days)"),
+            (key, f"{label} ({days} days)") for key, label, days in TREND_PERIODS
         ],
         string="Trend Period",
-        default="quarter",
+        default=RetentionSettings.trend_period,
         required=True,
         help="The sales trend compares the last period with the one before it.",
     )
@@ -123,9 +124,16 @@ class ResCompany(models.Model):
     )
     retention_frequent_visits = fields.Integer(
         string="Frequent Customer Visits",
-        default=4,
+        default=RetentionSettings.frequent_visits,
         help="A customer with at least this many visits in the last 365 days is "
         "Frequent (or Valuable when also in the top 25% of their group).",
+    )
+    retention_category_share = fields.Float(
+        string="Category-focused Share",
+        default=RetentionSettings.category_share,
+        digits=(16, 2),
+        help="A customer who spends at least this share of their revenue in one "
+        "product category is Category-focused (0.8 = 80%).",
     )
     retention_source = fields.Selection(
         selection=[
@@ -174,32 +182,32 @@ class ResCompany(models.Model):
 
     retention_sms_cap_days = fields.Integer(
         string="SMS Frequency Cap (days)",
-        default=30,
+        default=CampaignSettings.cap_days,
         help="A customer texted by a win-back SMS campaign (or kept in its control "
         "group) is not "
         "texted again for this many days. 0 disables the cap.",
     )
     retention_sms_quiet_start = fields.Float(
         string="Quiet Hours From",
-        default=21.0,
+        default=CampaignSettings.quiet_start,
         help="SMS queued from this hour (company time zone) are held until the quiet "
         "hours end.",
     )
     retention_sms_quiet_end = fields.Float(
         string="Quiet Hours Until",
-        default=9.0,
+        default=CampaignSettings.quiet_end,
         help="Held SMS go to the outgoing queue at this hour. Equal to the start: no "
         "quiet hours.",
     )
     retention_sms_max_batch = fields.Integer(
         string="Maximum SMS per Campaign",
-        default=1000,
+        default=CampaignSettings.max_batch,
         help="A campaign that would text more customers is refused: narrow the "
         "selection. 0: no limit.",
     )
     retention_sms_holdout_percent = fields.Float(
         string="Control Group (%)",
-        default=10.0,
+        default=CampaignSettings.holdout_percent,
         digits=(16, 1),
         help="Share of the eligible customers kept out of each campaign at random, and "
         "not texted, "
@@ -207,7 +215,7 @@ class ResCompany(models.Model):
     )
     retention_sms_winback_days = fields.Integer(
         string="Win-back Window (days)",
-        default=30,
+        default=CampaignSettings.winback_days,
         help="A texted customer who orders within this many days after the SMS counts "
         "as won back.",
     )
@@ -382,7 +390,7 @@ class ResCompany(models.Model):
         env = self.with_context(lang=self.partner_id.lang or self.env.lang).env
 
         def gettext(template):
-            return env._(template)
+            return engine_text(env, template)
 
         return gettext
 
@@ -491,15 +499,12 @@ class ResCompany(models.Model):
         for company in self:
             problems = company._retention_settings().problems()
             if problems:
-                lines = [
-                    self.env._(template, **params) for template, params in problems
-                ]
                 raise ValidationError(
                     self.env._(
                         "Customer Retention settings of %(company)s are not "
                         "valid:\n%(problems)s",
                         company=company.name,
-                        problems="\n".join(f"- {line}" for line in lines),
+                        problems=engine_problems(self.env, problems),
                     )
                 )
 
@@ -514,14 +519,11 @@ class ResCompany(models.Model):
         for company in self:
             problems = company._retention_campaign_settings().problems()
             if problems:
-                lines = [
-                    self.env._(template, **params) for template, params in problems
-                ]
                 raise ValidationError(
                     self.env._(
                         "Win-back SMS settings of %(company)s are not "
                         "valid:\n%(problems)s",
                         company=company.name,
-                        problems="\n".join(f"- {line}" for line in lines),
+                        problems=engine_problems(self.env, problems),
                     )
                 )

@@ -34,6 +34,9 @@ class ResConfigSettings(models.TransientModel):
     retention_frequent_visits = fields.Integer(
         related="company_id.retention_frequent_visits", readonly=False
     )
+    retention_category_share = fields.Float(
+        related="company_id.retention_category_share", readonly=False
+    )
     retention_source = fields.Selection(
         related="company_id.retention_source", readonly=False
     )

@@ -56,7 +56,7 @@ class ResPartner(models.Model):
         "Last Order",
         help="Day of the customer's latest order in this company.",
     )
-    retention_order_count = _retention_field(
+    retention_visit_count = _retention_field(
         fields.Integer,
         "Visits",
         help="Days with at least one order inside the look-back window "
@@ -101,6 +101,11 @@ class ResPartner(models.Model):
         group_expand=True,
         help="New: first order recently. Active: buys at their usual rhythm. "
         "At risk: overdue against their usual rhythm. Lost: no order for a long time.",
+    )
+    retention_overdue = _retention_field(
+        fields.Boolean,
+        "Overdue",
+        help="The next expected order is past and the customer is not lost yet.",
     )
     retention_trend_pct = _retention_field(
         fields.Float,

@@ -279,12 +279,11 @@ class RetentionSmsCampaign(models.Model):
     @api.model
     def _company_now(self, company, now=None):
         """Naive local time of ``company`` (its time zone, as the recompute's)."""
-        tz = pytz.timezone(retention_store.company_timezone(company))
-        return (
-            pytz.utc.localize(now or fields.Datetime.now())
-            .astimezone(tz)
-            .replace(tzinfo=None)
+        tz = retention_store.company_timezone(company)
+        local = fields.Datetime.context_timestamp(
+            self.with_context(tz=tz), now or fields.Datetime.now()
         )
+        return local.replace(tzinfo=None)
 
     @api.model
     def _quiet_until(self, company, now=None):

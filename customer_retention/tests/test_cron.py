@@ -159,7 +159,7 @@ class TestCron(RetentionCase):
         self.assertFalse(self.company_b.retention_last_run)
         self.assertFalse(self.company.retention_last_error)
         self.assertEqual(
-            self.customer.with_company(self.company).retention_order_count, 1
+            self.customer.with_company(self.company).retention_visit_count, 1
         )
         # Not retried in a loop the same day; an administrator's request does.
         self.assertEqual(self.run_batch(), (0, 0))
@@ -237,7 +237,7 @@ class TestCron(RetentionCase):
         self.assertEqual(action["params"]["type"], "success")
         self.assertTrue(self.company.retention_recompute_requested)
         self.assertEqual(
-            self.customer.with_company(self.company).retention_order_count, 1
+            self.customer.with_company(self.company).retention_visit_count, 1
         )
         self.assertTrue(
             self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", self.cron.id)])
@@ -247,7 +247,7 @@ class TestCron(RetentionCase):
         self.assertEqual(spy.call_args_list[0].args[0], self.company)
         self.assertFalse(self.company.retention_recompute_requested)
         self.assertEqual(
-            self.customer.with_company(self.company).retention_order_count, 2
+            self.customer.with_company(self.company).retention_visit_count, 2
         )
 
     # ------------------------------------------------------------
@@ -280,7 +280,7 @@ class TestCron(RetentionCase):
         # customer only; companies never computed wait for the night.
         self.run_until_done()
         self.assertEqual(
-            self.customer.with_company(self.company).retention_order_count, 1
+            self.customer.with_company(self.company).retention_visit_count, 1
         )
         today = fields.Date.context_today(self.env["res.partner"])
         other = self._customer("Not Changed")
@@ -295,7 +295,7 @@ class TestCron(RetentionCase):
             len(batches), len(computed), "one call per company already computed"
         )
         self.assertEqual(
-            self.customer.with_company(self.company).retention_order_count, 2
+            self.customer.with_company(self.company).retention_visit_count, 2
         )
         self.assertFalse(other.with_company(self.company).retention_status)
         scopes = {
@@ -321,7 +321,7 @@ class TestCron(RetentionCase):
         self._date_orders(night, late_order)
         self.run_until_done(self.hourly)
         self.assertEqual(
-            self.customer.with_company(self.company).retention_order_count, 2
+            self.customer.with_company(self.company).retention_visit_count, 2
         )
 
     def test_hourly_one_company_per_call(self):
@@ -342,7 +342,7 @@ class TestCron(RetentionCase):
         recomputed = [call.args[0] for call in recompute.call_args_list]
         self.assertEqual(sorted(recomputed), sorted(self.company | self.company_b))
         self.assertEqual(
-            self.customer.with_company(self.company_b).retention_order_count, 2
+            self.customer.with_company(self.company_b).retention_visit_count, 2
         )
 
     def test_change_indexes(self):

@@ -35,13 +35,13 @@ class TestMultiCompany(RetentionCase):
 
     def test_each_company_has_its_own_values(self):
         self.recompute()
-        self.assertRetention(self.customer, order_count=1, revenue=100.0, status="new")
+        self.assertRetention(self.customer, visit_count=1, revenue=100.0, status="new")
         # B: 2025-06-30 - 2024-02-09 = 507 days: not lost with 600 days, at risk
         # since 507 > dormant 200.
         self.assertRetention(
             self.customer,
             company=self.company_b,
-            order_count=2,
+            visit_count=2,
             revenue=600.0,
             cadence_days=30.0,
             days_since_last=507,
@@ -60,7 +60,7 @@ class TestMultiCompany(RetentionCase):
     def test_a_company_without_orders_gets_nothing(self):
         empty = self.env["res.company"].create({"name": "Empty Branch"})
         self.recompute()
-        self.assertRetention(self.customer, company=empty, status=False, order_count=0)
+        self.assertRetention(self.customer, company=empty, status=False, visit_count=0)
         self.assertFalse(
             empty.retention_last_run, "a back-test as of a past day is no run of today"
         )

@@ -67,7 +67,7 @@ class TestRecompute(RetentionCase):
             self.regular,
             first_order_date=date(2025, 1, 1),
             last_order_date=date(2025, 5, 31),
-            order_count=6,
+            visit_count=6,
             revenue=650.0,
             avg_ticket=650 / 6,
             cadence_days=30.0,
@@ -89,7 +89,7 @@ class TestRecompute(RetentionCase):
         # but the at-risk alert comes first.
         self.assertRetention(
             self.overdue,
-            order_count=4,
+            visit_count=4,
             revenue=800.0,
             cadence_days=31.0,
             days_since_last=179,
@@ -112,7 +112,7 @@ class TestRecompute(RetentionCase):
         # Alone in the German group: rank 1/1 = 100 %.
         self.assertRetention(
             self.newcomer,
-            order_count=1,
+            visit_count=1,
             revenue=80.0,
             days_since_last=20,
             status="new",
@@ -136,7 +136,7 @@ class TestRecompute(RetentionCase):
             self.gone,
             first_order_date=date(2023, 1, 10),
             last_order_date=date(2024, 5, 1),
-            order_count=1,
+            visit_count=1,
             revenue=500.0,
             days_since_last=425,
             status="lost",
@@ -151,20 +151,20 @@ class TestRecompute(RetentionCase):
         # two visits, 92 days apart, all revenue in one category.
         self.assertRetention(
             self.fleet,
-            order_count=2,
+            visit_count=2,
             revenue=600.0,
             cadence_days=92.0,
             days_since_last=29,
             status="active",
             group_top_pct=75.0,
             group_tier="below",
-            profile="brand_focused",
+            profile="category_focused",
             alert="monitor",
             action="same_category",
             # (03-31, 06-30] = 500 vs (12-30, 03-31] = 100.
             trend_pct=400.0,
         )
-        self.assertRetention(self.john, status=False, order_count=0)
+        self.assertRetention(self.john, status=False, visit_count=0)
 
     def test_fields_are_searchable_and_groupable(self):
         Partner = self.env["res.partner"]
@@ -201,7 +201,7 @@ class TestRecompute(RetentionCase):
         self.newcomer.sale_order_ids._action_cancel()
         self.recompute()
         self.assertRetention(
-            self.newcomer, status=False, order_count=0, revenue=0.0, reason=False
+            self.newcomer, status=False, visit_count=0, revenue=0.0, reason=False
         )
         self.assertFalse(self.newcomer.with_company(self.company).retention_computed_at)
         # Everyone else keeps their values.
@@ -224,7 +224,7 @@ class TestRecompute(RetentionCase):
         self.recompute(as_of=date(2025, 1, 15))
         self.assertRetention(
             self.regular,
-            order_count=1,
+            visit_count=1,
             revenue=100.0,
             status="new",
             last_order_date=date(2025, 1, 1),
@@ -258,7 +258,7 @@ class TestRecomputeOneCustomer(RetentionCase):
         self.contact.action_retention_recompute()
         # Poland: Small 1600, Big 1000 (stored), Untouched 10 (stored) -> 1/3.
         self.assertRetention(
-            self.small, order_count=2, revenue=1600.0, days_since_last=1
+            self.small, visit_count=2, revenue=1600.0, days_since_last=1
         )
         self.assertAlmostEqual(
             self.small.with_company(self.company).retention_group_top_pct,
@@ -308,7 +308,7 @@ class TestRecomputeOneCustomer(RetentionCase):
         self.assertEqual(stats["customers"], 1)  # Small; Big has no order left
         self.assertEqual(stats["cleared"], 1)  # Big
         self.assertRetention(
-            self.small, order_count=2, revenue=150.0, days_since_last=0
+            self.small, visit_count=2, revenue=150.0, days_since_last=0
         )
         self.assertRetention(self.big, status=False)
         self.assertEqual(

@@ -10,7 +10,6 @@ from odoo.osv import expression
 from odoo.tests import Form, tagged
 from odoo.tools.safe_eval import safe_eval
 
-from ..wizard.retention_sms_wizard import sms_segments
 from .common import RetentionSmsCase
 
 
@@ -225,38 +224,15 @@ class TestRetentionSms(RetentionSmsCase):
         )
         self.assertIn("Marta", wizard.preview)
         self.assertIn("45 days", wizard.preview)
-        self.assertEqual(wizard.encoding, "gsm7")
-        self.assertEqual(wizard.segment_count, 1)
 
         # an edited body is what gets queued
         wizard.body = "Cześć {{ object.name }}, tęsknimy!"
         self.assertEqual(wizard.preview, "Cześć Marta, tęsknimy!")
-        self.assertEqual(wizard.encoding, "unicode")
         with self.mockSMSGateway():
             wizard._queue()
         self.assertSMSOutgoing(
             at_risk, "+48512345673", content="Cześć Marta, tęsknimy!"
         )
-
-    def test_segments(self):
-        # GSM-7: 160 in one SMS, then 153 per part; Unicode: 70, then 67.
-        self.assertEqual(sms_segments(""), ("gsm7", 0))
-        self.assertEqual(sms_segments("a" * 160), ("gsm7", 1))
-        self.assertEqual(sms_segments("a" * 161), ("gsm7", 2))
-        self.assertEqual(sms_segments("a" * 306), ("gsm7", 2))
-        self.assertEqual(sms_segments("a" * 307), ("gsm7", 3))
-        self.assertEqual(
-            sms_segments("€" * 80), ("gsm7", 1)
-        )  # extension: 2 places each
-        self.assertEqual(sms_segments("€" * 81), ("gsm7", 2))
-        self.assertEqual(sms_segments("ą" * 70), ("unicode", 1))
-        self.assertEqual(sms_segments("ą" * 71), ("unicode", 2))
-        self.assertEqual(
-            sms_segments("Привіт" + "a" * 128), ("unicode", 2)
-        )  # 134 = 2 x 67
-        self.assertEqual(
-            sms_segments("Привет" + "a" * 129), ("unicode", 3)
-        )  # 135 > 134
 
     def test_form_flow(self):
         # The dialog as the web client drives it: counts, then an edited body
@@ -272,7 +248,6 @@ class TestRetentionSms(RetentionSmsCase):
         self.assertEqual(form.skip_no_number_count, 1)
         form.body = "Witaj {{ object.name }}! " + "ż" * 60
         self.assertEqual(form.preview, "Witaj Anna! " + "ż" * 60)
-        self.assertEqual(form.segment_count, 2)  # 72 Unicode characters > 70
         wizard = form.save()
         with self.mockSMSGateway():
             result = wizard.action_queue()
@@ -615,7 +590,7 @@ class TestRetentionSms(RetentionSmsCase):
         # client gets them from the view and applies them, and the button.
         partners = self.env["res.partner"].with_user(self.salesman)
         search_view = self.env.ref(
-            "customer_retention.res_partner_view_search_retention"
+            "customer_retention.view_res_partner_filter_inherit_customer_retention"
         )
         arch = etree.fromstring(
             partners.get_views([(search_view.id, "search")])["views"]["search"]["arch"]

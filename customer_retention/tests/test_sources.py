@@ -39,7 +39,7 @@ class TestSaleOrderCurrency(RetentionCase):
         self.recompute()
         # (200 + 100) over 2 visits.
         self.assertRetention(
-            customer, revenue=300.0, avg_ticket=150.0, order_count=2, cadence_days=10.0
+            customer, revenue=300.0, avg_ticket=150.0, visit_count=2, cadence_days=10.0
         )
 
 
@@ -93,7 +93,7 @@ class TestInvoiceSource(AccountTestInvoicingCommon):
         customer = self._values(self.customer)
         # Visits 03-01 and 05-01 (200 + 50 by the contact, same day): 61 days apart.
         # Revenue 100 + 250 - 30 (credit note, not a visit) = 320; draft ignored.
-        self.assertEqual(customer.retention_order_count, 2)
+        self.assertEqual(customer.retention_visit_count, 2)
         self.assertAlmostEqual(customer.retention_revenue, 320.0)
         self.assertAlmostEqual(customer.retention_avg_ticket, 160.0)
         self.assertEqual(customer.retention_cadence_days, 61.0)
@@ -111,7 +111,7 @@ class TestInvoiceSource(AccountTestInvoicingCommon):
         self.env["res.partner"].retention_recompute(as_of=AS_OF)
         refund_only = self._values(self.refund_only)
         self.assertFalse(refund_only.retention_status)
-        self.assertEqual(refund_only.retention_order_count, 0)
+        self.assertEqual(refund_only.retention_visit_count, 0)
         self.assertAlmostEqual(refund_only.retention_revenue, -40.0)
 
     def test_sale_source_ignores_invoices(self):

@@ -1,10 +1,12 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import timedelta
+from inspect import signature
 
 from lxml import etree
 
 from odoo import fields
 from odoo.exceptions import AccessError
+from odoo.models import BaseModel
 from odoo.osv import expression
 from odoo.tests import new_test_user, tagged
 from odoo.tools.safe_eval import datetime as safe_datetime
@@ -169,9 +171,14 @@ class TestViews(RetentionCase):
             self.menu.id,
             self.env["ir.ui.menu"].with_user(self.clerk)._visible_menu_ids(),
         )
-        self.assertIn(
-            self.menu.id, self.env["ir.ui.menu"].with_user(self.rep)._visible_menu_ids()
-        )
+        visible = self.env["ir.ui.menu"].with_user(self.rep)._visible_menu_ids()
+        self.assertIn(self.menu.id, visible)
+        # One entry in the Sales menu bar holds the customers and the campaigns.
+        root = self.env.ref("customer_retention.menu_customer_retention_root")
+        campaigns = self.env.ref("customer_retention.menu_retention_sms_campaign")
+        self.assertEqual((self.menu | campaigns).parent_id, root)
+        self.assertEqual(root.parent_id, self.env.ref("sale.sale_menu_root"))
+        self.assertIn(campaigns.id, visible)
 
     # the menu action -----------------------------------------------------
 
@@ -322,7 +329,7 @@ class TestViews(RetentionCase):
         )
         self.assertEqual(
             grouped["group_retention_profile"],
-            {"one_time": 2, "frequent": 1, "brand_focused": 1},
+            {"one_time": 2, "frequent": 1, "category_focused": 1},
         )
         self.assertEqual(
             grouped["group_retention_tier"], {"top25": 1, "top50": 1, "below": 2}
@@ -338,3 +345,27 @@ class TestViews(RetentionCase):
         self.assertEqual(found["retention_overdue"], self.late)
         # None of the customers has a phone number.
         self.assertEqual(found["no_phone"], self.customers)
+
+    def test_the_private_orm_hooks_still_exist(self):
+        # Statuses, tiers and alerts sort in business order through two
+        # private methods of Odoo's ORM that res.partner overrides. If a
+        # new Odoo renames them or changes their arguments, the overrides
+        # would silently stop working: fail here instead.
+        self.assertEqual(
+            list(signature(BaseModel._read_group_orderby).parameters),
+            ["self", "order", "groupby_terms", "query"],
+        )
+        self.assertEqual(
+            list(signature(BaseModel._order_field_to_sql).parameters),
+            ["self", "alias", "field_name", "direction", "nulls", "query"],
+        )
+        Partner = self.env["res.partner"].with_user(self.rep)
+        domain = [("id", "in", self.customers.ids)]
+        # Sorted by status: New, Active, At risk, Lost (not alphabetical).
+        ordered = Partner.search(domain, order="retention_status")
+        self.assertEqual(
+            ordered.mapped("name"),
+            ["Newcomer Cafe", "Steady Salon", "Late Garage", "Long Gone Bakery"],
+        )
+        groups = Partner.read_group(domain, ["retention_status"], ["retention_status"])
+        self.assertEqual([group["retention_status"] for group in groups], STATUS_ORDER)

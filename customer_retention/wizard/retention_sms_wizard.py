@@ -1,30 +1,12 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-import math
 import random
-from collections import Counter
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools.misc import clean_context, format_datetime
 
-from ..engine import CONTACTED, HOLDOUT, CampaignSettings, split_holdout
-
-# The GSM 03.38 alphabet: a message made only of these characters is encoded
-# on 7 bits (160 characters, 153 per part when split); anything else forces
-# UCS-2 (70 characters, 67 per part). Extension characters take two places.
-GSM7_BASIC = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-GSM7_EXTENSION = set("^{}\\[~]|€\f")
-
-# retention status -> sms.template xml id; Active customers get the at-risk text.
-STATUS_TEMPLATES = {
-    "at_risk": "customer_retention.sms_template_retention_at_risk",
-    "active": "customer_retention.sms_template_retention_at_risk",
-    "lost": "customer_retention.sms_template_retention_lost",
-    "new": "customer_retention.sms_template_retention_new",
-}
+from ..engine import CONTACTED, HOLDOUT, CampaignSettings, split_holdout, template_for
+from ..models.engine_text import engine_problems
 
 # skip reason -> wizard field holding the partners skipped for it, in the
 # order the reasons are checked (each partner is skipped for the first one).
@@ -63,27 +45,17 @@ def _recipients(string):
     )
 
 
-def sms_segments(text):
-    """(encoding, number of SMS parts) needed to send ``text``."""
-    if not text:
-        return "gsm7", 0
-    if all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in text):
-        length = sum(2 if char in GSM7_EXTENSION else 1 for char in text)
-        return "gsm7", 1 if length <= 160 else math.ceil(length / 153)
-    # UCS-2 counts UTF-16 code units: an emoji takes two.
-    length = len(text.encode("utf-16-le")) // 2
-    return "unicode", 1 if length <= 70 else math.ceil(length / 67)
-
-
 class RetentionSmsWizard(models.TransientModel):
     _name = "retention.sms.wizard"
     _description = "Win-back SMS"
 
+    # The ticked customers travel as a plain list of ids: the web client's
+    # onchange reads every record of a many2many one by one (20 s for
+    # 20,000 customers), a list of numbers costs nothing.
+    selected_ids = fields.Json(string="Selected Customer Ids")
     partner_ids = fields.Many2many(
         "res.partner",
-        "retention_sms_wizard_partner_rel",
-        "wizard_id",
-        "partner_id",
+        compute="_compute_partner_ids",
         string="Selected Customers",
         context=ACTIVE_AND_ARCHIVED,
     )
@@ -163,19 +135,12 @@ class RetentionSmsWizard(models.TransientModel):
     preview_partner_id = fields.Many2one(
         "res.partner", compute="_compute_preview", string="Preview For"
     )
-    encoding = fields.Selection(
-        [("gsm7", "GSM-7"), ("unicode", "Unicode")],
-        compute="_compute_preview",
-    )
-    segment_count = fields.Integer(
-        compute="_compute_preview", string="SMS per Customer"
-    )
 
     @api.model
     def default_get(self, fields_list):
         values = super().default_get(fields_list)
         context = self.env.context
-        if "partner_ids" in fields_list and not values.get("partner_ids"):
+        if "selected_ids" in fields_list and not values.get("selected_ids"):
             # exactly the ticked records, never the list's search domain
             if "retention_sms_partner_ids" in context:
                 partner_ids = context["retention_sms_partner_ids"]
@@ -183,8 +148,27 @@ class RetentionSmsWizard(models.TransientModel):
                 partner_ids = context.get("active_ids") or []
             else:
                 partner_ids = []
-            values["partner_ids"] = [fields.Command.set(partner_ids)]
+            values["selected_ids"] = list(partner_ids)
         return values
+
+    @api.constrains("selected_ids")
+    def _check_selected_ids(self):
+        for wizard in self:
+            ids = wizard.selected_ids or []
+            if not isinstance(ids, list) or not all(
+                isinstance(pid, int) and not isinstance(pid, bool) for pid in ids
+            ):
+                raise ValidationError(
+                    wizard.env._("The selected customers must be a list of record ids.")
+                )
+
+    @api.depends("selected_ids")
+    def _compute_partner_ids(self):
+        Partner = self.env["res.partner"].with_context(active_test=False)
+        for wizard in self:
+            ids = wizard.selected_ids
+            valid = isinstance(ids, list) and all(isinstance(pid, int) for pid in ids)
+            wizard.partner_ids = Partner.browse(ids if valid else []).exists()
 
     @api.model
     def action_open(self, partner_ids):
@@ -206,7 +190,7 @@ class RetentionSmsWizard(models.TransientModel):
     # Recipients
     # ------------------------------------------------------------
 
-    @api.depends("partner_ids", "company_id", "holdout_percent", "holdout_seed")
+    @api.depends("selected_ids", "company_id", "holdout_percent", "holdout_seed")
     def _compute_recipients(self):
         for wizard in self:
             # _origin: inside an onchange the partners are new records without ids
@@ -231,12 +215,7 @@ class RetentionSmsWizard(models.TransientModel):
                 holdout_percent=wizard.holdout_percent
             ).problems()
             if problems:
-                raise ValidationError(
-                    "\n".join(
-                        wizard.env._(template, **params)
-                        for template, params in problems
-                    )
-                )
+                raise ValidationError(engine_problems(wizard.env, problems))
 
     @api.depends("company_id")
     def _compute_quiet_until(self):
@@ -312,7 +291,7 @@ class RetentionSmsWizard(models.TransientModel):
     # Message
     # ------------------------------------------------------------
 
-    @api.depends("partner_ids", "company_id")
+    @api.depends("selected_ids", "company_id")
     def _compute_template_id(self):
         for wizard in self:
             if wizard.template_id:
@@ -320,12 +299,10 @@ class RetentionSmsWizard(models.TransientModel):
             partners = wizard.partner_ids._origin.with_company(
                 wizard.company_id or self.env.company
             )
-            statuses = Counter(
-                status for status in partners.mapped("retention_status") if status
-            )
-            dominant = statuses.most_common(1)[0][0] if statuses else "at_risk"
+            kind = template_for(partners.mapped("retention_status"))
             wizard.template_id = self.env.ref(
-                STATUS_TEMPLATES[dominant], raise_if_not_found=False
+                f"customer_retention.sms_template_retention_{kind}",
+                raise_if_not_found=False,
             )
 
     @api.depends("template_id")
@@ -342,7 +319,6 @@ class RetentionSmsWizard(models.TransientModel):
                 preview = wizard._render_bodies(partner)[partner.id]
             wizard.preview_partner_id = partner
             wizard.preview = preview
-            wizard.encoding, wizard.segment_count = sms_segments(preview)
 
     def _render_bodies(self, partners):
         """The text for each of ``partners`` (id -> text), rendered by Odoo's

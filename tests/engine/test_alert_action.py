@@ -4,7 +4,7 @@ customer not lost; else for new and active customers: opportunity for
 valuable, frequent and one-time, monitor for sporadic and category-focused.
 Action, the first that applies: lost -> win_back; at-risk alert ->
 reactivation; then by profile: valuable -> loyalty, frequent -> cross_sell,
-one_time -> starter_offer, sporadic -> seasonal_promo, brand_focused ->
+one_time -> starter_offer, sporadic -> seasonal_promo, category_focused ->
 same_category."""
 
 import pandas as pd
@@ -93,7 +93,7 @@ def test_new_sporadic_is_to_monitor_with_a_seasonal_promotion():
 def test_active_category_focused_is_to_monitor_with_offers_of_the_category():
     assert outcome(*visits(200, 10, category=4)) == (
         "active",
-        "brand_focused",
+        "category_focused",
         "monitor",
         "same_category",
     )
@@ -102,7 +102,7 @@ def test_active_category_focused_is_to_monitor_with_offers_of_the_category():
 def test_new_category_focused_is_to_monitor_with_offers_of_the_category():
     assert outcome(*visits(60, 10, category=4)) == (
         "new",
-        "brand_focused",
+        "category_focused",
         "monitor",
         "same_category",
     )
@@ -140,7 +140,7 @@ def test_at_risk_sporadic_gets_a_reactivation():
 def test_at_risk_category_focused_gets_a_reactivation():
     assert outcome(*visits(150, 100, category=4)) == (
         "at_risk",
-        "brand_focused",
+        "category_focused",
         "at_risk",
         "reactivation",
     )

@@ -15,14 +15,14 @@ def test_the_same_partner_in_two_companies_is_two_customers():
     )
     assert sorted(result.index) == [(1, 7), (2, 7)]
     one, two = result.loc[(1, 7)], result.loc[(2, 7)]
-    assert (one.order_count, one.revenue, one.cadence_days, one.status) == (
+    assert (one.visit_count, one.revenue, one.cadence_days, one.status) == (
         2,
         100,
         30,
         "new",
     )
     assert one.first_order_date == ago(40)
-    assert (two.order_count, two.revenue, two.status, two.profile) == (
+    assert (two.visit_count, two.revenue, two.status, two.profile) == (
         1,
         50,
         "lost",
@@ -36,7 +36,7 @@ def test_visits_of_two_companies_do_not_merge():
     result = metrics(tx(7, 10, 30, company=1), tx(7, 10, 70, company=2))
     assert result.loc[(1, 7), "revenue"] == 30
     assert result.loc[(2, 7), "revenue"] == 70
-    assert result.loc[(1, 7), "order_count"] == 1
+    assert result.loc[(1, 7), "visit_count"] == 1
 
 
 def test_a_refund_in_another_company_stays_there():
@@ -111,8 +111,8 @@ def test_each_company_has_its_own_window():
         for day, amount in ((100, 80), (10, 20))
     ]
     result = metrics(*rows, settings=settings)
-    assert (result.loc[(1, 9), "order_count"], result.loc[(1, 9), "revenue"]) == (1, 20)
-    assert (result.loc[(2, 9), "order_count"], result.loc[(2, 9), "revenue"]) == (
+    assert (result.loc[(1, 9), "visit_count"], result.loc[(1, 9), "revenue"]) == (1, 20)
+    assert (result.loc[(2, 9), "visit_count"], result.loc[(2, 9), "revenue"]) == (
         2,
         100,
     )

@@ -106,7 +106,7 @@ def test_the_category_share_is_taken_between_rounded_amounts():
         settings=RetentionSettings(currency_decimals=0),
     )
     assert row.revenue == 100
-    assert row.profile == "brand_focused"
+    assert row.profile == "category_focused"
 
 
 # ranks

@@ -1,8 +1,8 @@
 """Profile, the first that applies: one_time (one lifetime visit), dormant
 (beyond dormant_days), valuable (top 10/25 % and frequent), frequent (at
-least frequent_visits visits in the last 365 days), brand_focused (at least
-brand_share of a positive window revenue from one category), sporadic.
-Defaults: dormant 180, frequent 4, brand share 0.8."""
+least frequent_visits visits in the last 365 days), category_focused (at least
+category_share of a positive window revenue from one category), sporadic.
+Defaults: dormant 180, frequent 4, category share 0.8."""
 
 import pandas as pd
 from engine_scenario import customer, tx
@@ -35,7 +35,7 @@ def test_one_time_wins_over_dormant():
     assert profile(*visits(200)) == "one_time"
 
 
-def test_one_time_wins_over_brand_focused():
+def test_one_time_wins_over_category_focused():
     assert profile(tx(1, 10, 100, category=3)) == "one_time"
 
 
@@ -121,7 +121,7 @@ def test_frequent_ignores_the_look_back_window():
     row = customer(
         *visits(300, 200, 100, 10), settings=RetentionSettings(lookback_days=30)
     )
-    assert row.order_count == 1
+    assert row.visit_count == 1
     assert row.visits_365 == 4
     assert row.profile == "frequent"
 
@@ -138,7 +138,7 @@ def test_two_orders_on_one_day_are_one_visit_towards_frequent():
     assert profile(*visits(100, 50, 10, 10)) == "sporadic"
 
 
-def test_frequent_wins_over_brand_focused():
+def test_frequent_wins_over_category_focused():
     # 4 visits, all in category 3, alone in the company (top 100 %).
     assert (
         profile(*[tx(1, day, 100, category=3) for day in (100, 70, 40, 10)])
@@ -146,18 +146,18 @@ def test_frequent_wins_over_brand_focused():
     )
 
 
-# brand_focused
+# category_focused
 
 
-def test_exactly_the_brand_share_from_one_category_is_brand_focused():
+def test_exactly_the_category_share_from_one_category_is_category_focused():
     # Category 1: 80 of 100 -> 0.8.
     assert (
         profile(tx(1, 100, 80, category=1), tx(1, 10, 20, category=2))
-        == "brand_focused"
+        == "category_focused"
     )
 
 
-def test_just_under_the_brand_share_is_sporadic():
+def test_just_under_the_category_share_is_sporadic():
     # Category 1: 79 of 100.
     assert profile(tx(1, 100, 79, category=1), tx(1, 10, 21, category=2)) == "sporadic"
 
@@ -169,7 +169,7 @@ def test_the_lines_of_a_category_add_up():
         tx(1, 100, 20, category=2),
         tx(1, 10, 30, category=1),
     ]
-    assert profile(*rows) == "brand_focused"
+    assert profile(*rows) == "category_focused"
 
 
 def test_lines_without_category_never_make_a_focus():
@@ -184,7 +184,7 @@ def test_lines_without_category_still_count_in_the_revenue():
     # Category 1: 80 of 100, the rest without category.
     assert (
         profile(tx(1, 100, 20, category=0), tx(1, 10, 80, category=1))
-        == "brand_focused"
+        == "category_focused"
     )
 
 
@@ -195,7 +195,7 @@ def test_a_refund_in_another_category_raises_the_share():
         tx(1, 10, 30, category=2),
         tx(1, 5, -20, visit=False, category=2),
     ]
-    assert profile(*rows) == "brand_focused"
+    assert profile(*rows) == "category_focused"
 
 
 def test_a_refund_in_the_category_lowers_its_share():
@@ -216,9 +216,8 @@ def test_the_share_is_of_the_window_revenue():
         tx(1, 20, 100, category=1),
         tx(1, 10, 10, category=2),
     ]
-    assert (
-        profile(*rows, settings=RetentionSettings(lookback_days=30)) == "brand_focused"
-    )
+    last_30_days = RetentionSettings(lookback_days=30)
+    assert profile(*rows, settings=last_30_days) == "category_focused"
 
 
 def test_no_focus_without_a_positive_window_revenue():
@@ -233,12 +232,11 @@ def test_no_focus_without_a_positive_window_revenue():
     assert row.profile == "sporadic"
 
 
-def test_brand_share_follows_the_settings():
+def test_category_share_follows_the_settings():
     rows = [tx(1, 100, 50, category=1), tx(1, 10, 50, category=2)]
     assert profile(*rows) == "sporadic"
-    assert (
-        profile(*rows, settings=RetentionSettings(brand_share=0.5)) == "brand_focused"
-    )
+    half = RetentionSettings(category_share=0.5)
+    assert profile(*rows, settings=half) == "category_focused"
 
 
 # sporadic and nothing

@@ -69,11 +69,11 @@ def test_the_default_window_trend_and_profile():
     # days ago (100): +100 %. 3 visits in the last 365 days: not frequent
     # (4); all of the revenue from one category (>= 0.8): category-focused.
     row = visits(731, 730, 100, 50, 10, category=3)
-    assert (row.order_count, row.revenue, row.trend_pct, row.profile) == (
+    assert (row.visit_count, row.revenue, row.trend_pct, row.profile) == (
         4,
         400,
         100,
-        "brand_focused",
+        "category_focused",
     )
     # A fourth visit in the last 365 days makes the customer frequent.
     assert visits(731, 730, 100, 50, 10, 5, category=3).profile == "frequent"
@@ -117,7 +117,7 @@ def test_the_lowest_sensible_values_are_valid():
         dormant_days=1,
         lost_days=1,
         frequent_visits=1,
-        brand_share=1,
+        category_share=1,
     )
     assert settings.problems() == []
 
@@ -153,12 +153,12 @@ def test_lost_days_below_one():
 
 def test_an_empty_value_is_a_problem():
     assert problem_params(new_days=None) == [{"value": None, "minimum": 1}]
-    assert problem_params(brand_share=None) == [{"value": None}]
+    assert problem_params(category_share=None) == [{"value": None}]
     assert problem_params(at_risk_factor=None) == [{"value": None, "minimum": 1.0}]
 
 
 @pytest.mark.parametrize(
-    "name", ["at_risk_factor", "brand_share", "lookback_days", "dormant_days"]
+    "name", ["at_risk_factor", "category_share", "lookback_days", "dormant_days"]
 )
 def test_not_a_number_is_a_problem_not_a_crash(name):
     # NaN compares false with everything: it must be refused, not let through.
@@ -231,7 +231,7 @@ def test_the_longest_windows_still_compute():
         tx(1, 36501, 1000), tx(1, 36500, 100), tx(1, 10, 20), settings=settings
     )
     assert row.first_order_date == AS_OF - pd.Timedelta(days=36501)
-    assert (row.order_count, row.revenue, row.status) == (2, 120, "active")
+    assert (row.visit_count, row.revenue, row.status) == (2, 120, "active")
 
 
 @pytest.mark.parametrize("decimals", [0, 2, 6])
@@ -252,8 +252,8 @@ def test_a_factor_below_one():
 
 
 @pytest.mark.parametrize("share", [0, -0.1, 1.01])
-def test_a_brand_share_outside_zero_to_one(share):
-    assert problem_params(brand_share=share) == [{"value": share}]
+def test_a_category_share_outside_zero_to_one(share):
+    assert problem_params(category_share=share) == [{"value": share}]
 
 
 def test_an_unknown_trend_period():
@@ -274,7 +274,7 @@ def test_minimum_at_risk_after_dormant():
 
 def test_every_problem_is_reported_at_once():
     settings = RetentionSettings(
-        lookback_days=-5, at_risk_factor=0.5, brand_share=2, trend_period="week"
+        lookback_days=-5, at_risk_factor=0.5, category_share=2, trend_period="week"
     )
     assert len(settings.problems()) == 4
 
@@ -321,7 +321,7 @@ def test_the_names_rebuild_the_settings():
         lost_days=300,
         trend_period="month",
         frequent_visits=6,
-        brand_share=0.6,
+        category_share=0.6,
         currency_decimals=0,
     )
     assert (

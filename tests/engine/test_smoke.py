@@ -78,7 +78,7 @@ def test_two_hundred_thousand_rows():
     assert (seen["first_order_date"] <= seen["last_order_date"]).all()
     assert (seen["last_order_date"] <= AS_OF).all()
     assert (seen["days_since_last"] >= 0).all()
-    assert (result["order_count"] <= result["lifetime_visits"]).all()
+    assert (result["visit_count"] <= result["lifetime_visits"]).all()
     assert (result["visits_365"] <= result["lifetime_visits"]).all()
     assert (result["cadence_days"].dropna() >= 1).all()
     assert result.loc[result["status"] == "lost", "alert"].isna().all()
@@ -89,7 +89,7 @@ def test_two_hundred_thousand_rows():
 
     # Company 2 looks at its whole history: every visit and every amount counts.
     two = result[result["company_id"] == 2]
-    assert (two["order_count"] == two["lifetime_visits"]).all()
+    assert (two["visit_count"] == two["lifetime_visits"]).all()
     assert np.isclose(
         two["revenue"].sum(), past.loc[past["company_id"] == 2, "amount"].sum()
     )

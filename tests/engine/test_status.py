@@ -149,3 +149,37 @@ def test_the_overdue_ratio_is_days_since_over_cadence():
     assert row.overdue_ratio == 94 / 30
     assert row.status == "at_risk"
     assert pd.isna(visits(10).overdue_ratio)
+
+
+# Overdue: the next expected order (last visit + usual interval) is before the
+# reference day, and the customer is new, active or at risk (not lost).
+
+
+def test_a_next_order_due_yesterday_is_overdue():
+    # Every 30 days until 31 days ago: next order 1 day ago; active (31 <= 45,
+    # first visit 121 > 90 days ago).
+    row = visits(121, 91, 61, 31)
+    assert (row.status, row.overdue) == ("active", True)
+
+
+def test_a_next_order_due_today_is_not_yet_overdue():
+    # Every 30 days until 30 days ago: next order expected today, not before.
+    row = visits(120, 90, 60, 30)
+    assert (row.status, row.overdue) == ("active", False)
+
+
+def test_no_rhythm_no_overdue():
+    # A single visit has no usual interval, so no expected next order.
+    assert not visits(100).overdue
+
+
+def test_lost_customers_are_not_chased_as_overdue():
+    # 430 and 400 days ago: next order 370 days ago, but lost (400 > 365).
+    row = visits(430, 400)
+    assert (row.status, row.overdue) == ("lost", False)
+
+
+def test_at_risk_customers_are_overdue():
+    # 160, 130 and 100 days ago: next order expected 70 days ago, at risk.
+    row = visits(160, 130, 100)
+    assert (row.status, row.overdue) == ("at_risk", True)

@@ -10,7 +10,7 @@ def test_two_orders_on_one_day_are_one_visit_and_their_amounts_add_up():
     # 20 days ago: orders of 40 and 60 (one visit of 100); 10 days ago: 50.
     # 2 visits, revenue 150, avg ticket 150 / 2 = 75, one gap of 10 days.
     row = customer(tx(1, 20, 40), tx(1, 20, 60), tx(1, 10, 50))
-    assert row.order_count == 2
+    assert row.visit_count == 2
     assert row.lifetime_visits == 2
     assert row.revenue == 150
     assert row.avg_ticket == 75
@@ -20,7 +20,7 @@ def test_two_orders_on_one_day_are_one_visit_and_their_amounts_add_up():
 def test_the_time_of_day_does_not_split_a_day():
     # A morning and an evening order on 1 June are one visit on 1 June.
     row = customer(tx(1, "2025-06-01 09:15", 30), tx(1, "2025-06-01 18:40", 20))
-    assert row.order_count == 1
+    assert row.visit_count == 1
     assert row.revenue == 50
     assert row.first_order_date == pd.Timestamp("2025-06-01")
     assert row.last_order_date == pd.Timestamp("2025-06-01")
@@ -31,7 +31,7 @@ def test_a_refund_lowers_the_revenue_but_is_no_visit():
     # Visit of 100 thirty days ago, refund of 30 twenty days ago:
     # 1 visit (the last one is still 30 days ago), revenue 70, avg ticket 70.
     row = customer(tx(1, 30, 100), tx(1, 20, -30, visit=False))
-    assert row.order_count == 1
+    assert row.visit_count == 1
     assert row.lifetime_visits == 1
     assert row.revenue == 70
     assert row.avg_ticket == 70
@@ -42,7 +42,7 @@ def test_a_refund_lowers_the_revenue_but_is_no_visit():
 def test_a_refund_on_a_visit_day_keeps_the_visit():
     # An order of 100 fully refunded on the same day: still one visit, revenue 0.
     row = customer(tx(1, 10, 100), tx(1, 10, -100, visit=False))
-    assert row.order_count == 1
+    assert row.visit_count == 1
     assert row.revenue == 0
     assert row.last_order_date == ago(10)
 
@@ -51,7 +51,7 @@ def test_a_day_with_only_refunds_is_no_visit():
     # Visits 40 and 20 days ago, a refund alone 30 days ago: 2 visits, and the
     # gap is 20 days (the refund day does not split it into 10 + 10).
     row = customer(tx(1, 40, 100), tx(1, 30, -10, visit=False), tx(1, 20, 100))
-    assert row.order_count == 2
+    assert row.visit_count == 2
     assert row.revenue == 190
     assert row.cadence_days == 20
 
@@ -62,7 +62,7 @@ def test_a_customer_with_only_refunds_has_a_row_without_visit_figures():
     # (Partner 2, an ordinary customer, is computed alongside.)
     row = customer(tx(1, 10, -50, visit=False), tx(2, 10, 100))
     assert row.revenue == -50
-    assert row.order_count == 0
+    assert row.visit_count == 0
     assert row.lifetime_visits == 0
     assert row.visits_365 == 0
     assert pd.isna(row.first_order_date)
@@ -83,7 +83,7 @@ def test_a_batch_of_refund_only_customers_is_computed():
     # A partial recompute of one customer who only has a refund: one row, no visit.
     row = customer(tx(1, 10, -50, visit=False))
     assert row.revenue == -50
-    assert row.order_count == 0
+    assert row.visit_count == 0
     assert pd.isna(row.status)
 
 
@@ -91,7 +91,7 @@ def test_rows_after_the_reference_day_are_ignored():
     # 10 days ago: 100. Tomorrow: an order of 500 and a refund of 20, which
     # have not happened yet as of AS_OF.
     row = customer(tx(1, 10, 100), tx(1, -1, 500), tx(1, -1, -20, visit=False))
-    assert row.order_count == 1
+    assert row.visit_count == 1
     assert row.lifetime_visits == 1
     assert row.revenue == 100
     assert row.last_order_date == ago(10)
@@ -108,7 +108,7 @@ def test_an_order_later_on_the_reference_day_counts():
     row = customer(
         tx(1, "2025-06-30 23:59", 80), as_of=pd.Timestamp("2025-06-30 08:00")
     )
-    assert row.order_count == 1
+    assert row.visit_count == 1
     assert row.days_since_last == 0
     assert row.last_order_date == AS_OF
 
@@ -127,4 +127,4 @@ def test_first_and_last_order_dates_are_over_the_whole_history():
     assert row.first_order_date == ago(400)
     assert row.last_order_date == ago(10)
     assert row.lifetime_visits == 2
-    assert row.order_count == 1
+    assert row.visit_count == 1

@@ -18,6 +18,12 @@ registry.category("web_tour.tours").add("customer_retention_tour", {
             run: "click",
         },
         {
+            content: "Open the Retention menu",
+            trigger:
+                '[data-menu-xmlid="customer_retention.menu_customer_retention_root"]',
+            run: "click",
+        },
+        {
             content: "Open Customer Retention",
             trigger: '[data-menu-xmlid="customer_retention.menu_customer_retention"]',
             run: "click",
@@ -146,6 +152,12 @@ registry.category("web_tour.tours").add("customer_retention_tour", {
         {
             trigger:
                 'body:not(:has(.o_error_dialog)) .o_notebook .tab-pane.active:contains("overdue")',
+        },
+        {
+            content: "Open the Retention menu again",
+            trigger:
+                '[data-menu-xmlid="customer_retention.menu_customer_retention_root"]',
+            run: "click",
         },
         {
             content: "Open the win-back campaigns",
