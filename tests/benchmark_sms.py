@@ -88,6 +88,13 @@ def measure(env, customers):
     )
     wizard = Wizard.create({})
     classify_s, buckets = timed(lambda: wizard._classify(wizard.partner_ids))
+    if os.environ.get("RETENTION_PROFILE"):
+        import cProfile
+        import pstats
+
+        profile = cProfile.Profile()
+        profile.runcall(wizard._classify, wizard.partner_ids)
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
     counts = {key: len(value) for key, value in buckets.items() if key != "numbers"}
     env.cr.rollback()
     return {

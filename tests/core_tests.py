@@ -50,7 +50,6 @@ import contextlib
 import json
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -59,7 +58,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .harness import pg, prereq
+from .harness import cli, pg, prereq
 from .harness.odoo_env import (
     ADDON,
     REPO_ROOT,
@@ -438,13 +437,9 @@ def main(argv=None):
     parser.add_argument("--tags", default=TEST_TAGS, help=f"default {TEST_TAGS}")
     parser.add_argument("--output", type=Path, default=RESULT_FILE, help="JSON summary")
     options = parser.parse_args(argv)
-    problems = prereq.problems(PREREQUISITES)
-    if problems:
-        return fail("cannot run the tests:\n  - " + "\n  - ".join(problems))
-    # Ctrl-C and SIGTERM unwind the stack: Odoo is stopped, the cluster deleted.
-    # Set explicitly: a background job inherits SIGINT ignored.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, interrupt)
+    refused = cli.start(prereq.problems(PREREQUISITES), fail)
+    if refused is not None:
+        return refused
     try:
         with contextlib.ExitStack() as stack:
             return compare_runs(stack, options)
@@ -455,10 +450,6 @@ def main(argv=None):
         return fail(f"PostgreSQL: {error}")
     except OdooError as error:
         return fail(f"{error}\n{error.log_tail}")
-
-
-def interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 def compare_runs(stack, options):

@@ -37,13 +37,12 @@ import argparse
 import contextlib
 import fcntl
 import os
-import signal
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from .harness import pg, prereq
+from .harness import cli, pg, prereq
 from .harness.odoo_env import (
     ADDON,
     REPO_ROOT,
@@ -91,13 +90,9 @@ def main(argv=None):
     if options.stop_cluster:
         pg.stop_cluster(VAR / "pgtest" / "data")
         return 0
-    problems = prereq.problems()
-    if problems:
-        return fail("cannot run the tests:\n  - " + "\n  - ".join(problems))
-    # Ctrl-C and SIGTERM (a cancelled CI job) unwind the stack: the cluster
-    # is stopped and deleted. Set explicitly: a background job inherits SIGINT ignored.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, interrupt)
+    refused = cli.start(prereq.problems(), fail)
+    if refused is not None:
+        return refused
     try:
         with contextlib.ExitStack() as stack:
             database = (keep_mode if options.keep else throwaway_mode)(stack)
@@ -118,10 +113,6 @@ def main(argv=None):
             "--- end of log ---\n"
             f"tests.run: installing {ADDON} failed"
         )
-
-
-def interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 def throwaway_mode(stack):

@@ -199,8 +199,8 @@ class RetentionSettings:
             ),
             _(
                 "The at-risk factor cannot be more than %(maximum)s (got %(value)s): "
-                "enter how "
-                "many times their usual interval a customer may be late, such as 1.5."
+                "enter how many times longer than their usual interval a customer may "
+                "stay away before being at risk, such as 1.5."
             ),
         )
         if not is_number(self.category_share) or not 0 < self.category_share <= 1:
@@ -236,11 +236,9 @@ class RetentionSettings:
             found.append(
                 (
                     _(
-                        "Amounts are rounded to the decimals of the company currency, "
-                        "a whole number "
-                        "from %(minimum)s to %(maximum)s (got %(value)s): check the "
-                        "rounding of the "
-                        "company currency."
+                        "The company currency's number of decimals must be a whole "
+                        "number from %(minimum)s to %(maximum)s (got %(value)s): "
+                        "check the rounding of the company currency."
                     ),
                     {"value": decimals, "minimum": 0, "maximum": MAX_CURRENCY_DECIMALS},
                 )

@@ -9,7 +9,7 @@ pandas, no Odoo: the Odoo layer reads the rows and stores the figures.
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -48,10 +48,13 @@ class CampaignSettings:
     quiet_start: float = 21.0  # hour of the day, company time zone
     quiet_end: float = 9.0  # equal to quiet_start: no quiet hours
     max_batch: int = 1000  # SMS per campaign; 0 = no limit
-    holdout_percent: float = (
-        10.0  # of the eligible customers, kept out as a control group
-    )
+    # of the eligible customers, kept out as a control group
+    holdout_percent: float = 10.0
     winback_days: int = 30  # measurement window after the SMS
+
+    @classmethod
+    def names(cls):
+        return [f.name for f in fields(cls)]
 
     def problems(self):
         """What is wrong, as ``(template, params)`` pairs; empty when valid."""

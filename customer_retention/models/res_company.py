@@ -40,28 +40,23 @@ GROUP_FIELDS = [
     ("team_id", "Sales Team"),
 ]
 
-# company field -> CampaignSettings attribute
+# company field -> engine setting: retention_<setting> for the retention
+# rules, retention_sms_<setting> for the win-back SMS guardrails.
+SETTING_FIELDS = {
+    f"retention_{name}": name
+    for name in RetentionSettings.names()
+    if name != "currency_decimals"  # the company currency's, not a setting
+}
 CAMPAIGN_SETTING_FIELDS = {
-    "retention_sms_cap_days": "cap_days",
-    "retention_sms_quiet_start": "quiet_start",
-    "retention_sms_quiet_end": "quiet_end",
-    "retention_sms_max_batch": "max_batch",
-    "retention_sms_holdout_percent": "holdout_percent",
-    "retention_sms_winback_days": "winback_days",
+    f"retention_sms_{name}": name for name in CampaignSettings.names()
 }
 
-# company field -> RetentionSettings attribute
-SETTING_FIELDS = {
-    "retention_lookback_days": "lookback_days",
-    "retention_new_days": "new_days",
-    "retention_at_risk_factor": "at_risk_factor",
-    "retention_min_at_risk_days": "min_at_risk_days",
-    "retention_dormant_days": "dormant_days",
-    "retention_lost_days": "lost_days",
-    "retention_trend_period": "trend_period",
-    "retention_frequent_visits": "frequent_visits",
-    "retention_category_share": "category_share",
-}
+
+def _setting(field_class, settings_class, name, string, help_text, **kwargs):
+    """A company field for the engine setting ``name``, with the engine's default."""
+    return field_class(
+        string=string, default=getattr(settings_class, name), help=help_text, **kwargs
+    )
 
 
 class ResCompany(models.Model):
@@ -70,49 +65,63 @@ class ResCompany(models.Model):
     # Thresholds live on the company, not in ir.config_parameter: several may
     # legitimately be 0 (lookback 0 = all history), which config parameters
     # would store as "unset".
-    retention_lookback_days = fields.Integer(
-        string="Look-back Window (days)",
-        default=RetentionSettings.lookback_days,
-        help="Only orders of the last N days count for visits, revenue, average "
+    retention_lookback_days = _setting(
+        fields.Integer,
+        RetentionSettings,
+        "lookback_days",
+        "Look-back Window (days)",
+        "Only orders of the last N days count for visits, revenue, average "
         "ticket and cadence. 0 uses the whole history.",
     )
-    retention_new_days = fields.Integer(
-        string="New Customer Period (days)",
-        default=RetentionSettings.new_days,
-        help="A customer whose first order is at most this many days old is New.",
+    retention_new_days = _setting(
+        fields.Integer,
+        RetentionSettings,
+        "new_days",
+        "New Customer Period (days)",
+        "A customer whose first order is at most this many days old is New.",
     )
-    retention_at_risk_factor = fields.Float(
-        string="At-Risk Factor",
-        default=RetentionSettings.at_risk_factor,
-        digits=(16, 2),
-        help="A customer is At risk when the time since the last order exceeds "
+    retention_at_risk_factor = _setting(
+        fields.Float,
+        RetentionSettings,
+        "at_risk_factor",
+        "At-Risk Factor",
+        "A customer is At risk when the time since the last order exceeds "
         "this multiple of their usual interval between orders.",
+        digits=(16, 2),
     )
-    retention_min_at_risk_days = fields.Integer(
-        string="Minimum Days Before At Risk",
-        default=RetentionSettings.min_at_risk_days,
-        help="Never flag a customer as At risk earlier than this, even if they "
+    retention_min_at_risk_days = _setting(
+        fields.Integer,
+        RetentionSettings,
+        "min_at_risk_days",
+        "Minimum Days Before At Risk",
+        "Never flag a customer as At risk earlier than this, even if they "
         "usually order every few days.",
     )
-    retention_dormant_days = fields.Integer(
-        string="Dormant After (days)",
-        default=RetentionSettings.dormant_days,
-        help="Without an order for this many days a customer is At risk whatever "
+    retention_dormant_days = _setting(
+        fields.Integer,
+        RetentionSettings,
+        "dormant_days",
+        "Dormant After (days)",
+        "Without an order for this many days a customer is At risk whatever "
         "their usual interval; also the limit for customers with a single order.",
     )
-    retention_lost_days = fields.Integer(
-        string="Lost After (days)",
-        default=RetentionSettings.lost_days,
-        help="Without an order for this many days a customer counts as Lost.",
+    retention_lost_days = _setting(
+        fields.Integer,
+        RetentionSettings,
+        "lost_days",
+        "Lost After (days)",
+        "Without an order for this many days a customer counts as Lost.",
     )
-    retention_trend_period = fields.Selection(
+    retention_trend_period = _setting(
+        fields.Selection,
+        RetentionSettings,
+        "trend_period",
+        "Trend Period",
+        "The sales trend compares the last period with the one before it.",
         selection=[
             (key, f"{label} ({days} days)") for key, label, days in TREND_PERIODS
         ],
-        string="Trend Period",
-        default=RetentionSettings.trend_period,
         required=True,
-        help="The sales trend compares the last period with the one before it.",
     )
     retention_group_field = fields.Selection(
         selection=GROUP_FIELDS,
@@ -122,18 +131,22 @@ class ResCompany(models.Model):
         help="Customers are ranked (Top 10% / 25% / 50%) against the customers "
         "that share this value.",
     )
-    retention_frequent_visits = fields.Integer(
-        string="Frequent Customer Visits",
-        default=RetentionSettings.frequent_visits,
-        help="A customer with at least this many visits in the last 365 days is "
+    retention_frequent_visits = _setting(
+        fields.Integer,
+        RetentionSettings,
+        "frequent_visits",
+        "Frequent Customer Visits",
+        "A customer with at least this many visits in the last 365 days is "
         "Frequent (or Valuable when also in the top 25% of their group).",
     )
-    retention_category_share = fields.Float(
-        string="Category-focused Share",
-        default=RetentionSettings.category_share,
-        digits=(16, 2),
-        help="A customer who spends at least this share of their revenue in one "
+    retention_category_share = _setting(
+        fields.Float,
+        RetentionSettings,
+        "category_share",
+        "Category-focused Share",
+        "A customer who spends at least this share of their revenue in one "
         "product category is Category-focused (0.8 = 80%).",
+        digits=(16, 2),
     )
     retention_source = fields.Selection(
         selection=[
@@ -151,7 +164,8 @@ class ResCompany(models.Model):
         string="Last Retention Recompute",
         readonly=True,
         copy=False,
-        help="When the last full recompute as of the company's today started.",
+        help="When the last full recompute started (as of today in the company's time "
+        "zone; back-tests excluded).",
     )
     retention_last_attempt = fields.Datetime(
         string="Last Retention Attempt",
@@ -180,43 +194,55 @@ class ResCompany(models.Model):
         "to date.",
     )
 
-    retention_sms_cap_days = fields.Integer(
-        string="SMS Frequency Cap (days)",
-        default=CampaignSettings.cap_days,
-        help="A customer texted by a win-back SMS campaign (or kept in its control "
+    retention_sms_cap_days = _setting(
+        fields.Integer,
+        CampaignSettings,
+        "cap_days",
+        "SMS Frequency Cap (days)",
+        "A customer texted by a win-back SMS campaign (or kept in its control "
         "group) is not "
         "texted again for this many days. 0 disables the cap.",
     )
-    retention_sms_quiet_start = fields.Float(
-        string="Quiet Hours From",
-        default=CampaignSettings.quiet_start,
-        help="SMS queued from this hour (company time zone) are held until the quiet "
+    retention_sms_quiet_start = _setting(
+        fields.Float,
+        CampaignSettings,
+        "quiet_start",
+        "Quiet Hours From",
+        "SMS queued from this hour (company time zone) are held until the quiet "
         "hours end.",
     )
-    retention_sms_quiet_end = fields.Float(
-        string="Quiet Hours Until",
-        default=CampaignSettings.quiet_end,
-        help="Held SMS go to the outgoing queue at this hour. Equal to the start: no "
+    retention_sms_quiet_end = _setting(
+        fields.Float,
+        CampaignSettings,
+        "quiet_end",
+        "Quiet Hours Until",
+        "Held SMS go to the outgoing queue at this hour. Equal to the start: no "
         "quiet hours.",
     )
-    retention_sms_max_batch = fields.Integer(
-        string="Maximum SMS per Campaign",
-        default=CampaignSettings.max_batch,
-        help="A campaign that would text more customers is refused: narrow the "
+    retention_sms_max_batch = _setting(
+        fields.Integer,
+        CampaignSettings,
+        "max_batch",
+        "Maximum SMS per Campaign",
+        "A campaign that would text more customers is refused: narrow the "
         "selection. 0: no limit.",
     )
-    retention_sms_holdout_percent = fields.Float(
-        string="Control Group (%)",
-        default=CampaignSettings.holdout_percent,
-        digits=(16, 1),
-        help="Share of the eligible customers kept out of each campaign at random, and "
+    retention_sms_holdout_percent = _setting(
+        fields.Float,
+        CampaignSettings,
+        "holdout_percent",
+        "Control Group (%)",
+        "Share of the eligible customers kept out of each campaign at random, and "
         "not texted, "
         "to measure what the SMS really changed. 0: no control group.",
+        digits=(16, 1),
     )
-    retention_sms_winback_days = fields.Integer(
-        string="Win-back Window (days)",
-        default=CampaignSettings.winback_days,
-        help="A texted customer who orders within this many days after the SMS counts "
+    retention_sms_winback_days = _setting(
+        fields.Integer,
+        CampaignSettings,
+        "winback_days",
+        "Win-back Window (days)",
+        "A texted customer who orders within this many days after the SMS counts "
         "as won back.",
     )
 
@@ -271,9 +297,9 @@ class ResCompany(models.Model):
         if day > today:
             raise UserError(
                 self.env._(
-                    "Customer retention cannot be computed as of %(day)s, a day after "
-                    "today (%(today)s) in "
-                    "%(company)s: orders of the future are unknown.",
+                    "Customer retention cannot be computed as of %(day)s, later than "
+                    "today (%(today)s) in %(company)s: orders of the future are "
+                    "unknown.",
                     day=day,
                     today=today,
                     company=self.name,

@@ -200,9 +200,8 @@ class ResPartner(models.Model):
             raise AccessError(
                 self.env._(
                     "Customer retention values (%(fields)s) are computed from the "
-                    "orders every night and cannot "
-                    "be edited. Use Recompute on the customer's Retention tab to bring "
-                    "them up to date.",
+                    "orders every night and cannot be edited. Use Recompute now on "
+                    "the customer's Retention tab to bring them up to date.",
                     fields=", ".join(
                         self._fields[name]._description_string(self.env)
                         for name in touched

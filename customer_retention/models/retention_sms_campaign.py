@@ -30,6 +30,16 @@ SKIP_REASON_SELECTION = [
 ]
 
 
+def _partners(string):
+    """Customers of the campaign in one role, archived ones included."""
+    return fields.Many2many(
+        "res.partner",
+        compute="_compute_partners",
+        string=string,
+        context={"active_test": False},
+    )
+
+
 class RetentionSmsCampaign(models.Model):
     """One run of the win-back SMS wizard: who was texted, who was kept in
     the control group, who was skipped and why, and, once the measurement
@@ -99,30 +109,10 @@ class RetentionSmsCampaign(models.Model):
     line_ids = fields.One2many(
         "retention.sms.campaign.line", "campaign_id", string="Customers", readonly=True
     )
-    partner_ids = fields.Many2many(
-        "res.partner",
-        compute="_compute_partners",
-        string="Contacted Customers",
-        context={"active_test": False},
-    )
-    holdout_partner_ids = fields.Many2many(
-        "res.partner",
-        compute="_compute_partners",
-        string="Control Group",
-        context={"active_test": False},
-    )
-    skipped_partner_ids = fields.Many2many(
-        "res.partner",
-        compute="_compute_partners",
-        string="Skipped Customers",
-        context={"active_test": False},
-    )
-    won_partner_ids = fields.Many2many(
-        "res.partner",
-        compute="_compute_partners",
-        string="Won-back Customers",
-        context={"active_test": False},
-    )
+    partner_ids = _partners("Contacted Customers")
+    holdout_partner_ids = _partners("Control Group Customers")
+    skipped_partner_ids = _partners("Skipped Customers")
+    won_partner_ids = _partners("Won-back Customers")
 
     sent_count = fields.Integer("Texted", readonly=True)
     holdout_percent = fields.Float("Control Group (%)", readonly=True, digits=(16, 1))

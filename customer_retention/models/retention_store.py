@@ -19,15 +19,9 @@ import pytz
 
 from odoo import sql_db
 from odoo.tools import SQL
+from odoo.tools.sql import create_index
 
-TRANSACTION_COLUMNS = [
-    "company_id",
-    "partner_id",
-    "date",
-    "amount",
-    "is_visit",
-    "category_id",
-]
+from ..engine import TRANSACTION_COLUMNS
 
 # One row per (customer, local day, product category, visit-or-refund): the
 # engine merges the rest. Amounts are untaxed and in the company currency.
@@ -78,6 +72,18 @@ _INVOICE_QUERY = """
        {partner_filter}
   GROUP BY 1, 2, 3, 5, 6
 """
+
+
+def create_change_index(model):
+    """The index on (company_id, write_date) of an order or invoice table:
+    the hourly update looks for the records of a company written since its
+    last run, without it a scan of the table."""
+    create_index(
+        model.env.cr,
+        f"{model._table}_retention_company_write_date_idx",
+        model._table,
+        ["company_id", "write_date"],
+    )
 
 
 def company_timezone(company):
