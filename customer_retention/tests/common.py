@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from contextlib import contextmanager
 from datetime import date, datetime, time
 
 from odoo.tests import TransactionCase, new_test_user
@@ -8,7 +9,23 @@ from odoo.addons.sms.tests.common import SMSCase
 AS_OF = date(2025, 6, 30)
 
 
-class RetentionCase(TransactionCase):
+class CompanyUsers:
+    """Users confined to the test company (``cls.company``)."""
+
+    @classmethod
+    def _user(cls, login, groups):
+        """A user of ``cls.company`` alone, in ``groups`` (comma-separated
+        XML ids)."""
+        return new_test_user(
+            cls.env,
+            login,
+            groups=groups,
+            company_id=cls.company.id,
+            company_ids=[(6, 0, cls.company.ids)],
+        )
+
+
+class RetentionCase(CompanyUsers, TransactionCase):
     """Real orders in a real database; helpers keep scenarios readable."""
 
     @classmethod
@@ -95,7 +112,7 @@ class RetentionCase(TransactionCase):
                 self.assertEqual(actual[name], value, f"{partner.name}: {name}")
 
 
-class RetentionSmsCase(SMSCase):
+class RetentionSmsCase(CompanyUsers, SMSCase):
     """Win-back SMS scenarios: one Polish shop, a salesperson, a user
     without sales rights, and a second company."""
 
@@ -122,20 +139,10 @@ class RetentionSmsCase(SMSCase):
         cls.other_company = cls.env["res.company"].create(
             {"name": "Other Shop", "country_id": cls.germany.id}
         )
-        cls.salesman = new_test_user(
-            cls.env,
-            login="retention_sms_salesman",
-            groups="sales_team.group_sale_salesman",
-            company_id=cls.company.id,
-            company_ids=[(6, 0, cls.company.ids)],
+        cls.salesman = cls._user(
+            "retention_sms_salesman", "sales_team.group_sale_salesman"
         )
-        cls.employee = new_test_user(
-            cls.env,
-            login="retention_sms_employee",
-            groups="base.group_user",
-            company_id=cls.company.id,
-            company_ids=[(6, 0, cls.company.ids)],
-        )
+        cls.employee = cls._user("retention_sms_employee", "base.group_user")
 
     @classmethod
     def _customer(cls, name, country=None, **values):
@@ -150,6 +157,12 @@ class RetentionSmsCase(SMSCase):
             .with_context(active_model="res.partner", active_ids=partners.ids)
             .create({})
         )
+
+    @contextmanager
+    def _sms_at(self, when):
+        """The clock shows ``when`` (UTC) and texts go to the mocked gateway."""
+        with self.mock_datetime_and_now(when), self.mockSMSGateway():
+            yield
 
     def _run(self, partners, user=None):
         with self.mockSMSGateway():

@@ -4,7 +4,7 @@ from unittest.mock import patch
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from odoo.addons.customer_retention.models import retention_store
 from odoo.addons.customer_retention.models.res_company import RetentionBusyError
@@ -28,39 +28,18 @@ class TestAccess(RetentionCase):
         cls.customer = cls._customer("Garage Client")
         cls._order(cls.customer, date(2025, 6, 1), 100)
         cls._order(cls.customer, date(2025, 5, 1), 300, company=cls.company_b)
-        one_company = {
-            "company_id": cls.company.id,
-            "company_ids": [(6, 0, cls.company.ids)],
-        }
-        cls.rep = new_test_user(
-            cls.env,
-            "access_rep",
-            groups="sales_team.group_sale_salesman",
-            **one_company,
-        )
-        cls.manager_a = new_test_user(
-            cls.env,
-            "access_manager",
-            groups="sales_team.group_sale_manager",
-            **one_company,
-        )
+        cls.rep = cls._user("access_rep", "sales_team.group_sale_salesman")
+        cls.manager_a = cls._user("access_manager", "sales_team.group_sale_manager")
         # May edit every contact, has no sales rights.
-        cls.employee = new_test_user(
-            cls.env,
-            "access_employee",
-            groups="base.group_user,base.group_partner_manager",
-            **one_company,
+        cls.employee = cls._user(
+            "access_employee", "base.group_user,base.group_partner_manager"
         )
         # May edit every contact and sees retention values.
-        cls.rep_editor = new_test_user(
-            cls.env,
+        cls.rep_editor = cls._user(
             "access_rep_editor",
-            groups="sales_team.group_sale_salesman,base.group_partner_manager",
-            **one_company,
+            "sales_team.group_sale_salesman,base.group_partner_manager",
         )
-        cls.portal = new_test_user(
-            cls.env, "access_portal", groups="base.group_portal", **one_company
-        )
+        cls.portal = cls._user("access_portal", "base.group_portal")
         cls.env["res.partner"].retention_recompute(as_of=AS_OF)
 
     def test_only_sales_users_read_retention_values(self):

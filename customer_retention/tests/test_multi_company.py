@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import date
 
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from .common import RetentionCase
 
@@ -25,13 +25,7 @@ class TestMultiCompany(RetentionCase):
         cls._order(cls.customer, date(2024, 2, 9), 300, company=cls.company_b)
         # Company B counts lost customers after 600 days instead of 365.
         cls.company_b.write({"retention_lost_days": 600, "retention_dormant_days": 200})
-        cls.user_a = new_test_user(
-            cls.env,
-            "sales_a",
-            groups="sales_team.group_sale_salesman_all_leads",
-            company_id=cls.company.id,
-            company_ids=[(6, 0, [cls.company.id])],
-        )
+        cls.user_a = cls._user("sales_a", "sales_team.group_sale_salesman_all_leads")
 
     def test_each_company_has_its_own_values(self):
         self.recompute()

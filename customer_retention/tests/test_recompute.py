@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import date, timedelta
+from functools import partial
 
 from odoo import fields
 from odoo.exceptions import AccessError
@@ -56,114 +57,73 @@ class TestRecompute(RetentionCase):
         self.assertEqual(self.count, 5)
 
     def test_regular_customer(self):
-        # Visits 01-01 .. 05-31, gaps 30,30,30,30,30 -> cadence 30.
+        expect = partial(self.assertRetention, self.regular)
+        # Visits 01-01 .. 05-31, gaps 30,30,30,30,30 -> cadence 30: the next
+        # order is due 05-31 + 30 = 06-30.
+        expect(first_order_date=date(2025, 1, 1), last_order_date=date(2025, 5, 31))
+        expect(cadence_days=30.0, next_order_date=date(2025, 6, 30))
         # Revenue 5 x 100 + (100 + 50 same day) = 650 over 6 visits.
+        expect(visit_count=6, revenue=650.0, avg_ticket=650 / 6)
         # Last visit 05-31: 30 days ago <= threshold min(max(1.5 x 30, 30), 180) = 45.
+        expect(days_since_last=30, status="active")
         # Trend: (03-31, 06-30] = 100 + 100 + 150 = 350 vs (12-30, 03-31] = 300
         # -> +16.7 %.
+        expect(trend_pct=50 / 3)
         # Poland by revenue: Overdue 800, Regular 650, Fleet 600, Gone 500
         # -> rank 2/4 = 50 %.
-        self.assertRetention(
-            self.regular,
-            first_order_date=date(2025, 1, 1),
-            last_order_date=date(2025, 5, 31),
-            visit_count=6,
-            revenue=650.0,
-            avg_ticket=650 / 6,
-            cadence_days=30.0,
-            days_since_last=30,
-            next_order_date=date(2025, 6, 30),
-            status="active",
-            trend_pct=50 / 3,
-            group_top_pct=50.0,
-            group_tier="top50",
-            profile="frequent",
-            alert="opportunity",
-            action="cross_sell",
-        )
+        expect(group_top_pct=50.0, group_tier="top50")
+        # 6 visits in the last 365 days, not in the top 25 %: frequent.
+        expect(profile="frequent", alert="opportunity", action="cross_sell")
         self.assertTrue(self.regular.with_company(self.company).retention_computed_at)
 
     def test_overdue_customer(self):
-        # Cadence 31, last visit 2025-01-02 = 179 days ago > min(max(46.5, 30), 180).
+        expect = partial(self.assertRetention, self.overdue)
+        # 4 visits, 200 each.
+        expect(visit_count=4, revenue=800.0)
+        # Cadence 31, last visit 2025-01-02 = 179 days ago > min(max(46.5, 30), 180):
+        # the next order was due 01-02 + 31 = 02-02.
+        expect(cadence_days=31.0, days_since_last=179, status="at_risk")
+        expect(next_order_date=date(2025, 2, 2))
+        # (03-31, 06-30] = 0 vs (12-30, 03-31] = 200 (the 01-02 visit).
+        expect(trend_pct=-100.0)
         # Top of Poland (1/4 = 25 %) with 4 visits in the last 365 days: valuable,
         # but the at-risk alert comes first.
-        self.assertRetention(
-            self.overdue,
-            visit_count=4,
-            revenue=800.0,
-            cadence_days=31.0,
-            days_since_last=179,
-            next_order_date=date(2025, 2, 2),
-            status="at_risk",
-            group_top_pct=25.0,
-            group_tier="top25",
-            profile="valuable",
-            alert="at_risk",
-            action="reactivation",
-            # (03-31, 06-30] = 0 vs (12-30, 03-31] = 200 (the 01-02 visit).
-            trend_pct=-100.0,
-        )
+        expect(group_top_pct=25.0, group_tier="top25", profile="valuable")
+        expect(alert="at_risk", action="reactivation")
         reason = self.overdue.with_company(self.company).retention_reason
         self.assertIn("179", reason)
         self.assertIn("31", reason)
         self.assertIn("5.8", reason)  # 179 / 31 = 5.77 -> 5.8x overdue
 
     def test_new_one_time_customer(self):
+        expect = partial(self.assertRetention, self.newcomer)
+        # A single order of 80, 20 days ago: new, and no rhythm yet.
+        expect(visit_count=1, revenue=80.0, days_since_last=20, status="new")
+        expect(cadence_days=False, next_order_date=False)
         # Alone in the German group: rank 1/1 = 100 %.
-        self.assertRetention(
-            self.newcomer,
-            visit_count=1,
-            revenue=80.0,
-            days_since_last=20,
-            status="new",
-            group_top_pct=100.0,
-            group_tier="below",
-            profile="one_time",
-            alert="opportunity",
-            action="starter_offer",
-        )
-        self.assertFalse(
-            self.newcomer.with_company(self.company).retention_cadence_days
-        )
-        self.assertFalse(
-            self.newcomer.with_company(self.company).retention_next_order_date
-        )
+        expect(group_top_pct=100.0, group_tier="below")
+        expect(profile="one_time", alert="opportunity", action="starter_offer")
 
     def test_lost_customer(self):
+        expect = partial(self.assertRetention, self.gone)
         # 2025-06-30 - 2024-05-01 = 425 days > 365. The 2023 visit is outside
         # the 730-day window (from 2023-07-01) but still the first order.
-        self.assertRetention(
-            self.gone,
-            first_order_date=date(2023, 1, 10),
-            last_order_date=date(2024, 5, 1),
-            visit_count=1,
-            revenue=500.0,
-            days_since_last=425,
-            status="lost",
-            group_top_pct=100.0,
-            profile="dormant",
-            alert=False,
-            action="win_back",
-        )
+        expect(first_order_date=date(2023, 1, 10), last_order_date=date(2024, 5, 1))
+        expect(visit_count=1, revenue=500.0, days_since_last=425, status="lost")
+        # Last in Poland: 4/4 = 100 %.
+        expect(group_top_pct=100.0)
+        expect(profile="dormant", alert=False, action="win_back")
 
     def test_contacts_roll_up_to_company(self):
+        expect = partial(self.assertRetention, self.fleet)
         # John's and Fleet's orders on 06-01 are one visit of 500; with 03-01
         # two visits, 92 days apart, all revenue in one category.
-        self.assertRetention(
-            self.fleet,
-            visit_count=2,
-            revenue=600.0,
-            cadence_days=92.0,
-            days_since_last=29,
-            status="active",
-            group_top_pct=75.0,
-            group_tier="below",
-            profile="category_focused",
-            alert="monitor",
-            action="same_category",
-            # (03-31, 06-30] = 500 vs (12-30, 03-31] = 100.
-            trend_pct=400.0,
-        )
+        expect(visit_count=2, revenue=600.0, cadence_days=92.0, days_since_last=29)
+        # (03-31, 06-30] = 500 vs (12-30, 03-31] = 100.
+        expect(trend_pct=400.0)
+        # Poland by revenue: 3rd of 4 -> 75 %.
+        expect(status="active", group_top_pct=75.0, group_tier="below")
+        expect(profile="category_focused", alert="monitor", action="same_category")
         self.assertRetention(self.john, status=False, visit_count=0)
 
     def test_fields_are_searchable_and_groupable(self):

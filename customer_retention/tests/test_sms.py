@@ -405,27 +405,18 @@ class TestRetentionSms(RetentionSmsCase):
         )
 
         # 08:59 local: still quiet, the cron leaves it alone
-        with (
-            self.mock_datetime_and_now(datetime(2026, 3, 3, 7, 59)),
-            self.mockSMSGateway(),
-        ):
+        with self._sms_at(datetime(2026, 3, 3, 7, 59)):
             Campaign._cron_release_held()
             self.assertFalse(self._new_sms)
         self.assertEqual(campaign.state, "held")
 
         # 09:00 local: released in batches of 2 (the cron commits between
         # batches); a second call only takes what is left, never twice.
-        with (
-            self.mock_datetime_and_now(datetime(2026, 3, 3, 8, 0)),
-            self.mockSMSGateway(),
-        ):
+        with self._sms_at(datetime(2026, 3, 3, 8, 0)):
             Campaign._cron_release_held(batch_size=2)
             self.assertEqual(len(self._new_sms), 2)
             self.assertEqual(campaign.state, "held")
-        with (
-            self.mock_datetime_and_now(datetime(2026, 3, 3, 8, 1)),
-            self.mockSMSGateway(),
-        ):
+        with self._sms_at(datetime(2026, 3, 3, 8, 1)):
             Campaign._cron_release_held(batch_size=2)
             self.assertEqual(len(self._new_sms), 1)
             Campaign._cron_release_held(batch_size=2)

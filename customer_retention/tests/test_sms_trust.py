@@ -36,7 +36,7 @@ class TestSmsTrust(RetentionSmsCase):
         self.company.write(
             {"retention_sms_quiet_start": 21.0, "retention_sms_quiet_end": 9.0}
         )
-        with self.mock_datetime_and_now(NIGHT), self.mockSMSGateway():
+        with self._sms_at(NIGHT):
             wizard = self._wizard(partners, user)
             if body is not None:
                 wizard.body = body
@@ -46,7 +46,7 @@ class TestSmsTrust(RetentionSmsCase):
         return campaign
 
     def _release(self):
-        with self.mock_datetime_and_now(MORNING), self.mockSMSGateway():
+        with self._sms_at(MORNING):
             self.env["retention.sms.campaign"]._cron_release_held()
             return self._new_sms
 
@@ -110,7 +110,7 @@ class TestSmsTrust(RetentionSmsCase):
         self.company.write(
             {"retention_sms_quiet_start": 21.0, "retention_sms_quiet_end": 9.0}
         )
-        with self.mock_datetime_and_now(NIGHT), self.mockSMSGateway():
+        with self._sms_at(NIGHT):
             wizard = self._wizard(victim, user=self.salesman)
             wizard.body = f"Hello {SECRET}"
             with self.assertRaisesRegex(

@@ -35,3 +35,12 @@ def metrics(*rows, as_of=AS_OF, **options):
 def customer(*rows, **options):
     """The metrics row of partner 1 in company 1."""
     return metrics(*rows, **options).loc[(1, 1)]
+
+
+def period_edges(days, *amounts):
+    """Visits of partner 1 at the edges of two trend periods of ``days`` days:
+    the oldest day of the current period (days - 1 ago), the newest and the
+    oldest of the previous one (days and 2 x days - 1 ago) and the day before
+    it (2 x days ago), with these amounts."""
+    edges = (days - 1, days, 2 * days - 1, 2 * days)
+    return [tx(1, day, amount) for day, amount in zip(edges, amounts, strict=True)]

@@ -2,26 +2,13 @@
 customer) with a row on or before the reference day, also for no input."""
 
 import pandas as pd
-from engine_scenario import AS_OF
+from engine_scenario import AS_OF, ago, tx
 from retention_engine import (
     METRIC_COLUMNS,
     TRANSACTION_COLUMNS,
     compute_metrics,
     render_reasons,
 )
-
-
-def tx(partner, day, amount, visit=True, category=0, company=1):
-    """One transaction row, ``day`` days before AS_OF."""
-    date = AS_OF - pd.Timedelta(days=day)
-    return dict(
-        company_id=company,
-        partner_id=partner,
-        date=date,
-        amount=amount,
-        is_visit=visit,
-        category_id=category,
-    )
 
 
 def test_every_documented_column_is_produced_and_filled():
@@ -46,14 +33,14 @@ def test_every_documented_column_is_produced_and_filled():
     assert row.to_dict() == {
         "company_id": 1,
         "partner_id": 1,
-        "first_order_date": AS_OF - pd.Timedelta(days=100),
-        "last_order_date": AS_OF - pd.Timedelta(days=40),
+        "first_order_date": ago(100),
+        "last_order_date": ago(40),
         "visit_count": 3,
         "revenue": 300,
         "avg_ticket": 100,
         "cadence_days": 30,
         "days_since_last": 40,
-        "next_order_date": AS_OF - pd.Timedelta(days=10),
+        "next_order_date": ago(10),
         "status": "active",
         "overdue": True,  # next order expected 10 days ago
         "trend_pct": 100,

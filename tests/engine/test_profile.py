@@ -5,6 +5,7 @@ category_share of a positive window revenue from one category), sporadic.
 Defaults: dormant 180, frequent 4, category share 0.8."""
 
 import pandas as pd
+import pytest
 from engine_scenario import customer, tx
 from retention_engine import RetentionSettings
 
@@ -148,92 +149,85 @@ def test_frequent_wins_over_category_focused():
 
 # category_focused
 
-
-def test_exactly_the_category_share_from_one_category_is_category_focused():
-    # Category 1: 80 of 100 -> 0.8.
-    assert (
-        profile(tx(1, 100, 80, category=1), tx(1, 10, 20, category=2))
-        == "category_focused"
-    )
+FOCUSED, SPORADIC = "category_focused", "sporadic"
 
 
-def test_just_under_the_category_share_is_sporadic():
-    # Category 1: 79 of 100.
-    assert profile(tx(1, 100, 79, category=1), tx(1, 10, 21, category=2)) == "sporadic"
-
-
-def test_the_lines_of_a_category_add_up():
-    # Category 1: 50 + 30 = 80 of 100, split over two days and mixed with category 2.
-    rows = [
-        tx(1, 100, 50, category=1),
-        tx(1, 100, 20, category=2),
-        tx(1, 10, 30, category=1),
+def lines(*rows):
+    """Partner 1's order lines as (days ago, amount, category); a negative
+    amount is a refund, which is no visit."""
+    return [
+        tx(1, day, amount, visit=amount > 0, category=category)
+        for day, amount, category in rows
     ]
-    assert profile(*rows) == "category_focused"
 
 
-def test_lines_without_category_never_make_a_focus():
-    assert (
-        profile(tx(1, 100, 100, category=0), tx(1, 10, 100, category=0)) == "sporadic"
-    )
-
-
-def test_lines_without_category_still_count_in_the_revenue():
-    # Category 1: 20 of 100; the 80 without category are no category.
-    assert profile(tx(1, 100, 80, category=0), tx(1, 10, 20, category=1)) == "sporadic"
-    # Category 1: 80 of 100, the rest without category.
-    assert (
-        profile(tx(1, 100, 20, category=0), tx(1, 10, 80, category=1))
-        == "category_focused"
-    )
-
-
-def test_a_refund_in_another_category_raises_the_share():
-    # 90 (cat 1) + 30 (cat 2) - 20 (cat 2 refund) = 100; category 1: 0.9.
-    rows = [
-        tx(1, 100, 90, category=1),
-        tx(1, 10, 30, category=2),
-        tx(1, 5, -20, visit=False, category=2),
-    ]
-    assert profile(*rows) == "category_focused"
-
-
-def test_a_refund_in_the_category_lowers_its_share():
-    # 100 (cat 1) + 25 (cat 2) - 25 (cat 1 refund) = 100; category 1: 75 -> 0.75.
-    rows = [
-        tx(1, 100, 100, category=1),
-        tx(1, 10, 25, category=2),
-        tx(1, 5, -25, visit=False, category=1),
-    ]
-    assert profile(*rows) == "sporadic"
+@pytest.mark.parametrize(
+    "rows, expected",
+    [
+        # Category 1: 80 of 100 -> 0.8.
+        pytest.param([(100, 80, 1), (10, 20, 2)], FOCUSED, id="exactly_the_share"),
+        # Category 1: 79 of 100.
+        pytest.param([(100, 79, 1), (10, 21, 2)], SPORADIC, id="just_under_the_share"),
+        # Category 1: 50 + 30 = 80 of 100, split over two days and mixed with
+        # category 2.
+        pytest.param(
+            [(100, 50, 1), (100, 20, 2), (10, 30, 1)],
+            FOCUSED,
+            id="the_lines_of_a_category_add_up",
+        ),
+        # All of the revenue without category: never a focus.
+        pytest.param(
+            [(100, 100, 0), (10, 100, 0)],
+            SPORADIC,
+            id="lines_without_category_never_make_a_focus",
+        ),
+        # Lines without category still count in the revenue. Category 1: 20 of
+        # 100; the 80 without category are no category.
+        pytest.param(
+            [(100, 80, 0), (10, 20, 1)],
+            SPORADIC,
+            id="lines_without_category_still_count_in_the_revenue",
+        ),
+        # Category 1: 80 of 100, the rest without category.
+        pytest.param(
+            [(100, 20, 0), (10, 80, 1)], FOCUSED, id="the_rest_without_category"
+        ),
+        # 90 (cat 1) + 30 (cat 2) - 20 (cat 2 refund) = 100; category 1: 0.9.
+        pytest.param(
+            [(100, 90, 1), (10, 30, 2), (5, -20, 2)],
+            FOCUSED,
+            id="a_refund_in_another_category_raises_the_share",
+        ),
+        # 100 (cat 1) + 25 (cat 2) - 25 (cat 1 refund) = 100; category 1: 75
+        # -> 0.75.
+        pytest.param(
+            [(100, 100, 1), (10, 25, 2), (5, -25, 1)],
+            SPORADIC,
+            id="a_refund_in_the_category_lowers_its_share",
+        ),
+    ],
+)
+def test_the_share_of_one_category_in_the_revenue(rows, expected):
+    assert profile(*lines(*rows)) == expected
 
 
 def test_the_share_is_of_the_window_revenue():
     # Look-back 30: the 500 of category 2 is before the window. In the window:
     # 100 (cat 1) + 10 (cat 2) = 110; category 1: 0.91.
-    rows = [
-        tx(1, 100, 500, category=2),
-        tx(1, 20, 100, category=1),
-        tx(1, 10, 10, category=2),
-    ]
+    rows = lines((100, 500, 2), (20, 100, 1), (10, 10, 2))
     last_30_days = RetentionSettings(lookback_days=30)
     assert profile(*rows, settings=last_30_days) == "category_focused"
 
 
 def test_no_focus_without_a_positive_window_revenue():
     # 60 + 40 in category 1, refunded 100 in category 2: window revenue 0.
-    rows = [
-        tx(1, 20, 60, category=1),
-        tx(1, 10, 40, category=1),
-        tx(1, 5, -100, visit=False, category=2),
-    ]
-    row = customer(*rows)
+    row = customer(*lines((20, 60, 1), (10, 40, 1), (5, -100, 2)))
     assert row.revenue == 0
     assert row.profile == "sporadic"
 
 
 def test_category_share_follows_the_settings():
-    rows = [tx(1, 100, 50, category=1), tx(1, 10, 50, category=2)]
+    rows = lines((100, 50, 1), (10, 50, 2))
     assert profile(*rows) == "sporadic"
     half = RetentionSettings(category_share=0.5)
     assert profile(*rows, settings=half) == "category_focused"

@@ -4,24 +4,19 @@
 Maxima: 36 500 days (100 years) for every day count, a factor of 100,
 365 frequent visits (days with an order in the last 365 days), 6 decimals."""
 
+import dataclasses
 import math
 
 import pandas as pd
 import pytest
-from engine_scenario import AS_OF, customer, tx
+from engine_scenario import AS_OF, customer, period_edges, tx
 from retention_engine import MAXIMA, RetentionSettings, SettingsError
 
 DEFAULTS = RetentionSettings()
+DAY_COUNTS = "lookback_days new_days min_at_risk_days dormant_days lost_days".split()
 # Every setting at its maximum, and valid together.
-HIGHEST = dict(
-    lookback_days=36500,
-    new_days=36500,
-    at_risk_factor=100,
-    min_at_risk_days=36500,
-    dormant_days=36500,
-    lost_days=36500,
-    frequent_visits=365,
-    currency_decimals=6,
+HIGHEST = dict.fromkeys(DAY_COUNTS, 36500) | dict(
+    at_risk_factor=100, frequent_visits=365, currency_decimals=6
 )
 
 
@@ -95,30 +90,21 @@ def test_each_trend_period_compares_its_last_days_against_as_many_before(name, d
     # P days: (as_of - P, as_of] against (as_of - 2P, as_of - P].
     # P - 1 days ago 150: current. P days ago 60 and 2P - 1 days ago 40:
     # previous, 100. 2P days ago 1000: neither. 100 x (150 - 100) / 100 = 50.
-    rows = [
-        tx(1, days - 1, 150),
-        tx(1, days, 60),
-        tx(1, 2 * days - 1, 40),
-        tx(1, 2 * days, 1000),
-    ]
-    assert (
-        customer(*rows, settings=RetentionSettings(trend_period=name)).trend_pct == 50
+    row = customer(
+        *period_edges(days, 150, 60, 40, 1000),
+        settings=RetentionSettings(trend_period=name),
     )
+    assert row.trend_pct == 50
 
 
 def test_the_lowest_sensible_values_are_valid():
-    # Look-back 0 (whole history), one day, factor 1, a share of 1, dormant
-    # equal to lost, minimum at risk equal to dormant.
-    settings = RetentionSettings(
-        lookback_days=0,
-        new_days=1,
-        at_risk_factor=1,
-        min_at_risk_days=1,
-        dormant_days=1,
-        lost_days=1,
-        frequent_visits=1,
-        category_share=1,
+    # Look-back 0 (whole history), one day for every other day count (dormant
+    # equal to lost, minimum at risk equal to dormant), one visit, factor 1, a
+    # share of 1.
+    ones = dict.fromkeys(DAY_COUNTS, 1) | dict(
+        frequent_visits=1, at_risk_factor=1, category_share=1
     )
+    settings = RetentionSettings(**ones | {"lookback_days": 0})
     assert settings.problems() == []
 
 
@@ -312,21 +298,11 @@ def test_validate_raises_with_the_problems():
 def test_the_names_rebuild_the_settings():
     # Every setting away from its default: a name missing from names() would
     # come back as its default and the copy would differ.
-    settings = RetentionSettings(
-        lookback_days=400,
-        new_days=60,
-        at_risk_factor=2.5,
-        min_at_risk_days=20,
-        dormant_days=120,
-        lost_days=300,
-        trend_period="month",
-        frequent_visits=6,
-        category_share=0.6,
-        currency_decimals=0,
+    settings = RetentionSettings(**HIGHEST, trend_period="month", category_share=0.6)
+    assert all(
+        getattr(settings, field.name) != field.default
+        for field in dataclasses.fields(RetentionSettings)
     )
-    assert (
-        RetentionSettings(
-            **{name: getattr(settings, name) for name in RetentionSettings.names()}
-        )
-        == settings
-    )
+    names = RetentionSettings.names()
+    copy = RetentionSettings(**{name: getattr(settings, name) for name in names})
+    assert copy == settings

@@ -3,19 +3,8 @@ companies run through the whole engine; shape and sanity only."""
 
 import numpy as np
 import pandas as pd
+import retention_engine as engine
 from engine_scenario import AS_OF
-from retention_engine import (
-    ACTIONS,
-    ALERTS,
-    METRIC_COLUMNS,
-    PROFILES,
-    STATUSES,
-    TIERS,
-    TRANSACTION_COLUMNS,
-    RetentionSettings,
-    compute_metrics,
-    render_reasons,
-)
 
 ROWS, CUSTOMERS = 200_000, 20_000
 
@@ -39,23 +28,23 @@ def generated_transactions(seed=42):
             "is_visit": ~refund,
             "category_id": rng.integers(0, 6, ROWS),
         }
-    )[TRANSACTION_COLUMNS]
+    )[engine.TRANSACTION_COLUMNS]
 
 
 def test_two_hundred_thousand_rows():
     transactions = generated_transactions()
     settings = {
-        1: RetentionSettings(),
-        2: RetentionSettings(lookback_days=0, trend_period="year"),
+        1: engine.RetentionSettings(),
+        2: engine.RetentionSettings(lookback_days=0, trend_period="year"),
     }
     partners = np.arange(1, CUSTOMERS // 2 + 1)
     # Company 1 ranks in five groups, every seventh customer without a value.
     keys = np.where(partners % 7, partners % 5, None)
     groups = pd.DataFrame({"company_id": 1, "partner_id": partners, "group_key": keys})
-    result = compute_metrics(transactions, AS_OF, settings, groups=groups)
+    result = engine.compute_metrics(transactions, AS_OF, settings, groups=groups)
 
     past = transactions[transactions["date"] <= AS_OF]
-    assert list(result.columns) == METRIC_COLUMNS
+    assert list(result.columns) == engine.METRIC_COLUMNS
     assert len(result) == past.groupby(["company_id", "partner_id"]).ngroups
     assert not result.duplicated(["company_id", "partner_id"]).any()
 
@@ -66,11 +55,11 @@ def test_two_hundred_thousand_rows():
     assert (result["profile"].notna() == has_visit).all()
     assert (result["action"].notna() == has_visit).all()
     for column, choices in (
-        ("status", STATUSES),
-        ("profile", PROFILES),
-        ("alert", ALERTS),
-        ("action", ACTIONS),
-        ("group_tier", TIERS),
+        ("status", engine.STATUSES),
+        ("profile", engine.PROFILES),
+        ("alert", engine.ALERTS),
+        ("action", engine.ACTIONS),
+        ("group_tier", engine.TIERS),
     ):
         assert set(result[column].dropna()) <= {key for key, _label in choices}
 
@@ -94,5 +83,5 @@ def test_two_hundred_thousand_rows():
         two["revenue"].sum(), past.loc[past["company_id"] == 2, "amount"].sum()
     )
 
-    sentences = render_reasons(result, settings)
+    sentences = engine.render_reasons(result, settings)
     assert (sentences.notna() == has_visit).all()

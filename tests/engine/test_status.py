@@ -4,8 +4,15 @@ and dormant_days), else active. Equal to a threshold is not beyond it.
 Defaults: new 90, factor 1.5, min at risk 30, dormant 180, lost 365."""
 
 import pandas as pd
+import pytest
 from engine_scenario import customer, tx
 from retention_engine import RetentionSettings
+
+# Every threshold shorter than its default: factor 2, minimum 10, dormant 100,
+# lost 200, new 30.
+SHORTER = RetentionSettings(
+    new_days=30, at_risk_factor=2, min_at_risk_days=10, dormant_days=100, lost_days=200
+)
 
 
 def visits(*days_ago, **options):
@@ -61,55 +68,38 @@ def test_lost_wins_over_new():
     )
 
 
-def test_a_short_cadence_is_raised_to_the_minimum():
-    # Visits 120, 110, 100, 30 days ago: gaps 10, 10, 70 -> cadence 10;
-    # 1.5 x 10 = 15 -> raised to min_at_risk 30. 30 days since: equal, active.
-    row = visits(120, 110, 100, 30)
-    assert row.cadence_days == 10
-    assert row.at_risk_threshold == 30
-    assert row.status == "active"
-
-
-def test_a_short_cadence_one_day_past_the_minimum_is_at_risk():
-    row = visits(121, 111, 101, 31)
-    assert row.at_risk_threshold == 30
-    assert row.status == "at_risk"
-
-
-def test_a_middle_cadence_uses_the_factor():
-    # Visits 140, 100, 60 days ago: cadence 40 -> 1.5 x 40 = 60. 60 days: active.
-    row = visits(140, 100, 60)
-    assert row.at_risk_threshold == 60
-    assert row.status == "active"
-
-
-def test_a_middle_cadence_one_day_past_the_factor_is_at_risk():
-    row = visits(141, 101, 61)
-    assert row.at_risk_threshold == 60
-    assert row.status == "at_risk"
-
-
-def test_a_fractional_threshold_is_compared_as_is():
-    # Visits 112, 87, 62, 37 days ago: cadence 25 -> 37.5. 37 days: active.
-    row = visits(112, 87, 62, 37)
-    assert row.at_risk_threshold == 37.5
-    assert row.status == "active"
-    # One day later in the same rhythm: 38 > 37.5.
-    assert visits(113, 88, 63, 38).status == "at_risk"
-
-
-def test_a_long_cadence_is_capped_at_dormant_days():
-    # Visits 330 and 180 days ago: cadence 150 -> 225 -> capped to 180.
-    # 180 days since: equal, active.
-    row = visits(330, 180)
-    assert row.at_risk_threshold == 180
-    assert row.status == "active"
-
-
-def test_a_long_cadence_one_day_past_dormant_days_is_at_risk():
-    row = visits(331, 181)
-    assert row.at_risk_threshold == 180
-    assert row.status == "at_risk"
+@pytest.mark.parametrize(
+    "later, status",
+    [(0, "active"), (1, "at_risk")],
+    ids=["last_day_within_is_active", "one_day_later_is_at_risk"],
+)
+@pytest.mark.parametrize(
+    "days_ago, cadence, threshold",
+    [
+        # Visits 120, 110, 100, 30 days ago: gaps 10, 10, 70 -> cadence 10;
+        # 1.5 x 10 = 15 -> raised to min_at_risk 30. 30 days since: equal.
+        pytest.param(
+            (120, 110, 100, 30), 10, 30, id="a_short_cadence_is_raised_to_the_minimum"
+        ),
+        # Visits 140, 100, 60 days ago: cadence 40 -> 1.5 x 40 = 60. 60 days: equal.
+        pytest.param((140, 100, 60), 40, 60, id="a_middle_cadence_uses_the_factor"),
+        # Visits 112, 87, 62, 37 days ago: cadence 25 -> 37.5. 37 days: within,
+        # 38 beyond.
+        pytest.param(
+            (112, 87, 62, 37), 25, 37.5, id="a_fractional_threshold_is_compared_as_is"
+        ),
+        # Visits 330 and 180 days ago: cadence 150 -> 225 -> capped to 180.
+        # 180 days since: equal.
+        pytest.param(
+            (330, 180), 150, 180, id="a_long_cadence_is_capped_at_dormant_days"
+        ),
+    ],
+)
+def test_the_threshold_follows_the_cadence(days_ago, cadence, threshold, later, status):
+    # ``later`` days later in the same rhythm: same cadence and threshold.
+    row = visits(*(day + later for day in days_ago))
+    expected = (cadence, threshold, status)
+    assert (row.cadence_days, row.at_risk_threshold, row.status) == expected
 
 
 def test_without_cadence_the_threshold_is_dormant_days():
@@ -121,26 +111,18 @@ def test_without_cadence_the_threshold_is_dormant_days():
 
 
 def test_the_thresholds_come_from_the_settings():
-    # factor 2, minimum 10, dormant 100, lost 200, new 30.
     # Visits 60, 50, 40, 20 days ago: gaps 10, 10, 20 -> cadence 10 -> 2 x 10 = 20.
-    settings = RetentionSettings(
-        new_days=30,
-        at_risk_factor=2,
-        min_at_risk_days=10,
-        dormant_days=100,
-        lost_days=200,
-    )
-    row = visits(60, 50, 40, 20, settings=settings)
+    row = visits(60, 50, 40, 20, settings=SHORTER)
     assert row.at_risk_threshold == 20
     assert row.status == "active"
-    assert visits(61, 51, 41, 21, settings=settings).status == "at_risk"
+    assert visits(61, 51, 41, 21, settings=SHORTER).status == "at_risk"
     # Single visits: threshold dormant 100, lost beyond 200.
-    assert visits(100, settings=settings).status == "active"
-    assert visits(101, settings=settings).status == "at_risk"
-    assert visits(200, settings=settings).status == "at_risk"
-    assert visits(201, settings=settings).status == "lost"
-    assert visits(30, settings=settings).status == "new"
-    assert visits(31, settings=settings).status == "active"
+    assert visits(100, settings=SHORTER).status == "active"
+    assert visits(101, settings=SHORTER).status == "at_risk"
+    assert visits(200, settings=SHORTER).status == "at_risk"
+    assert visits(201, settings=SHORTER).status == "lost"
+    assert visits(30, settings=SHORTER).status == "new"
+    assert visits(31, settings=SHORTER).status == "active"
 
 
 def test_the_overdue_ratio_is_days_since_over_cadence():

@@ -3,7 +3,8 @@
 against nothing or against a net refund. The look-back window plays no part."""
 
 import pandas as pd
-from engine_scenario import customer, tx
+import pytest
+from engine_scenario import customer, period_edges, tx
 from retention_engine import RetentionSettings
 
 
@@ -27,31 +28,22 @@ def test_the_default_period_is_the_quarter():
     assert row.trend_pct == 50
 
 
-def test_month_periods_and_their_edges():
-    # P = 30. Current: 29 days ago 150. Previous: 30 days ago 100 and 59 days
-    # ago 100 -> 200. 60 days ago (500) is in neither. 100 x (150 - 200) / 200 = -25.
-    row = customer(
-        tx(1, 29, 150),
-        tx(1, 30, 100),
-        tx(1, 59, 100),
-        tx(1, 60, 500),
-        settings=period("month"),
-    )
-    assert row.trend_pct == -25
-
-
-def test_year_periods_and_their_edges():
-    # P = 365. Current: 364 days ago 100. Previous (as_of - 730, as_of - 365]:
-    # 365 and 729 days ago, 200 each -> 400. 730 days ago (900) is in neither.
-    # 100 x (100 - 400) / 400 = -75.
-    row = customer(
-        tx(1, 364, 100),
-        tx(1, 365, 200),
-        tx(1, 729, 200),
-        tx(1, 730, 900),
-        settings=period("year"),
-    )
-    assert row.trend_pct == -75
+@pytest.mark.parametrize(
+    "name, days, amounts, trend",
+    [
+        # P = 30. Current: 29 days ago 150. Previous: 30 days ago 100 and 59 days
+        # ago 100 -> 200. 60 days ago (500) is in neither. 100 x (150 - 200) / 200
+        # = -25.
+        ("month", 30, (150, 100, 100, 500), -25),
+        # P = 365. Current: 364 days ago 100. Previous (as_of - 730, as_of - 365]:
+        # 365 and 729 days ago, 200 each -> 400. 730 days ago (900) is in neither.
+        # 100 x (100 - 400) / 400 = -75.
+        ("year", 365, (100, 200, 200, 900), -75),
+    ],
+)
+def test_month_and_year_periods_and_their_edges(name, days, amounts, trend):
+    row = customer(*period_edges(days, *amounts), settings=period(name))
+    assert row.trend_pct == trend
 
 
 def test_no_previous_revenue_gives_no_trend():

@@ -187,6 +187,17 @@ def _members(contacted, holdout):
     )
 
 
+def _figures(customers, won_back, rate, revenue):
+    """The summary of one group: its customers, how many came back (with a
+    visit), that as a rate in percent, and their revenue."""
+    return {
+        "customers": customers,
+        "won_back": won_back,
+        "rate": rate,
+        "revenue": revenue,
+    }
+
+
 def test_winback_figures():
     # 4 contacted: 1 and 2 came back (1 twice: 100 + 50, then a 30 credit
     # note), 3 only got a credit note (not a visit), 4 nothing.
@@ -210,18 +221,10 @@ def test_winback_figures():
         }
     )
     summary, per_customer = winback_figures(members, purchases)
-    assert summary[CONTACTED] == {
-        "customers": 4,
-        "won_back": 2,
-        "rate": 50.0,
-        "revenue": 300.0,
-    }
-    assert summary[HOLDOUT] == {
-        "customers": 2,
-        "won_back": 1,
-        "rate": 50.0,
-        "revenue": 80.0,
-    }
+    # Contacted: 1 and 2 of 4 -> 50 %; 100 + 50 - 30 + 200 - 20 = 300.
+    assert summary[CONTACTED] == _figures(4, 2, 50.0, 300.0)
+    # Control group: 5 came back, 1 of 2 -> 50 %; 80.
+    assert summary[HOLDOUT] == _figures(2, 1, 50.0, 80.0)
     assert summary["uplift"] == 0.0
     rows = per_customer.set_index("partner_id")
     assert rows["won_back"].to_dict() == {
@@ -249,16 +252,7 @@ def test_winback_uplift_and_empty_groups():
     assert summary["uplift"] == 75.0
 
     summary, _ = winback_figures(_members([1, 2], []), None)
-    assert summary[CONTACTED] == {
-        "customers": 2,
-        "won_back": 0,
-        "rate": 0.0,
-        "revenue": 0.0,
-    }
-    assert summary[HOLDOUT] == {
-        "customers": 0,
-        "won_back": 0,
-        "rate": None,
-        "revenue": 0.0,
-    }
+    # No purchases: nobody came back; an empty control group has no rate.
+    assert summary[CONTACTED] == _figures(2, 0, 0.0, 0.0)
+    assert summary[HOLDOUT] == _figures(0, 0, None, 0.0)
     assert summary["uplift"] is None

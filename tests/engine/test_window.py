@@ -77,13 +77,8 @@ def test_a_batch_without_any_visit_in_the_window_is_computed():
 def test_window_figures_of_each_customer_are_their_own():
     # Look-back 60. Partner 1: 50 + 70 in the window, 500 before it.
     # Partner 2: one visit of 30 in the window.
-    result = metrics(
-        tx(1, 90, 500),
-        tx(1, 50, 50),
-        tx(1, 10, 70),
-        tx(2, 5, 30),
-        settings=lookback(60),
-    )
+    partner_1 = [tx(1, 90, 500), tx(1, 50, 50), tx(1, 10, 70)]
+    result = metrics(*partner_1, tx(2, 5, 30), settings=lookback(60))
     assert result.loc[(1, 1), "visit_count"] == 2
     assert result.loc[(1, 1), "revenue"] == 120
     assert result.loc[(1, 1), "avg_ticket"] == 60

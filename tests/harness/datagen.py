@@ -33,51 +33,30 @@ CATEGORIES = {
     "Parts": (["Brake pads", "Battery", "Wiper blades"], 90.0),
 }
 COUNTRIES = {
-    # code: (share, mobile number as dialled nationally (X = random digit),
-    #        first names, last names)
-    "PL": (
-        0.40,
-        "5XX XXX XXX",
-        ["Anna", "Piotr", "Katarzyna", "Tomasz", "Magdalena", "Krzysztof"],
-        ["Nowak", "Kowalski", "Wiśniewska", "Wójcik", "Kamińska", "Lewandowski"],
-    ),
-    "UA": (
-        0.20,
-        "067 XXX XX XX",
-        ["Олена", "Андрій", "Ірина", "Сергій", "Наталія", "Олег"],
-        ["Шевченко", "Коваленко", "Бондаренко", "Ткаченко", "Мельник", "Кравченко"],
-    ),
-    "DE": (
-        0.15,
-        "0151 XXXX XXXX",
-        ["Lukas", "Anna", "Jonas", "Lea", "Felix", "Sophie"],
-        ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Wagner"],
-    ),
-    "CZ": (
-        0.10,
-        "7XX XXX XXX",
-        ["Jan", "Tereza", "Petr", "Lucie", "Martin", "Eva"],
-        ["Novák", "Svobodová", "Dvořák", "Černá", "Procházka", "Kučerová"],
-    ),
-    "US": (
-        0.10,
-        "(212) 5XX-XXXX",
-        ["John", "Mary", "James", "Linda", "Robert", "Susan"],
-        ["Smith", "Johnson", "Brown", "Miller", "Davis", "Wilson"],
-    ),
-    "LT": (
-        0.05,
-        "8 6XX XXXXX",
-        ["Jonas", "Rūta", "Tomas", "Asta", "Mantas", "Eglė"],
-        [
-            "Kazlauskas",
-            "Petrauskienė",
-            "Jankauskas",
-            "Stankevičiūtė",
-            "Vasiliauskas",
-            "Žukauskas",
-        ],
-    ),
+    # code: (share, mobile number as dialled nationally (X = random digit))
+    "PL": (0.40, "5XX XXX XXX"),
+    "UA": (0.20, "067 XXX XX XX"),
+    "DE": (0.15, "0151 XXXX XXXX"),
+    "CZ": (0.10, "7XX XXX XXX"),
+    "US": (0.10, "(212) 5XX-XXXX"),
+    "LT": (0.05, "8 6XX XXXXX"),
+}
+# code: six first names, and six last names below
+FIRST_NAMES = {
+    "PL": "Anna Piotr Katarzyna Tomasz Magdalena Krzysztof",
+    "UA": "Олена Андрій Ірина Сергій Наталія Олег",
+    "DE": "Lukas Anna Jonas Lea Felix Sophie",
+    "CZ": "Jan Tereza Petr Lucie Martin Eva",
+    "US": "John Mary James Linda Robert Susan",
+    "LT": "Jonas Rūta Tomas Asta Mantas Eglė",
+}
+LAST_NAMES = {
+    "PL": "Nowak Kowalski Wiśniewska Wójcik Kamińska Lewandowski",
+    "UA": "Шевченко Коваленко Бондаренко Ткаченко Мельник Кравченко",
+    "DE": "Müller Schmidt Schneider Fischer Weber Wagner",
+    "CZ": "Novák Svobodová Dvořák Černá Procházka Kučerová",
+    "US": "Smith Johnson Brown Miller Davis Wilson",
+    "LT": "Kazlauskas Petrauskienė Jankauskas Stankevičiūtė Vasiliauskas Žukauskas",
 }
 HISTORY_DAYS = 3 * 365
 
@@ -214,8 +193,8 @@ def generate(
         }
     ).sort_values(["date", "customer"], kind="stable", ignore_index=True)
 
-    first_names = {c: COUNTRIES[c][2] for c in COUNTRIES}
-    last_names = {c: COUNTRIES[c][3] for c in COUNTRIES}
+    first_names = {c: names.split() for c, names in FIRST_NAMES.items()}
+    last_names = {c: names.split() for c, names in LAST_NAMES.items()}
     pick = rng.integers(0, 6, size=(customers, 2))
     is_company = rng.random(customers) < 0.15
     names = [
