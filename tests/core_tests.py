@@ -437,19 +437,12 @@ def main(argv=None):
     parser.add_argument("--tags", default=TEST_TAGS, help=f"default {TEST_TAGS}")
     parser.add_argument("--output", type=Path, default=RESULT_FILE, help="JSON summary")
     options = parser.parse_args(argv)
-    refused = cli.start(prereq.problems(PREREQUISITES), fail)
-    if refused is not None:
-        return refused
-    try:
-        with contextlib.ExitStack() as stack:
-            return compare_runs(stack, options)
-    except KeyboardInterrupt:
-        fail("interrupted")
-        return 130
-    except pg.PostgresError as error:
-        return fail(f"PostgreSQL: {error}")
-    except OdooError as error:
-        return fail(f"{error}\n{error.log_tail}")
+    return cli.run(
+        prereq.problems(PREREQUISITES),
+        fail,
+        lambda stack: compare_runs(stack, options),
+        lambda error: f"{error}\n{error.log_tail}",
+    )
 
 
 def compare_runs(stack, options):

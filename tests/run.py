@@ -47,7 +47,6 @@ from .harness.odoo_env import (
     ADDON,
     REPO_ROOT,
     OdooDatabase,
-    OdooError,
     addon_fingerprint,
     run_interruptible,
     subprocess_env,
@@ -90,29 +89,23 @@ def main(argv=None):
     if options.stop_cluster:
         pg.stop_cluster(VAR / "pgtest" / "data")
         return 0
-    refused = cli.start(prereq.problems(), fail)
-    if refused is not None:
-        return refused
-    try:
-        with contextlib.ExitStack() as stack:
-            database = (keep_mode if options.keep else throwaway_mode)(stack)
-            # Chrome and Odoo's browser tests litter TMPDIR (profiles,
-            # org.chromium.*): give them one to lose
-            scratch = stack.enter_context(
-                tempfile.TemporaryDirectory(prefix="retention-tmp-")
-            )
-            return run_pytest(database, pytest_args, scratch)
-    except KeyboardInterrupt:
-        fail("interrupted")
-        return 130
-    except pg.PostgresError as error:
-        return fail(f"PostgreSQL: {error}")
-    except OdooError as error:
-        return fail(
-            f"{error}\n--- last lines of the log ---\n{error.log_tail}\n"
-            "--- end of log ---\n"
-            f"tests.run: installing {ADDON} failed"
+
+    def body(stack):
+        database = (keep_mode if options.keep else throwaway_mode)(stack)
+        # Chrome and Odoo's browser tests litter TMPDIR (profiles,
+        # org.chromium.*): give them one to lose
+        scratch = stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="retention-tmp-")
         )
+        return run_pytest(database, pytest_args, scratch)
+
+    return cli.run(
+        prereq.problems(),
+        fail,
+        body,
+        lambda error: f"{error}\n--- last lines of the log ---\n{error.log_tail}\n"
+        f"--- end of log ---\ntests.run: installing {ADDON} failed",
+    )
 
 
 def throwaway_mode(stack):

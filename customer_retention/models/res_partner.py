@@ -43,6 +43,13 @@ def _retention_field(field_class, string, **kwargs):
     )
 
 
+def _retention_figure(string, help_text):
+    """A retention value with one decimal, averaged in lists and pivots."""
+    return _retention_field(
+        fields.Float, string, digits=(16, 1), aggregator="avg", help=help_text
+    )
+
+
 class ResPartner(models.Model):
     _inherit = "res.partner"
 
@@ -76,12 +83,9 @@ class ResPartner(models.Model):
         aggregator="avg",
         help="Revenue per visit inside the look-back window.",
     )
-    retention_cadence_days = _retention_field(
-        fields.Float,
+    retention_cadence_days = _retention_figure(
         "Usual Interval (days)",
-        digits=(16, 1),
-        aggregator="avg",
-        help="Median number of days between two consecutive visits: the customer's own "
+        "Median number of days between two consecutive visits: the customer's own "
         "rhythm.",
     )
     retention_days_since_last = _retention_field(
@@ -107,21 +111,13 @@ class ResPartner(models.Model):
         "Overdue",
         help="The next expected order is past and the customer is not lost yet.",
     )
-    retention_trend_pct = _retention_field(
-        fields.Float,
+    retention_trend_pct = _retention_figure(
         "Sales Trend (%)",
-        digits=(16, 1),
-        aggregator="avg",
-        help="Change of sales in the last period against the period before (see "
-        "Settings).",
+        "Change of sales in the last period against the period before (see Settings).",
     )
-    retention_group_top_pct = _retention_field(
-        fields.Float,
+    retention_group_top_pct = _retention_figure(
         "Rank in Group (top %)",
-        digits=(16, 1),
-        aggregator="avg",
-        help="7.5 means the customer is in the top 7.5% of their peer group "
-        "by revenue.",
+        "7.5 means the customer is in the top 7.5% of their peer group by revenue.",
     )
     retention_group_tier = _retention_field(
         fields.Selection, "Group Tier", selection=list(TIERS), group_expand=True

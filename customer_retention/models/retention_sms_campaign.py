@@ -40,6 +40,13 @@ def _partners(string):
     )
 
 
+def _rate(string, help_text):
+    """A measured percentage of the campaign, averaged in lists and pivots."""
+    return fields.Float(
+        string, readonly=True, digits=(16, 1), aggregator="avg", help=help_text
+    )
+
+
 class RetentionSmsCampaign(models.Model):
     """One run of the win-back SMS wizard: who was texted, who was kept in
     the control group, who was skipped and why, and, once the measurement
@@ -144,29 +151,19 @@ class RetentionSmsCampaign(models.Model):
     won_count = fields.Integer(
         "Won Back", readonly=True, help="Texted customers who ordered after the SMS."
     )
-    winback_rate = fields.Float(
+    winback_rate = _rate(
         "Win-back Rate (%)",
-        readonly=True,
-        digits=(16, 1),
-        aggregator="avg",
-        help="Share of the texted customers who ordered inside the measurement window.",
+        "Share of the texted customers who ordered inside the measurement window.",
     )
     holdout_won_count = fields.Integer("Control Group Back", readonly=True)
-    holdout_rate = fields.Float(
+    holdout_rate = _rate(
         "Control Group Rate (%)",
-        readonly=True,
-        digits=(16, 1),
-        aggregator="avg",
-        help="Share of the control group (not texted) who ordered inside the same "
-        "window: "
+        "Share of the control group (not texted) who ordered inside the same window: "
         "what would have happened without the SMS.",
     )
-    uplift = fields.Float(
+    uplift = _rate(
         "Uplift (points)",
-        readonly=True,
-        digits=(16, 1),
-        aggregator="avg",
-        help="Win-back rate minus the control group's rate, in percentage points.",
+        "Win-back rate minus the control group's rate, in percentage points.",
     )
     won_revenue = fields.Monetary(
         "Revenue Won Back",
