@@ -523,33 +523,36 @@ class ResCompany(models.Model):
     @api.constrains(*SETTING_FIELDS)
     def _check_retention_settings(self):
         for company in self:
-            problems = company._retention_settings().problems()
-            if problems:
-                raise ValidationError(
-                    self.env._(
-                        "Customer Retention settings of %(company)s are not "
-                        "valid:\n%(problems)s",
-                        company=company.name,
-                        problems=engine_problems(self.env, problems),
-                    )
-                )
+            company._retention_refuse(company._retention_settings().problems())
+
+    @api.constrains(*CAMPAIGN_SETTING_FIELDS)
+    def _check_retention_campaign_settings(self):
+        for company in self:
+            company._retention_refuse(
+                company._retention_campaign_settings().problems(), campaign=True
+            )
+
+    def _retention_refuse(self, problems, campaign=False):
+        """A ValidationError listing the engine's ``problems`` with the
+        company's settings (or its win-back SMS guardrails), if any."""
+        if not problems:
+            return
+        params = {"company": self.name, "problems": engine_problems(self.env, problems)}
+        if campaign:
+            message = self.env._(
+                "Win-back SMS settings of %(company)s are not valid:\n%(problems)s",
+                **params,
+            )
+        else:
+            message = self.env._(
+                "Customer Retention settings of %(company)s are not "
+                "valid:\n%(problems)s",
+                **params,
+            )
+        raise ValidationError(message)
 
     def _retention_campaign_settings(self):
         self.ensure_one()
         return CampaignSettings(
             **{attr: self[fname] for fname, attr in CAMPAIGN_SETTING_FIELDS.items()}
         )
-
-    @api.constrains(*CAMPAIGN_SETTING_FIELDS)
-    def _check_retention_campaign_settings(self):
-        for company in self:
-            problems = company._retention_campaign_settings().problems()
-            if problems:
-                raise ValidationError(
-                    self.env._(
-                        "Win-back SMS settings of %(company)s are not "
-                        "valid:\n%(problems)s",
-                        company=company.name,
-                        problems=engine_problems(self.env, problems),
-                    )
-                )
