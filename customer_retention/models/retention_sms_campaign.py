@@ -459,11 +459,21 @@ class RetentionSmsCampaign(models.Model):
     @api.model
     def _cron_measure(self):
         """Daily: refresh the figures of the campaigns still inside their
-        window, and close those whose window has just ended."""
+        window, and close those whose window has just ended. Each campaign is
+        measured and committed on its own: one that fails is logged and
+        measured again the next day, the others go on."""
         campaigns = self.search(
             [("state", "=", "queued"), ("queued_date", "!=", False)]
         )
-        campaigns._measure()
+        committing = not retention_store.testing()
+        for campaign in campaigns:
+            try:
+                with retention_store.isolated(self.env.cr, committing):
+                    campaign._measure()
+            except Exception:  # noqa: BLE001 (one campaign must not stop the others)
+                _logger.exception(
+                    "Win-back SMS campaign %s could not be measured", campaign.id
+                )
 
     def action_measure(self):
         """The "Measure now" button, for everyone who sees the campaign."""

@@ -362,3 +362,30 @@ class TestSmsTrust(RetentionSmsCase):
         )
         with self.assertRaises(AccessError):
             campaign.with_user(outsider).action_measure()
+
+    def test_a_campaign_that_cannot_be_measured_does_not_stop_the_others(self):
+        first = self._run(self._customer("First", self.poland, mobile="512 999 011"))[1]
+        second = self._run(self._customer("Second", self.poland, mobile="512 999 012"))[
+            1
+        ]
+        original = RetentionSmsCampaign._measure
+
+        def broken_for_first(campaigns, *args, **kwargs):
+            if first in campaigns:
+                raise ValueError("no such currency")
+            return original(campaigns, *args, **kwargs)
+
+        with (
+            patch.object(
+                RetentionSmsCampaign,
+                "_measure",
+                autospec=True,
+                side_effect=broken_for_first,
+            ),
+            self.assertLogs(
+                "odoo.addons.customer_retention.models.retention_sms_campaign", "ERROR"
+            ),
+        ):
+            self.env["retention.sms.campaign"]._cron_measure()
+        self.assertFalse(first.measured_at)
+        self.assertTrue(second.measured_at)
