@@ -7,7 +7,10 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from odoo.addons.customer_retention.models import retention_store
-from odoo.addons.customer_retention.models.res_company import RetentionBusyError
+from odoo.addons.customer_retention.models.res_company import (
+    ResCompany,
+    RetentionBusyError,
+)
 
 from .common import AS_OF, RetentionCase
 from .test_cron import lock_held_elsewhere
@@ -133,3 +136,19 @@ class TestAccess(RetentionCase):
                     as_of=AS_OF
                 )
         self.customer.with_user(self.rep).action_retention_recompute()
+
+    def test_a_failed_recompute_releases_the_lock(self):
+        # A recompute that breaks must not leave the company locked: the next
+        # one, from any worker, goes through at once.
+        def broken(company, *args, **kwargs):
+            raise ZeroDivisionError("bad data")
+
+        with (
+            patch.object(ResCompany, "_retention_recompute_locked", broken),
+            self.assertRaises(ZeroDivisionError),
+            self.env.cr.savepoint(),
+        ):
+            self.company._retention_recompute(as_of=AS_OF)
+        with retention_store.company_lock(self.env.cr, self.company.id, wait=0):
+            pass  # taken at once: nobody holds it
+        self.company._retention_recompute(as_of=AS_OF)

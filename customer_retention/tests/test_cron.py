@@ -351,3 +351,41 @@ class TestCron(RetentionCase):
             ["%retention_company_write_date_idx"],
         )
         self.assertEqual(len(self.env.cr.fetchall()), 2)
+
+    def test_hourly_failure_of_one_company_lets_the_others_go_on(self):
+        # Branch B's hourly update breaks: it is logged and left until the
+        # next hour; the main company is brought up to date all the same.
+        self.run_until_done()
+        today = fields.Date.context_today(self.env["res.partner"])
+        orders = self._order(self.customer, today - timedelta(days=2), 10)
+        orders |= self._order(
+            self.customer, today - timedelta(days=2), 10, company=self.company_b
+        )
+        night = fields.Datetime.now().replace(microsecond=0) - timedelta(hours=1)
+        self._date_orders(night, orders, overlap=-timedelta(minutes=30))
+        original = ResCompany._retention_recompute_changed
+
+        def broken_for_b(company, *args, **kwargs):
+            if company == self.company_b:
+                raise ZeroDivisionError("bad data")
+            return original(company, *args, **kwargs)
+
+        with (
+            patch.object(
+                ResCompany,
+                "_retention_recompute_changed",
+                autospec=True,
+                side_effect=broken_for_b,
+            ),
+            self.assertLogs(
+                "odoo.addons.customer_retention.models.res_company", "ERROR"
+            ),
+        ):
+            self.run_until_done(self.hourly)
+        self.assertEqual(
+            self.customer.with_company(self.company).retention_visit_count, 2
+        )
+        self.assertEqual(
+            self.customer.with_company(self.company_b).retention_visit_count, 1
+        )
+        self.assertGreater(self.company_b.retention_changed_until, night)
