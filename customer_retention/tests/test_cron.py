@@ -324,8 +324,9 @@ class TestCron(RetentionCase):
             self.customer.with_company(self.company).retention_visit_count, 2
         )
 
-    def test_hourly_one_company_per_call(self):
-        # Both companies have a change: two calls, each committed by the runner.
+    def _night_then_an_order_in_each_company(self):
+        """The night's run, then one order of the customer in each company,
+        written half an hour after it; returns when the night's run started."""
         self.run_until_done()
         today = fields.Date.context_today(self.env["res.partner"])
         orders = self._order(self.customer, today - timedelta(days=2), 10)
@@ -334,6 +335,11 @@ class TestCron(RetentionCase):
         )
         night = fields.Datetime.now().replace(microsecond=0) - timedelta(hours=1)
         self._date_orders(night, orders, overlap=-timedelta(minutes=30))
+        return night
+
+    def test_hourly_one_company_per_call(self):
+        # Both companies have a change: two calls, each committed by the runner.
+        self._night_then_an_order_in_each_company()
         companies = self.env["res.company"].search([])
         with self.spy() as recompute:
             batches = self.run_until_done(self.hourly)
@@ -355,14 +361,7 @@ class TestCron(RetentionCase):
     def test_hourly_failure_of_one_company_lets_the_others_go_on(self):
         # Branch B's hourly update breaks: it is logged and left until the
         # next hour; the main company is brought up to date all the same.
-        self.run_until_done()
-        today = fields.Date.context_today(self.env["res.partner"])
-        orders = self._order(self.customer, today - timedelta(days=2), 10)
-        orders |= self._order(
-            self.customer, today - timedelta(days=2), 10, company=self.company_b
-        )
-        night = fields.Datetime.now().replace(microsecond=0) - timedelta(hours=1)
-        self._date_orders(night, orders, overlap=-timedelta(minutes=30))
+        night = self._night_then_an_order_in_each_company()
         original = ResCompany._retention_recompute_changed
 
         def broken_for_b(company, *args, **kwargs):
