@@ -11,12 +11,17 @@ The largest value of each setting is here too (``MAXIMA``,
 from .metrics import (
     ACTIONS,
     ALERTS,
+    DAILY_COLUMNS,
     METRIC_COLUMNS,
+    OVERDUE_STATUSES,
     PROFILES,
     STATUSES,
     TIERS,
     TRANSACTION_COLUMNS,
     compute_metrics,
+    daily_figures,
+    rank_revenues,
+    window_start,
 )
 from .money import round_money
 from .reason import render_reasons
@@ -52,7 +57,9 @@ from .winback import (
 __all__ = [
     "ACTIONS",
     "ALERTS",
+    "DAILY_COLUMNS",
     "METRIC_COLUMNS",
+    "OVERDUE_STATUSES",
     "PROFILES",
     "STATUSES",
     "TIERS",
@@ -62,6 +69,9 @@ __all__ = [
     "RetentionSettings",
     "SettingsError",
     "compute_metrics",
+    "daily_figures",
+    "rank_revenues",
+    "window_start",
     "render_reasons",
     "round_money",
     "MAXIMA",

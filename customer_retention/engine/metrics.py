@@ -84,9 +84,19 @@ METRIC_COLUMNS = [
     "group_key",
 ]
 _NO_GROUP = "__none__"
+# 100 x 11 / 20 may come out as 55.00000000000001: not the top 56 %.
+RANK_TOLERANCE = 1e-9
+# A customer still worth chasing when their next expected order is past.
+OVERDUE_STATUSES = ("new", "active", "at_risk")
+# Columns that move with the calendar alone: :func:`daily_figures` derives
+# them from the others on the day they are read, so a stored row changes only
+# when one of its own values does.
+DAILY_COLUMNS = ("days_since_last", "overdue_ratio", "overdue")
 
 
-def compute_metrics(transactions, as_of, settings=None, groups=None, peers=None):
+def compute_metrics(
+    transactions, as_of, settings=None, groups=None, peers=None, ranks=None
+):
     """Retention metrics per (company_id, partner_id).
 
     :param transactions: frame with :data:`TRANSACTION_COLUMNS`; several rows
@@ -99,6 +109,11 @@ def compute_metrics(transactions, as_of, settings=None, groups=None, peers=None)
         customers *not* in ``transactions`` that still count in the group
         ranks (incremental recomputes rank against stored revenues, rounded
         to the currency like the computed ones).
+    :param ranks: optional frame ``company_id, partner_id, group_top_pct``
+        from :func:`rank_revenues` over every customer of the companies: a
+        run in chunks of customers ranks them all once, then passes each
+        chunk its customers' ranks (``groups`` and ``peers`` are then only
+        read for ``group_key``).
     :return: frame with :data:`METRIC_COLUMNS`, one row per customer that has
         a transaction on or before ``as_of``.
     """
@@ -116,7 +131,7 @@ def compute_metrics(transactions, as_of, settings=None, groups=None, peers=None)
     _cadence(customers, days, limits)
     _status(customers, limits, as_of)
     _trend(customers, days, limits, as_of)
-    _rank(customers, limits, groups, peers)
+    _rank(customers, limits, groups, peers, ranks)
     _top_category_share(customers, tx, limits)
     _profile(customers, limits)
     _alert_and_action(customers)
@@ -173,6 +188,17 @@ def _limits(customers, settings, as_of):
     return limits
 
 
+def window_start(as_of, settings):
+    """First day of the look-back window of a company as of ``as_of`` (None:
+    the whole history): the days from it on count for revenue, visits and
+    cadence."""
+    if not settings.lookback_days:
+        return None
+    return (
+        pd.Timestamp(as_of).normalize() - pd.Timedelta(days=settings.lookback_days)
+    ).date()
+
+
 def _in_window(dates, customer_codes, limits):
     """Whether each row's date lies in its customer's look-back window."""
     start = limits["window_start"].to_numpy()[customer_codes]
@@ -187,9 +213,7 @@ def _visit_figures(customers, days, limits, as_of):
     customers["lifetime_visits"] = (
         by_customer.size().reindex(customers.index, fill_value=0).astype("int64")
     )
-    customers["days_since_last"] = (
-        as_of - customers["last_order_date"]
-    ).dt.days.astype("float64")
+    customers["days_since_last"] = _days_since(customers["last_order_date"], as_of)
     recent = visits["date"] >= as_of - pd.Timedelta(days=DAYS_PER_YEAR)
     customers["visits_365"] = (
         recent.groupby(visits["customer"])
@@ -263,13 +287,34 @@ def _status(customers, limits, as_of):
         ],
         ["lost", "new", "at_risk", "active"],
     )
-    customers["overdue_ratio"] = since / cadence
+    _overdue(customers, as_of)
+
+
+def _days_since(last_order_date, as_of):
+    return (as_of - pd.to_datetime(last_order_date)).dt.days.astype("float64")
+
+
+def _overdue(customers, as_of):
+    customers["overdue_ratio"] = (
+        customers["days_since_last"] / customers["cadence_days"]
+    )
     # Overdue: the next expected order is past, and the customer is still
     # worth chasing (not lost).
     customers["overdue"] = (
-        customers["status"].isin(["new", "active", "at_risk"]).to_numpy()
-        & (customers["next_order_date"] < as_of).to_numpy()
+        customers["status"].isin(OVERDUE_STATUSES).to_numpy()
+        & (pd.to_datetime(customers["next_order_date"]) < as_of).to_numpy()
     )
+
+
+def daily_figures(metrics, as_of):
+    """The :data:`DAILY_COLUMNS` of stored metrics rows (``last_order_date``,
+    ``next_order_date``, ``cadence_days``, ``status``) on the day ``as_of``,
+    as :func:`compute_metrics` would give them: set on a copy."""
+    as_of = pd.Timestamp(as_of).normalize()
+    result = metrics.copy()
+    result["days_since_last"] = _days_since(result["last_order_date"], as_of)
+    _overdue(result, as_of)
+    return result
 
 
 def _trend(customers, days, limits, as_of):
@@ -292,10 +337,10 @@ def _trend(customers, days, limits, as_of):
     )
 
 
-def _rank(customers, limits, groups, peers):
+def _rank(customers, limits, groups, peers, ranks=None):
     """Top-x % by window revenue among customers of the same company and
-    group that have a positive revenue: 100 * (1 + strictly richer) / count.
-    Revenues are rounded to the currency (peers' too): equal to the cent, equal rank."""
+    group that have a positive revenue (see :func:`_top_pct`), or the
+    precomputed ``ranks``."""
     if groups is not None and len(groups):
         keys = groups.loc[:, ["company_id", "partner_id", "group_key"]].drop_duplicates(
             ["company_id", "partner_id"]
@@ -309,6 +354,25 @@ def _rank(customers, limits, groups, peers):
     customers["group_key"] = pd.Series(
         group_key, index=customers.index, dtype=object
     ).where(pd.notna(group_key), None)
+    if ranks is not None:
+        given = customers[["company_id", "partner_id"]].merge(
+            ranks[["company_id", "partner_id", "group_top_pct"]].drop_duplicates(
+                ["company_id", "partner_id"]
+            ),
+            how="left",
+            on=["company_id", "partner_id"],
+        )
+        customers["group_top_pct"] = given["group_top_pct"].to_numpy(dtype="float64")
+    else:
+        customers["group_top_pct"] = _ranked_pct(customers, limits, peers)
+    pct = customers["group_top_pct"]
+    customers["group_tier"] = _choose(
+        [pct <= 10, pct <= 25, pct <= 50, pct.notna()],
+        ["top10", "top25", "top50", "below"],
+    )
+
+
+def _ranked_pct(customers, limits, peers):
     ranked = customers.loc[
         customers["revenue"] > 0, ["company_id", "group_key", "revenue"]
     ].assign(own=True)
@@ -332,24 +396,50 @@ def _rank(customers, limits, groups, peers):
         ranked = pd.concat(
             [ranked, others.set_axis(np.arange(len(others)) + len(customers) + 1)]
         )
+    top_pct = _top_pct(ranked)
+    return top_pct[ranked["own"]].reindex(customers.index).astype("float64")
+
+
+def _top_pct(ranked):
+    """100 x (1 + number strictly richer) / count, per company and group of
+    the ``ranked`` rows (revenue rounded to the currency and positive),
+    rounded up to a whole percent: the top 7.5 % show as "top 8 %"; the
+    tiers (10, 25, 50) are the same either way. Finer ranks would change for
+    most customers of a group whenever one of them buys, and rewrite their
+    rows every night for a difference nobody reads."""
     key = ranked["group_key"].map(_group_label)
     by_group = ranked["revenue"].groupby([ranked["company_id"], key])
     # rank "min": equal revenues share the best place. Not rank(pct=True):
     # dividing first and then multiplying by 100 gives 55.00000000000001 for
     # 11 of 20, where 100 x 11 / 20 is 55.
-    top_pct = (
+    exact = (
         100.0
         * by_group.rank(method="min", ascending=False)
         / by_group.transform("size")
     )
-    customers["group_top_pct"] = (
-        top_pct[ranked["own"]].reindex(customers.index).astype("float64")
+    return np.ceil(exact - RANK_TOLERANCE)
+
+
+def rank_revenues(revenues, settings=None):
+    """Top-x % of every customer with a positive revenue, as
+    :func:`compute_metrics` ranks them, from a frame ``company_id,
+    partner_id, group_key, revenue`` (window revenue, not yet rounded) that
+    covers every customer of the companies: a run in chunks takes its ranks
+    from here. Returns ``company_id, partner_id, group_top_pct``."""
+    columns = ["company_id", "partner_id", "group_top_pct"]
+    if revenues.empty:
+        return pd.DataFrame({column: pd.Series(dtype="float64") for column in columns})
+    frame = revenues.reset_index(drop=True)
+    per_company = settings_by_company(settings, frame["company_id"].unique())
+    decimals = frame["company_id"].map(
+        {company: value.currency_decimals for company, value in per_company.items()}
     )
-    pct = customers["group_top_pct"]
-    customers["group_tier"] = _choose(
-        [pct <= 10, pct <= 25, pct <= 50, pct.notna()],
-        ["top10", "top25", "top50", "below"],
+    frame["revenue"] = round_money(
+        frame["revenue"].to_numpy(dtype="float64"), decimals.to_numpy()
     )
+    frame["group_key"] = frame["group_key"].astype(object)
+    ranked = frame[frame["revenue"] > 0]
+    return ranked.assign(group_top_pct=_top_pct(ranked))[columns].reset_index(drop=True)
 
 
 def _group_label(value):

@@ -161,9 +161,9 @@ def test_a_currency_without_decimals_ties_whole_units():
     result = metrics(*rows, settings=settings)
     assert list(result.loc[1, "revenue"]) == [100, 100, 101]
     assert result.loc[(1, 1), "avg_ticket"] == 50
-    assert list(result.loc[1, "group_top_pct"]) == [200 / 3, 200 / 3, 100 / 3]
+    assert list(result.loc[1, "group_top_pct"]) == [67, 67, 34]
     assert list(result.loc[2, "revenue"]) == [100.4, 100.2, 100.5]
-    assert list(result.loc[2, "group_top_pct"]) == [200 / 3, 100, 100 / 3]
+    assert list(result.loc[2, "group_top_pct"]) == [67, 100, 34]
 
 
 def test_a_stored_peer_revenue_ties_to_the_cent():

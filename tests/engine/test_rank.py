@@ -1,6 +1,7 @@
 """Rank: among customers of the same company and group with a positive window
 revenue, top % = 100 x (1 + number strictly richer) / their count; tiers at
-10, 25 and 50 %. Stored peers count in the rank without being recomputed."""
+10, 25 and 50 %; stored as a whole percent rounded up (33.3 -> 34). Stored
+peers count in the rank without being recomputed."""
 
 import pandas as pd
 from engine_scenario import metrics, tx
@@ -54,9 +55,10 @@ def test_ties_share_the_best_rank():
 
 
 def test_everybody_tied_is_at_the_top():
-    # 3 customers at 50: nobody strictly richer -> 100 x 1 / 3.
+    # 3 customers at 50: nobody strictly richer -> 100 x 1 / 3 = 33.3, shown
+    # as a whole percent rounded up: top 34 %.
     result = metrics(*spending(50, 50, 50))
-    assert top_pct(result) == {1: 100 / 3, 2: 100 / 3, 3: 100 / 3}
+    assert top_pct(result) == {1: 34, 2: 34, 3: 34}
     assert set(tiers(result).values()) == {"top50"}
 
 
@@ -106,12 +108,13 @@ def test_the_rank_uses_the_window_revenue():
 
 
 def test_each_group_is_ranked_on_its_own():
-    # Group "a": 400, 100 -> 50 %, 100 %. Group "b": 300, 200, 50 -> 33.3, 66.7, 100 %.
+    # Group "a": 400, 100 -> 50 %, 100 %. Group "b": 300, 200, 50 -> 33.3, 66.7,
+    # 100 %, stored as 34, 67, 100.
     result = metrics(
         *spending(400, 100, 300, 200, 50),
         groups=groups((1, "a"), (2, "a"), (3, "b"), (4, "b"), (5, "b")),
     )
-    assert top_pct(result) == {1: 50, 2: 100, 3: 100 / 3, 4: 200 / 3, 5: 100}
+    assert top_pct(result) == {1: 50, 2: 100, 3: 34, 4: 67, 5: 100}
     assert {partner: key for (_, partner), key in result["group_key"].items()} == {
         1: "a",
         2: "a",
@@ -128,7 +131,7 @@ def test_a_none_key_and_a_missing_customer_share_the_no_value_group():
         *spending(500, 300, 200, 100),
         groups=groups((1, "a"), (2, None), (3, float("nan"))),
     )
-    assert top_pct(result) == {1: 100, 2: 100 / 3, 3: 200 / 3, 4: 100}
+    assert top_pct(result) == {1: 100, 2: 34, 3: 67, 4: 100}
     assert result.loc[(1, 2), "group_key"] is None
     assert result.loc[(1, 3), "group_key"] is None
     assert result.loc[(1, 4), "group_key"] is None
@@ -188,7 +191,7 @@ def test_peers_with_a_none_key_join_the_no_value_group():
         groups=groups((1, None)),
         peers=peers((None, 300), (None, 50), ("a", 1000)),
     )
-    assert top_pct(result) == {1: 200 / 3}
+    assert top_pct(result) == {1: 67}
 
 
 def test_peers_without_groups_rank_against_the_whole_company():
@@ -201,7 +204,7 @@ def test_peers_without_groups_rank_against_the_whole_company():
 def test_peers_only_change_the_rank_not_the_rows():
     result = metrics(*spending(100, 50), peers=peers((None, 75)))
     # 100 -> r 1 of 3; 50 -> r 3 of 3.
-    assert top_pct(result) == {1: 100 / 3, 2: 100}
+    assert top_pct(result) == {1: 34, 2: 100}
     assert list(result.index) == [(1, 1), (1, 2)]
 
 
