@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import contextlib
 import logging
 import time
 
@@ -10,19 +11,25 @@ from ..engine import (
     CampaignSettings,
     RetentionSettings,
     compute_metrics,
-    render_reasons,
+    rank_revenues,
+    window_start,
 )
 from . import retention_store
-from .engine_text import engine_problems, engine_text
+from .engine_text import engine_problems
+from .res_partner import RETENTION_FIELDS
 
 _logger = logging.getLogger(__name__)
 
 _NOTHING_DONE = {
     "customers": 0,
+    "written": 0,
     "cleared": 0,
+    "chunks": 0,
+    "rank_s": 0.0,
     "extract_s": 0.0,
     "engine_s": 0.0,
     "write_s": 0.0,
+    "longest_chunk_s": 0.0,
 }
 
 
@@ -193,6 +200,33 @@ class ResCompany(models.Model):
         help="Start of the last run that brought the customers whose orders changed up "
         "to date.",
     )
+    # The whole-company run goes chunk by chunk, each committed: these say
+    # where the run in progress is, so that an interrupted run resumes at
+    # its next chunk.
+    retention_run_as_of = fields.Date(
+        string="Retention Run Day",
+        readonly=True,
+        copy=False,
+        help="Day of the whole-company recompute in progress; empty when none is.",
+    )
+    retention_run_cursor = fields.Integer(
+        string="Retention Run Position",
+        readonly=True,
+        copy=False,
+        help="Highest customer id that the recompute in progress has done.",
+    )
+    retention_run_started = fields.Datetime(
+        string="Retention Run Started",
+        readonly=True,
+        copy=False,
+    )
+    retention_run_written = fields.Integer(
+        string="Customers Updated by the Last Run",
+        readonly=True,
+        copy=False,
+        help="Customers whose values changed in the recompute in progress, or in the "
+        "last one: the others were left untouched.",
+    )
 
     retention_sms_cap_days = _setting(
         fields.Integer,
@@ -314,19 +348,27 @@ class ResCompany(models.Model):
     def _retention_recompute(
         self, as_of=None, partner_ids=None, commit_batches=False, lock_wait=0.0
     ):
-        """Recompute this company: all its customers, or only ``partner_ids``
+        """Recompute this company at once: all its customers, chunk by chunk
+        after one pass that ranks them all, or only ``partner_ids``
         (commercial partners), ranked then against the stored revenue of the
         others in their groups. Never two at once for one company: the run
         waits up to ``lock_wait`` seconds for another one to end, then
-        raises RetentionBusyError. ``commit_batches`` (the cron, outside
-        tests) commits after each written batch: row locks on res_partner
-        last one batch, not the whole run."""
+        raises RetentionBusyError. ``commit_batches`` (scripts, outside
+        tests) commits each chunk. The daily job does not call this: it
+        works in bounded steps (``_retention_run_step``)."""
         self.ensure_one()
         as_of = self._retention_as_of(as_of)
         commit = commit_batches and not retention_store.testing()
+        with self._retention_locked(lock_wait):
+            return self._retention_recompute_locked(as_of, partner_ids, commit)
+
+    @contextlib.contextmanager
+    def _retention_locked(self, lock_wait):
+        """Hold the company's recompute lock, or raise RetentionBusyError
+        after ``lock_wait`` seconds."""
         try:
             with retention_store.company_lock(self.env.cr, self.id, wait=lock_wait):
-                return self._retention_recompute_locked(as_of, partner_ids, commit)
+                yield
         except retention_store.RecomputeBusy:
             raise RetentionBusyError(
                 self.env._(
@@ -337,58 +379,166 @@ class ResCompany(models.Model):
             ) from None
 
     def _retention_recompute_locked(self, as_of, partner_ids, commit):
+        if partner_ids is not None:
+            return self._retention_recompute_partners(as_of, partner_ids)
+        stats = dict(_NOTHING_DONE)
+        self._retention_run_begin(as_of, commit, stats)
+        while not self._retention_run_chunk(commit, stats):
+            pass
+        self._retention_log(as_of, stats)
+        return stats
+
+    def _retention_recompute_partners(self, as_of, partner_ids):
+        """Recompute ``partner_ids`` only, ranked against the stored revenue
+        of the others in their groups."""
         started = time.perf_counter()
         settings = self._retention_settings()
-        computed_at = fields.Datetime.now().replace(microsecond=0)
+        now = fields.Datetime.now().replace(microsecond=0)
         # The extract reads with SQL: pending ORM writes must reach the database.
         self.env.flush_all()
         transactions = retention_store.extract_transactions(
             self, as_of, partner_ids=partner_ids
         )
         extracted = time.perf_counter()
-        customer_ids = transactions["partner_id"].unique()
-        groups = retention_store.extract_groups(self, customer_ids)
-        peers = None
-        if partner_ids is not None:
-            peers = retention_store.extract_peer_revenue(
-                self, groups, exclude_ids=partner_ids
-            )
+        groups = retention_store.extract_groups(
+            self, transactions["partner_id"].unique()
+        )
+        peers = retention_store.extract_peer_revenue(
+            self, groups, exclude_ids=partner_ids
+        )
         metrics = compute_metrics(
             transactions, as_of, settings, groups=groups, peers=peers
         )
-        metrics["reason"] = render_reasons(
-            metrics, settings, gettext=self._retention_gettext()
-        )
         computed = time.perf_counter()
-        retention_store.write_metrics(self, metrics, computed_at, commit=commit)
+        # A recompute asked for these customers stamps them all: "computed on"
+        # shows it happened even where nothing changed.
+        written = retention_store.write_metrics(self, metrics, now, rewrite=True)
         cleared = retention_store.clear_stale(
-            self, metrics["partner_id"].to_numpy(), partner_ids
+            self, metrics["partner_id"].to_numpy(), partner_ids=partner_ids
         )
-        self.env["res.partner"].invalidate_model(retention_store.ALL_FIELDS)
-        if partner_ids is None and as_of == self._retention_today():
-            # sudo: the run's own bookkeeping on the company, whoever started it
-            # (a back-test as of a past day is no run of today).
-            self.sudo().write(
-                {
-                    "retention_last_run": computed_at,
-                    "retention_changed_until": computed_at,
-                }
-            )
-        stats = {
-            "customers": len(metrics),
-            "cleared": cleared,
-            "extract_s": extracted - started,
-            "engine_s": computed - extracted,
-            "write_s": time.perf_counter() - computed,
+        self.env["res.partner"].invalidate_model(RETENTION_FIELDS)
+        stats = dict(
+            _NOTHING_DONE,
+            customers=len(metrics),
+            written=written,
+            cleared=cleared,
+            chunks=1,
+            extract_s=extracted - started,
+            engine_s=computed - extracted,
+            write_s=time.perf_counter() - computed,
+        )
+        stats["longest_chunk_s"] = time.perf_counter() - started
+        self._retention_log(as_of, stats)
+        return stats
+
+    def _retention_run_begin(self, as_of, commit, stats):
+        """Start a whole-company run as of ``as_of``: rank every customer in
+        one set-based pass (peer ranks need everybody's revenue), keep the
+        ranks for the chunks, and place the run before the first customer."""
+        started = time.perf_counter()
+        settings = self._retention_settings()
+        self.env.flush_all()
+        revenues = retention_store.extract_window_revenue(
+            self, as_of, window_start(as_of, settings)
+        )
+        retention_store.stage_ranks(self, rank_revenues(revenues, settings))
+        del revenues
+        # sudo: the run's own bookkeeping on the company, whoever started it
+        self.sudo().write(
+            {
+                "retention_run_as_of": as_of,
+                "retention_run_cursor": 0,
+                "retention_run_started": fields.Datetime.now().replace(microsecond=0),
+                "retention_run_written": 0,
+            }
+        )
+        stats["rank_s"] = time.perf_counter() - started
+        if commit:
+            # The ranks and the run's start are kept whatever happens next.
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+
+    def _retention_run_chunk(self, commit, stats):
+        """Compute and write the next chunk of the run in progress, then move
+        the run past it (committed with it). Returns whether the run is
+        finished; the last chunk ends it."""
+        started = time.perf_counter()
+        as_of = self.retention_run_as_of
+        settings = self._retention_settings()
+        chunk = retention_store.next_chunk(
+            self, self.retention_run_cursor, retention_store.CHUNK_CUSTOMERS
+        )
+        transactions = retention_store.extract_transactions(self, as_of, chunk=chunk)
+        ranks = retention_store.staged_ranks(self, chunk)
+        extracted = time.perf_counter()
+        metrics = compute_metrics(transactions, as_of, settings, ranks=ranks)
+        del transactions
+        computed = time.perf_counter()
+        now = fields.Datetime.now().replace(microsecond=0)
+        written = retention_store.write_metrics(self, metrics, now)
+        cleared = retention_store.clear_stale(
+            self, metrics["partner_id"].to_numpy(), chunk=chunk
+        )
+        finished = chunk[1] is None
+        values = {
+            "retention_run_cursor": chunk[1] or 0,
+            "retention_run_written": self.retention_run_written + written,
         }
+        if finished:
+            retention_store.drop_ranks(self)
+            values.update(retention_run_as_of=False, retention_run_cursor=0)
+            if as_of == self._retention_today():
+                # A back-test as of a past day is no run of today.
+                values.update(
+                    retention_last_run=self.retention_run_started,
+                    retention_changed_until=self.retention_run_started,
+                )
+        self.sudo().write(values)  # sudo: the run's own bookkeeping
+        self.env["res.partner"].invalidate_model(RETENTION_FIELDS)
+        if commit:
+            # One chunk, one transaction: an interrupted run resumes here.
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+        elapsed = time.perf_counter() - started
+        stats.update(
+            customers=stats["customers"] + len(metrics),
+            written=stats["written"] + written,
+            cleared=stats["cleared"] + cleared,
+            chunks=stats["chunks"] + 1,
+            extract_s=stats["extract_s"] + extracted - started,
+            engine_s=stats["engine_s"] + computed - extracted,
+            write_s=stats["write_s"] + time.perf_counter() - computed,
+            longest_chunk_s=max(stats["longest_chunk_s"], elapsed),
+        )
+        return finished
+
+    def _retention_run_step(self, budget, lock_wait=0.0, stats=None, as_of=None):
+        """The daily job's unit of work on this company: begin the run of
+        ``as_of`` (today) if it is not in progress, or resume it, then
+        compute chunks until the run ends or ``budget`` seconds have passed.
+        Returns whether the run is finished; ``stats`` adds up its figures."""
+        self.ensure_one()
+        stats = stats if stats is not None else dict(_NOTHING_DONE)
+        commit = not retention_store.testing()
+        deadline = time.monotonic() + budget
+        with self._retention_locked(lock_wait):
+            day = as_of or self._retention_today()
+            if self.retention_run_as_of != day:
+                # none in progress, or one left over from an earlier day
+                self._retention_run_begin(day, commit, stats)
+            while not self._retention_run_chunk(commit, stats):
+                if time.monotonic() >= deadline:
+                    return False
+            self._retention_log(day, stats)
+            return True
+
+    def _retention_log(self, as_of, stats):
         _logger.info(
             "Customer retention of %(company)s as of %(as_of)s: %(customers)d "
-            "customers, %(cleared)d "
-            "cleared (extract %(extract_s).2fs, engine %(engine_s).2fs, write "
-            "%(write_s).2fs)",
+            "customers in %(chunks)d chunk(s), %(written)d written, %(cleared)d "
+            "cleared (ranks %(rank_s).2fs, extract %(extract_s).2fs, engine "
+            "%(engine_s).2fs, write %(write_s).2fs, longest chunk "
+            "%(longest_chunk_s).2fs)",
             dict(stats, company=self.name, as_of=as_of),
         )
-        return stats
 
     def _retention_recompute_changed(self, as_of=None, lock_wait=0.0):
         """Recompute only the customers whose orders changed since the last
@@ -411,15 +561,6 @@ class ResCompany(models.Model):
         self.sudo().retention_changed_until = started
         return stats
 
-    def _retention_gettext(self):
-        """Reasons are stored once per company, in the company's language."""
-        env = self.with_context(lang=self.partner_id.lang or self.env.lang).env
-
-        def gettext(template):
-            return engine_text(env, template)
-
-        return gettext
-
     def _retention_request_recompute(self):
         """Hand a whole-company recompute to the daily job, which runs it in
         the background with committed batches and progress, instead of
@@ -429,10 +570,11 @@ class ResCompany(models.Model):
         self.env.ref("customer_retention.ir_cron_retention_recompute").sudo()._trigger()
 
     def _retention_due(self, now):
-        """Whether the daily job still has to try this company today."""
+        """Whether the daily job still has to work on this company today."""
         self.ensure_one()
         return (
             self.retention_recompute_requested
+            or bool(self.retention_run_as_of)
             or not self.retention_last_attempt
             or self._retention_local_date(self.retention_last_attempt)
             < self._retention_today(now)
@@ -440,23 +582,36 @@ class ResCompany(models.Model):
 
     @api.model
     def _cron_retention_recompute(self):
-        """Daily job: one company per call, those an administrator asked for
-        first. The cron runner commits after each call, so an interrupted
-        run keeps the companies already done and the next call takes the
-        others. A company that fails is logged, marked with its error and
-        skipped until tomorrow; the others go on. A company busy with
-        another recompute is retried a few minutes later."""
+        """Daily job. Each call is one bounded unit of work: one company,
+        those an administrator asked for first, whose run it begins or
+        resumes for at most CRON_BUDGET seconds, committed chunk by chunk.
+        Then, if anything is left, the job triggers itself: the next call is
+        a new unit of work for the server. (Odoo's runner would call a job
+        that reports work remaining up to 10 times in one unit of work, and a
+        multi-worker server kills a unit that runs past limit_time_real.) An
+        interrupted call keeps its committed chunks; the next one resumes.
+        A company that fails is logged, marked with its error and skipped
+        until tomorrow; the others go on. A company busy with another
+        recompute is retried a few minutes later."""
         now = fields.Datetime.now()
         todo = self.search([], order="id").filtered(
             lambda company: company._retention_due(now)
         )
-        todo = todo.sorted(lambda company: not company.retention_recompute_requested)
+        todo = todo.sorted(
+            lambda company: (
+                not company.retention_recompute_requested,
+                not company.retention_run_as_of,
+            )
+        )
+        cron = self.env.ref("customer_retention.ir_cron_retention_recompute")
         committing = not retention_store.testing()
-        for index, company in enumerate(todo):
+        for company in todo:
+            finished = True
             try:
                 with retention_store.isolated(self.env.cr, committing):
-                    company._retention_recompute(
-                        commit_batches=True, lock_wait=retention_store.CRON_LOCK_WAIT
+                    finished = company._retention_run_step(
+                        retention_store.CRON_BUDGET,
+                        lock_wait=retention_store.CRON_LOCK_WAIT,
                     )
             except RetentionBusyError:
                 _logger.info(
@@ -464,18 +619,17 @@ class ResCompany(models.Model):
                     "later",
                     company.name,
                 )
-                self.env.ref("customer_retention.ir_cron_retention_recompute")._trigger(
-                    fields.Datetime.now() + retention_store.BUSY_RETRY
-                )
+                cron._trigger(fields.Datetime.now() + retention_store.BUSY_RETRY)
                 continue
             except Exception as error:  # noqa: BLE001 (one company's failure must not stop the others)
                 _logger.exception("Customer retention of %s failed", company.name)
                 company.write(company._retention_attempt_values(now, error))
             else:
-                company.write(company._retention_attempt_values(now))
-            self.env["ir.cron"]._notify_progress(
-                done=1, remaining=len(todo) - index - 1
-            )
+                if finished:
+                    company.write(company._retention_attempt_values(now))
+            if not finished or len(todo) > 1:
+                cron._trigger()
+            self.env["ir.cron"]._notify_progress(done=1, remaining=0)
             return
         self.env["ir.cron"]._notify_progress(done=0, remaining=0)
 
@@ -498,6 +652,8 @@ class ResCompany(models.Model):
         due = self.search(
             [
                 ("retention_last_run", "!=", False),
+                # the run in progress brings them up to date
+                ("retention_run_as_of", "=", False),
                 "|",
                 ("retention_changed_until", "=", False),
                 ("retention_changed_until", "<", now - retention_store.HOURLY_SLACK),

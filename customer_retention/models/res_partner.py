@@ -1,10 +1,21 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import pandas as pd
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
-from odoo.tools import SQL
+from odoo.tools import SQL, Query
 
-from ..engine import ACTIONS, ALERTS, PROFILES, STATUSES, TIERS
+from ..engine import (
+    ACTIONS,
+    ALERTS,
+    PROFILES,
+    STATUSES,
+    TIERS,
+    daily_figures,
+    render_reasons,
+)
 from . import retention_store
+from .engine_text import engine_text
 
 # Selections that group and sort in their business order (New, Active, At
 # risk, Lost; Top 10% first) rather than in the alphabetical order of their keys.
@@ -26,16 +37,55 @@ RETENTION_TEMPLATE_EXPRESSIONS = (
 SALES_USERS = "sales_team.group_sale_salesman"
 
 
+# res.partner field retention_<column> -> its column (or derived value) in
+# retention.partner.state
+RETENTION_COLUMNS = {
+    f"retention_{column}": column
+    for column in (
+        "first_order_date",
+        "last_order_date",
+        "visit_count",
+        "revenue",
+        "avg_ticket",
+        "cadence_days",
+        "days_since_last",
+        "next_order_date",
+        "status",
+        "overdue",
+        "trend_pct",
+        "group_top_pct",
+        "group_tier",
+        "profile",
+        "alert",
+        "action",
+    )
+}
+# Shown, not searched: the sentence is written for the reader on the day.
+RETENTION_DISPLAY_FIELDS = ("retention_reason", "retention_computed_at")
+RETENTION_FIELDS = tuple(RETENTION_COLUMNS) + RETENTION_DISPLAY_FIELDS
+# Read with the row, to render the reason sentence.
+_REASON_COLUMNS = ("lifetime_visits", "at_risk_threshold", "changed_at")
+_DATE_COLUMNS = ("first_order_date", "last_order_date", "next_order_date")
+
+
+def _searcher(column):
+    def search(records, operator, value):
+        return records._search_retention(f"retention_{column}", operator, value)
+
+    return search
+
+
 def _retention_field(field_class, string, **kwargs):
-    """Every retention value is per company (jsonb keyed by company id), read
-    only and written in bulk by the recompute, never by a per-order compute.
-    No index: Odoo's default for company-dependent fields, (column IS NOT
-    NULL), serves no retention search and makes every bulk write-back update
-    one index per field."""
-    kwargs.setdefault("index", False)
+    """A retention value of the current company: read from the customer's row
+    of retention.partner.state for that company, searched, sorted and grouped
+    through a join to it (see ``_field_to_sql``), never written through the
+    ORM. Nothing is stored on res_partner: a nightly run no longer rewrites
+    the partner table."""
+    column = kwargs.pop("column", None)
     return field_class(
         string=string,
-        company_dependent=True,
+        compute="_compute_retention_values",
+        search=_searcher(column) if column else None,
         readonly=True,
         copy=False,
         groups=SALES_USERS,
@@ -43,11 +93,26 @@ def _retention_field(field_class, string, **kwargs):
     )
 
 
-def _retention_figure(string, help_text):
+def _retention_figure(string, column, help_text):
     """A retention value with one decimal, averaged in lists and pivots."""
     return _retention_field(
-        fields.Float, string, digits=(16, 1), aggregator="avg", help=help_text
+        fields.Float,
+        string,
+        column=column,
+        digits=(16, 1),
+        aggregator="avg",
+        help=help_text,
     )
+
+
+def _python(value):
+    """A value of a frame as the ORM expects it: None for NaN/NaT, dates for
+    timestamps (days), Python numbers."""
+    if value is None or pd.isna(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    return value.item() if hasattr(value, "item") else value
 
 
 class ResPartner(models.Model):
@@ -56,22 +121,26 @@ class ResPartner(models.Model):
     retention_first_order_date = _retention_field(
         fields.Date,
         "First Order",
+        column="first_order_date",
         help="Day of the customer's first order in this company.",
     )
     retention_last_order_date = _retention_field(
         fields.Date,
         "Last Order",
+        column="last_order_date",
         help="Day of the customer's latest order in this company.",
     )
     retention_visit_count = _retention_field(
         fields.Integer,
         "Visits",
+        column="visit_count",
         help="Days with at least one order inside the look-back window "
         "(two orders on the same day are one visit).",
     )
     retention_revenue = _retention_field(
         fields.Float,
         "Retention Revenue",
+        column="revenue",
         digits="Product Price",
         help="Untaxed sales in the company currency inside the look-back window, net "
         "of credit notes.",
@@ -79,27 +148,34 @@ class ResPartner(models.Model):
     retention_avg_ticket = _retention_field(
         fields.Float,
         "Average Ticket",
+        column="avg_ticket",
         digits="Product Price",
         aggregator="avg",
         help="Revenue per visit inside the look-back window.",
     )
     retention_cadence_days = _retention_figure(
         "Usual Interval (days)",
+        "cadence_days",
         "Median number of days between two consecutive visits: the customer's own "
         "rhythm.",
     )
     retention_days_since_last = _retention_field(
         fields.Integer,
         "Days Since Last Order",
+        column="days_since_last",
         aggregator="avg",
-        help="Days since the last visit, on the day of the last recompute.",
+        help="Days since the last visit, as of today.",
     )
     retention_next_order_date = _retention_field(
-        fields.Date, "Next Expected Order", help="Last visit plus the usual interval."
+        fields.Date,
+        "Next Expected Order",
+        column="next_order_date",
+        help="Last visit plus the usual interval.",
     )
     retention_status = _retention_field(
         fields.Selection,
         "Retention Status",
+        column="status",
         selection=list(STATUSES),
         # Kanban columns New, Active, At risk, Lost even when one is empty.
         group_expand=True,
@@ -109,30 +185,49 @@ class ResPartner(models.Model):
     retention_overdue = _retention_field(
         fields.Boolean,
         "Overdue",
+        column="overdue",
         help="The next expected order is past and the customer is not lost yet.",
     )
     retention_trend_pct = _retention_figure(
         "Sales Trend (%)",
+        "trend_pct",
         "Change of sales in the last period against the period before (see Settings).",
     )
     retention_group_top_pct = _retention_figure(
         "Rank in Group (top %)",
-        "7.5 means the customer is in the top 7.5% of their peer group by revenue.",
+        "group_top_pct",
+        "8 means the customer is in the top 8% of their peer group by revenue "
+        "(whole percents, rounded up).",
     )
     retention_group_tier = _retention_field(
-        fields.Selection, "Group Tier", selection=list(TIERS), group_expand=True
+        fields.Selection,
+        "Group Tier",
+        column="group_tier",
+        selection=list(TIERS),
+        group_expand=True,
     )
     retention_profile = _retention_field(
-        fields.Selection, "Behaviour Profile", selection=list(PROFILES)
+        fields.Selection,
+        "Behaviour Profile",
+        column="profile",
+        selection=list(PROFILES),
     )
     retention_alert = _retention_field(
-        fields.Selection, "Retention Alert", selection=list(ALERTS)
+        fields.Selection, "Retention Alert", column="alert", selection=list(ALERTS)
     )
     retention_action = _retention_field(
-        fields.Selection, "Suggested Action", selection=list(ACTIONS)
+        fields.Selection, "Suggested Action", column="action", selection=list(ACTIONS)
     )
-    retention_reason = _retention_field(fields.Char, "Retention Reason")
-    retention_computed_at = _retention_field(fields.Datetime, "Retention Computed On")
+    retention_reason = _retention_field(
+        fields.Char,
+        "Retention Reason",
+        help="Why the customer has this status, as of today.",
+    )
+    retention_computed_at = _retention_field(
+        fields.Datetime,
+        "Retention Computed On",
+        help="When the customer's values were last brought up to date.",
+    )
 
     retention_sms_line_ids = fields.One2many(
         "retention.sms.campaign.line",
@@ -146,6 +241,132 @@ class ResPartner(models.Model):
         compute="_compute_retention_sms_signature",
         help="The name win-back SMS are signed with: the company sending them.",
     )
+
+    # ------------------------------------------------------------
+    # Values: one row of retention.partner.state per company
+    # ------------------------------------------------------------
+
+    @api.depends_context("company", "lang")
+    def _compute_retention_values(self):
+        company = self.env.company
+        rows = self._retention_rows(company)
+        if not rows.empty:
+            rows = daily_figures(rows, company._retention_today())
+            # In the reader's language, with the company's current settings.
+            rows["reason"] = render_reasons(
+                rows,
+                company._retention_settings(),
+                gettext=lambda template: engine_text(self.env, template),
+            )
+        by_partner = rows.set_index("partner_id").to_dict("index")
+        last_run = company.sudo().retention_last_run  # sudo: the run's own stamp
+        for partner in self:
+            row = by_partner.get(partner._origin.id, {})
+            for fname, column in RETENTION_COLUMNS.items():
+                partner[fname] = _python(row.get(column))
+            partner.retention_reason = _python(row.get("reason")) or False
+            changed = row.get("changed_at")
+            if changed is None or pd.isna(changed):
+                partner.retention_computed_at = False
+            else:  # the row's last change, or the last run that confirmed it
+                changed = changed.to_pydatetime()
+                partner.retention_computed_at = max(changed, last_run or changed)
+
+    def _retention_rows(self, company):
+        """The company's rows of these partners as a frame of the engine's
+        metric columns."""
+        ids = [pid for pid in self._origin.ids if pid]
+        columns = [column for column, _t in retention_store.STATE_COLUMNS]
+        columns += [c for c in _REASON_COLUMNS if c not in columns]
+        if not ids:
+            return pd.DataFrame(columns=["company_id", "partner_id", *columns])
+        self.env.cr.execute(
+            SQL(
+                "SELECT company_id, partner_id, %s FROM retention_partner_state"
+                " WHERE company_id = %s AND partner_id = ANY(%s)",
+                SQL(", ").join(SQL.identifier(column) for column in columns),
+                company.id,
+                ids,
+            )
+        )
+        frame = pd.DataFrame(
+            self.env.cr.fetchall(), columns=["company_id", "partner_id", *columns]
+        )
+        for column in _DATE_COLUMNS + ("changed_at",):
+            frame[column] = pd.to_datetime(frame[column])
+        for column, sql_type in retention_store.STATE_COLUMNS:
+            if sql_type == "float8":
+                frame[column] = frame[column].astype("float64")
+        return frame
+
+    def _retention_join(self, alias, query):
+        """LEFT JOIN the current company's retention row of each partner
+        (at most one: unique per company and partner) and return its alias."""
+        state_alias = query.make_alias(alias, "retention_state")
+        query.add_join(
+            "LEFT JOIN",
+            state_alias,
+            "retention_partner_state",
+            SQL(
+                "%s = %s AND %s = %s",
+                SQL.identifier(state_alias, "partner_id"),
+                SQL.identifier(alias, "id"),
+                SQL.identifier(state_alias, "company_id"),
+                self.env.company.id,
+            ),
+        )
+        return state_alias
+
+    def _field_to_sql(self, alias, fname, query=None, flush=True):
+        # Retention values filter, sort, group and aggregate as the columns
+        # of the joined row (a customer without one: NULL, like an unset
+        # stored field). The current company's row is the only one joined.
+        column = RETENTION_COLUMNS.get(fname)
+        if column is None:
+            return super()._field_to_sql(alias, fname, query, flush)
+        if query is None:
+            raise ValueError(f"{fname} needs a query to join its company's row")
+        self.check_field_access_rights("read", [fname])
+        state_alias = self._retention_join(alias, query)
+        return self.env["retention.partner.state"]._field_to_sql(
+            state_alias, column, query, flush=False
+        )
+
+    def _search_retention(self, fname, operator, value):
+        """Domain of the partners whose current company's row satisfies
+        ``(column operator value)`` with the ORM's own semantics; partners
+        without a row count as NULL values (``('retention_status', '=',
+        False)`` finds them, ``('retention_status', '!=', 'lost')`` too)."""
+        self.check_field_access_rights("read", [fname])
+        state = self.env["retention.partner.state"]
+        table = state._table
+        condition = state._condition_to_sql(
+            table, RETENTION_COLUMNS[fname], operator, value, Query(self.env, table)
+        )
+        # Does the condition hold for a partner without a row (all NULL)?
+        self.env.cr.execute(
+            SQL(
+                "SELECT (%s) IS TRUE FROM (SELECT (NULL::%s).*) AS %s",
+                condition,
+                SQL.identifier(table),
+                SQL.identifier(table),
+            )
+        )
+        null_matches = self.env.cr.fetchone()[0]
+        company_rows = SQL(
+            "SELECT partner_id FROM %s WHERE company_id = %s",
+            SQL.identifier(table),
+            self.env.company.id,
+        )
+        if null_matches:
+            return [
+                (
+                    "id",
+                    "not in",
+                    SQL("(%s AND (%s) IS NOT TRUE)", company_rows, condition),
+                )
+            ]
+        return [("id", "in", SQL("(%s AND %s)", company_rows, condition))]
 
     def _retention_rank_sql(self, field_name, sql_value):
         keys = [key for key, _label in self._fields[field_name].selection]
@@ -162,6 +383,23 @@ class ResPartner(models.Model):
         return super()._read_group_orderby(order, ranked, query)
 
     def _order_field_to_sql(self, alias, field_name, direction, nulls, query):
+        if field_name == "retention_days_since_last":
+            # Most days since the last order = oldest last order: sorted on the
+            # stored date, which the status index holds in that order.
+            self.check_field_access_rights("read", [field_name])
+            last = self.env["retention.partner.state"]._field_to_sql(
+                self._retention_join(alias, query), "last_order_date", query
+            )
+            descending = direction.code == "DESC"
+            nulls_first = (nulls.code or ("NULLS FIRST" if descending else "")) == (
+                "NULLS FIRST"
+            )
+            return SQL(
+                "%s %s %s",
+                last,
+                SQL("ASC" if descending else "DESC"),
+                SQL("NULLS FIRST" if nulls_first else "NULLS LAST"),
+            )
         # Sorting a list on the Status, Tier or Alert column.
         if field_name in RETENTION_RANKED_SELECTIONS:
             sql_value = self._field_to_sql(alias, field_name, query)
@@ -191,7 +429,7 @@ class ResPartner(models.Model):
         # Read-only in the views protects nothing over RPC: a user who may
         # edit contacts could otherwise set a status and steer which SMS
         # template the wizard picks. Server code (superuser) is trusted.
-        touched = sorted(set(vals) & set(retention_store.ALL_FIELDS))
+        touched = sorted(set(vals) & set(RETENTION_FIELDS))
         if touched and not self.env.su:
             raise AccessError(
                 self.env._(

@@ -2,9 +2,10 @@
 """Set-based reads and writes between PostgreSQL and the retention engine.
 
 Nothing here decides a business rule: it turns order or invoice rows into the
-engine's transaction table and writes the engine's metric table back into the
-company-dependent (jsonb) columns of ``res_partner``, in a few statements per
-batch whatever the number of customers.
+engine's transaction table and writes the engine's metric table into
+``retention_partner_state`` (one narrow row per company and customer), in a
+few statements per chunk whatever the number of customers, and only the rows
+whose values changed.
 """
 
 import contextlib
@@ -13,7 +14,6 @@ import threading
 import time as clock
 from datetime import datetime, time, timedelta
 
-import numpy as np
 import pandas as pd
 import pytz
 
@@ -26,15 +26,15 @@ from ..engine import TRANSACTION_COLUMNS
 # One row per (customer, local day, product category, visit-or-refund): the
 # engine merges the rest. Amounts are untaxed and in the company currency.
 _SALE_QUERY = """
-    SELECT so.company_id,
-           customer.commercial_partner_id,
-           (so.date_order AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date,
+    SELECT so.company_id AS company_id,
+           customer.commercial_partner_id AS partner_id,
+           (so.date_order AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date AS date,
            -- sale.order.currency_rate is "order currency per company currency"
            -- at the order date, as in Odoo's own sale.report.
            COALESCE(SUM(line.price_subtotal
-                        / COALESCE(NULLIF(so.currency_rate, 0), 1.0)), 0),
-           TRUE,
-           COALESCE(tmpl.categ_id, 0)
+                        / COALESCE(NULLIF(so.currency_rate, 0), 1.0)), 0) AS amount,
+           TRUE AS is_visit,
+           COALESCE(tmpl.categ_id, 0) AS category_id
       FROM sale_order so
       JOIN res_partner customer ON customer.id = so.partner_id
  LEFT JOIN sale_order_line line ON line.order_id = so.id AND line.display_type IS NULL
@@ -52,12 +52,12 @@ _SALE_QUERY = """
 # Product lines carry the untaxed amount in company currency in ``balance``
 # (negative for income), hence the sign.
 _INVOICE_QUERY = """
-    SELECT move.company_id,
-           move.commercial_partner_id,
-           move.invoice_date,
-           COALESCE(SUM(-line.balance), 0),
-           move.move_type = 'out_invoice',
-           COALESCE(tmpl.categ_id, 0)
+    SELECT move.company_id AS company_id,
+           move.commercial_partner_id AS partner_id,
+           move.invoice_date AS date,
+           COALESCE(SUM(-line.balance), 0) AS amount,
+           move.move_type = 'out_invoice' AS is_visit,
+           COALESCE(tmpl.categ_id, 0) AS category_id
       FROM account_move move
  LEFT JOIN account_move_line line
         ON line.move_id = move.id AND line.display_type = 'product'
@@ -118,12 +118,8 @@ def local_day_start_utc(company, day):
 _BEGINNING = datetime(1900, 1, 1).date()
 
 
-def extract_transactions(company, as_of, partner_ids=None, date_from=None):
-    """Transactions of ``company`` dated on or before ``as_of`` (a date of
-    the company's clock) as the engine's table; ``partner_ids`` limits it to
-    these commercial partners, ``date_from`` to days from that one on. The
-    one definition of a purchase: the recompute and the win-back measurement
-    both read it here."""
+def _extract_query(company, as_of, partner_ids=None, date_from=None, chunk=None):
+    """The extract's SQL and parameters (see :func:`extract_transactions`)."""
     date_from = date_from or _BEGINNING
     params = {
         "company_id": company.id,
@@ -133,6 +129,8 @@ def extract_transactions(company, as_of, partner_ids=None, date_from=None):
         "start_utc": local_day_start_utc(company, date_from),
         "end_utc": local_day_start_utc(company, as_of + timedelta(days=1)),
         "partner_ids": list(partner_ids or []),
+        "chunk_after": chunk[0] if chunk else None,
+        "chunk_last": chunk[1] if chunk else None,
     }
     if company.retention_source == "invoice":
         query, partner_column = _INVOICE_QUERY, "move.partner_id"
@@ -141,21 +139,56 @@ def extract_transactions(company, as_of, partner_ids=None, date_from=None):
     # Through the indexed partner_id of the orders: filtering on the joined
     # customer's commercial partner made PostgreSQL read every order (13 s
     # for 1,000 customers out of a million).
-    partner_filter = (
-        f"AND {partner_column} IN (SELECT id FROM res_partner"
-        " WHERE commercial_partner_id = ANY(%(partner_ids)s))"
-        if partner_ids is not None
-        else ""
-    )
-    frame = _copy_to_frame(
-        company.env.cr,
-        query.format(partner_filter=partner_filter),
-        params,
-        TRANSACTION_COLUMNS,
-    )
+    partner_filter = ""
+    if partner_ids is not None:
+        partner_filter = (
+            f"AND {partner_column} IN (SELECT id FROM res_partner"
+            " WHERE commercial_partner_id = ANY(%(partner_ids)s))"
+        )
+    elif chunk:
+        partner_filter = (
+            f"AND {partner_column} IN (SELECT id FROM res_partner"
+            " WHERE commercial_partner_id > %(chunk_after)s"
+            + (" AND commercial_partner_id <= %(chunk_last)s)" if chunk[1] else ")")
+        )
+    return query.format(partner_filter=partner_filter), params
+
+
+def extract_transactions(company, as_of, partner_ids=None, date_from=None, chunk=None):
+    """Transactions of ``company`` dated on or before ``as_of`` (a date of
+    the company's clock) as the engine's table; ``partner_ids`` limits it to
+    these commercial partners, ``chunk`` (after, last) to the commercial
+    partners with an id in ]after, last] (last None: no end), ``date_from``
+    to days from that one on. The one definition of a purchase: the
+    recompute, its ranks and the win-back measurement all read it here."""
+    query, params = _extract_query(company, as_of, partner_ids, date_from, chunk)
+    frame = _copy_to_frame(company.env.cr, query, params, TRANSACTION_COLUMNS)
     frame["date"] = pd.to_datetime(frame["date"])
     frame["is_visit"] = frame["is_visit"].astype(str).str.lower().isin(["t", "true"])
     return frame
+
+
+def extract_window_revenue(company, as_of, date_from):
+    """Net revenue from ``date_from`` to ``as_of`` of every customer of the
+    company, summed in PostgreSQL from the extract's own rows, with each
+    customer's peer-group value: what the ranks of a whole run are taken
+    from, in one pass, before the run goes chunk by chunk."""
+    query, params = _extract_query(company, as_of, date_from=date_from)
+    group_column = _group_column(company)
+    summed = f"""
+        SELECT t.company_id, t.partner_id,
+               {f'p."{group_column}"' if group_column else "NULL"},
+               SUM(t.amount)
+          FROM ({query}) t
+          JOIN res_partner p ON p.id = t.partner_id
+      GROUP BY 1, 2, 3
+    """  # noqa: S608 (whitelisted column name)
+    return _copy_to_frame(
+        company.env.cr,
+        summed,
+        params,
+        ["company_id", "partner_id", "group_key", "revenue"],
+    )
 
 
 # Two recomputes of one company never run at once: a PostgreSQL advisory
@@ -237,6 +270,14 @@ HOURLY_SLACK = timedelta(minutes=30)
 # A recompute asked for from the web client or RPC waits this many seconds
 # for another one of the company to end, then gives a clear error.
 UI_LOCK_WAIT = 5
+# Commercial partners per chunk of a whole-company run: about 10 orders
+# each, a chunk of the benchmark's L takes a few seconds and well under
+# 1 GB, whatever the database's size.
+CHUNK_CUSTOMERS = 50_000
+# Wall seconds one call of the daily job works before it hands the rest to
+# a new call: a unit of work of a cron worker must end within Odoo's
+# limit_time_real (120 s by default) and limit_time_cpu (60 s).
+CRON_BUDGET = 20
 # The daily job waits this many seconds for another recompute of a company
 # to end, then comes back this much later.
 CRON_LOCK_WAIT = 10
@@ -266,17 +307,23 @@ def changed_customers(company, since):
     return [row[0] for row in company.env.cr.fetchall()]
 
 
-def extract_groups(company, partner_ids):
-    """Peer-group value of each customer, from the res.partner field chosen in
-    the company settings; None when the company ranks all customers together."""
+def _group_column(company):
+    """The res_partner column that holds the company's peer group, or None
+    when the company ranks all customers together."""
     field_name = company.retention_group_field
     if not field_name or field_name == "none":
         return None
-    partner_model = company.env["res.partner"]
-    if field_name not in partner_model._fields:
+    field = company.env["res.partner"]._fields.get(field_name)
+    if field is None or not field.store or field.company_dependent:
         return None
-    column = partner_model._fields[field_name]
-    if not column.store or column.company_dependent:
+    return field_name
+
+
+def extract_groups(company, partner_ids):
+    """Peer-group value of each customer, from the res.partner field chosen in
+    the company settings; None when the company ranks all customers together."""
+    field_name = _group_column(company)
+    if not field_name:
         return None
     cr = company.env.cr
     cr.execute(
@@ -291,12 +338,11 @@ def extract_groups(company, partner_ids):
 def extract_peer_revenue(company, groups, exclude_ids):
     """Stored window revenue of the other customers in the groups of the
     customers being recomputed: a partial recompute ranks against them."""
-    field_name = company.retention_group_field
+    field_name = _group_column(company)
     cr = company.env.cr
-    company_key = str(company.id)
-    group_column = f'"{field_name}"' if groups is not None else "NULL"
+    group_column = f'p."{field_name}"' if groups is not None else "NULL"
     group_filter = ""
-    params = {"company_key": company_key, "exclude": list(exclude_ids)}
+    params = {"company_id": company.id, "exclude": list(exclude_ids)}
     if groups is not None:
         keys = groups["group_key"].dropna().astype(int).unique().tolist()
         group_filter = f"AND ({group_column} = ANY(%(keys)s)"
@@ -306,13 +352,14 @@ def extract_peer_revenue(company, groups, exclude_ids):
         params["keys"] = keys
     cr.execute(
         f"""
-        SELECT {group_column}, (retention_revenue ->> %(company_key)s)::float8
-          FROM res_partner
-         WHERE retention_revenue ? %(company_key)s
-           AND (retention_revenue ->> %(company_key)s)::float8 > 0
-           AND NOT (id = ANY(%(exclude)s))
+        SELECT {group_column}, s.revenue
+          FROM retention_partner_state s
+          JOIN res_partner p ON p.id = s.partner_id
+         WHERE s.company_id = %(company_id)s
+           AND s.revenue > 0
+           AND NOT (s.partner_id = ANY(%(exclude)s))
            {group_filter}
-        """,
+        """,  # noqa: S608 (whitelisted column name)
         params,
     )
     frame = pd.DataFrame(cr.fetchall(), columns=["group_key", "revenue"])
@@ -320,53 +367,85 @@ def extract_peer_revenue(company, groups, exclude_ids):
     return frame
 
 
-# (field, engine column, PostgreSQL type of the value handed to jsonb)
-WRITTEN_FIELDS = [
-    ("retention_first_order_date", "first_order_date", "date"),
-    ("retention_last_order_date", "last_order_date", "date"),
-    ("retention_visit_count", "visit_count", "int4"),
-    ("retention_revenue", "revenue", "float8"),
-    ("retention_avg_ticket", "avg_ticket", "float8"),
-    ("retention_cadence_days", "cadence_days", "float8"),
-    ("retention_days_since_last", "days_since_last", "int4"),
-    ("retention_next_order_date", "next_order_date", "date"),
-    ("retention_status", "status", "text"),
-    ("retention_overdue", "overdue", "bool"),
-    ("retention_trend_pct", "trend_pct", "float8"),
-    ("retention_group_top_pct", "group_top_pct", "float8"),
-    ("retention_group_tier", "group_tier", "text"),
-    ("retention_profile", "profile", "text"),
-    ("retention_alert", "alert", "text"),
-    ("retention_action", "action", "text"),
-    ("retention_reason", "reason", "text"),
-]
-COMPUTED_AT_FIELD = "retention_computed_at"
-ALL_FIELDS = [name for name, _column, _type in WRITTEN_FIELDS] + [COMPUTED_AT_FIELD]
-
-
-def _jsonb_value(sql_type, expression):
-    """Odoo reads company-dependent dates and datetimes back from jsonb
-    strings in its own formats."""
-    if sql_type == "date":
-        return f"to_char({expression}, 'YYYY-MM-DD')"
-    if sql_type == "timestamp":
-        return f"to_char({expression}, 'YYYY-MM-DD HH24:MI:SS')"
-    return expression
-
-
-def _set_company_value(column, value_expression):
-    """Replace the company's key in a company-dependent column; a NULL value
-    removes the key, an emptied column becomes NULL again."""
-    return (
-        f'"{column}" = NULLIF((COALESCE(p."{column}", \'{{}}\'::jsonb)'
-        " - %(company_key)s)"
-        " || jsonb_strip_nulls(jsonb_build_object(%(company_key)s,"
-        f" {value_expression})),"
-        f" '{{}}'::jsonb)"
+def stage_ranks(company, ranks):
+    """Keep the ranks of a run for its chunks, which run in later
+    transactions (and cron calls)."""
+    cr = company.env.cr
+    cr.execute("DELETE FROM retention_rank_stage WHERE company_id = %s", [company.id])
+    buffer = io.StringIO()
+    ranks[["company_id", "partner_id", "group_top_pct"]].to_csv(
+        buffer, index=False, header=False
+    )
+    buffer.seek(0)
+    cr.copy_expert(
+        "COPY retention_rank_stage (company_id, partner_id, group_top_pct)"
+        " FROM STDIN WITH (FORMAT csv)",
+        buffer,
     )
 
 
-_WRITE_BATCH = 5000
+def staged_ranks(company, chunk):
+    """The ranks kept by :func:`stage_ranks` for the customers of ``chunk``."""
+    after, last = chunk
+    cr = company.env.cr
+    cr.execute(
+        """
+        SELECT company_id, partner_id, group_top_pct FROM retention_rank_stage
+         WHERE company_id = %s AND partner_id > %s
+           AND (%s::int4 IS NULL OR partner_id <= %s)
+        """,
+        [company.id, after, last, last],
+    )
+    return pd.DataFrame(
+        cr.fetchall(), columns=["company_id", "partner_id", "group_top_pct"]
+    )
+
+
+def drop_ranks(company):
+    company.env.cr.execute(
+        "DELETE FROM retention_rank_stage WHERE company_id = %s", [company.id]
+    )
+
+
+def next_chunk(company, after, size):
+    """The chunk of commercial partners that follows id ``after``: (after,
+    last) with ``size`` commercial partners, last None when it is the last
+    chunk. Partners who are not customers are counted too: the bound is found
+    on the primary key alone, in milliseconds, whatever the table's size."""
+    cr = company.env.cr
+    cr.execute(
+        """
+        SELECT id FROM res_partner
+         WHERE id > %s AND id = commercial_partner_id
+      ORDER BY id OFFSET %s LIMIT 1
+        """,
+        [after, size - 1],
+    )
+    row = cr.fetchone()
+    return (after, row[0] if row else None)
+
+
+# (engine column, PostgreSQL type): what a row of retention_partner_state
+# keeps. The figures that move with the calendar alone (engine.DAILY_COLUMNS)
+# are not kept: they are derived on read.
+STATE_COLUMNS = [
+    ("first_order_date", "date"),
+    ("last_order_date", "date"),
+    ("visit_count", "int4"),
+    ("lifetime_visits", "int4"),
+    ("revenue", "float8"),
+    ("avg_ticket", "float8"),
+    ("cadence_days", "float8"),
+    ("next_order_date", "date"),
+    ("at_risk_threshold", "float8"),
+    ("status", "varchar"),
+    ("trend_pct", "float8"),
+    ("group_top_pct", "float8"),
+    ("group_tier", "varchar"),
+    ("profile", "varchar"),
+    ("alert", "varchar"),
+    ("action", "varchar"),
+]
 
 
 def _stage_metrics(cr, metrics):
@@ -375,96 +454,84 @@ def _stage_metrics(cr, metrics):
     cr.execute("DROP TABLE IF EXISTS retention_stage")
     columns = SQL(", ").join(
         SQL("%s %s", SQL.identifier(column), SQL(sql_type))
-        for _f, column, sql_type in WRITTEN_FIELDS
+        for column, sql_type in STATE_COLUMNS
     )
-    # kept across the commits between batches; dropped at the end
-    cr.execute(
-        SQL("CREATE TEMP TABLE retention_stage (row_number int4, id int4, %s)", columns)
-    )
-    frame = metrics[
-        ["partner_id"] + [column for _f, column, _t in WRITTEN_FIELDS]
-    ].copy()
-    for _field, column, sql_type in WRITTEN_FIELDS:
+    cr.execute(SQL("CREATE TEMP TABLE retention_stage (partner_id int4, %s)", columns))
+    frame = metrics[["partner_id"] + [column for column, _t in STATE_COLUMNS]].copy()
+    for column, sql_type in STATE_COLUMNS:
         # dates go as "YYYY-MM-DD 00:00:00", which PostgreSQL reads as dates
         if sql_type == "int4":
             frame[column] = frame[column].astype("Int64")
-    frame.insert(0, "row_number", np.arange(len(frame), dtype=np.int64))
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False, header=False)
     buffer.seek(0)
     cr.copy_expert("COPY retention_stage FROM STDIN WITH (FORMAT csv)", buffer)
 
 
-def write_metrics(company, metrics, computed_at, commit=False):
-    """Write one engine row per partner into the company's key of each
-    retention column: the rows are staged with COPY, then copied into
-    res_partner by UPDATE ... FROM in batches of 5,000. With ``commit``
-    (the cron) each batch is committed, so a user editing a customer or
-    confirming an order never waits for more than one batch's row locks."""
+def write_metrics(company, metrics, now, rewrite=False):
+    """Upsert one engine row per customer into the company's rows of
+    ``retention_partner_state``, in one statement: new customers are
+    inserted, the others updated only where a value changed (``rewrite``:
+    all of them, to stamp ``changed_at`` after a recompute asked for by a
+    user). Returns the number of rows written. Users never write these rows:
+    a run holds no lock that an order or a contact edit waits for."""
     cr = company.env.cr
-    if commit:
-        # End the reading transaction; each batch is then its own READ
-        # COMMITTED transaction: a customer edited meanwhile is written on
-        # top of the edit instead of failing the run with a serialization
-        # error, as Odoo's default REPEATABLE READ would. Only the cron
-        # asks for it, outside tests (see res.company._retention_recompute).
-        cr.commit()  # pylint: disable=invalid-commit
-        cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
     _stage_metrics(cr, metrics)
-    assignments = [
-        _set_company_value(field, _jsonb_value(sql_type, f"v.{column}"))
-        for field, column, sql_type in WRITTEN_FIELDS
-    ]
-    assignments.append(
-        _set_company_value(
-            COMPUTED_AT_FIELD, _jsonb_value("timestamp", "%(computed_at)s::timestamp")
+    names = [column for column, _t in STATE_COLUMNS]
+    stored = SQL(", ").join(SQL.identifier("s", name) for name in names)
+    incoming = SQL(", ").join(SQL.identifier("excluded", name) for name in names)
+    changed = (
+        SQL("TRUE") if rewrite else SQL("(%s) IS DISTINCT FROM (%s)", stored, incoming)
+    )
+    cr.execute(
+        SQL(
+            """
+            INSERT INTO retention_partner_state AS s
+                   (company_id, partner_id, changed_at, %(columns)s)
+            SELECT %(company_id)s, v.partner_id, %(now)s, %(values)s
+              FROM retention_stage v
+            ON CONFLICT (company_id, partner_id) DO UPDATE
+               SET changed_at = excluded.changed_at, %(assignments)s
+             WHERE %(changed)s
+            """,
+            columns=SQL(", ").join(SQL.identifier(name) for name in names),
+            values=SQL(", ").join(SQL.identifier("v", name) for name in names),
+            assignments=SQL(", ").join(
+                SQL("%s = %s", SQL.identifier(name), SQL.identifier("excluded", name))
+                for name in names
+            ),
+            company_id=company.id,
+            now=now,
+            changed=changed,
         )
     )
-    query = f"""
-        UPDATE res_partner p SET {", ".join(assignments)}
-          FROM retention_stage v
-         WHERE p.id = v.id AND v.row_number >= %(start)s AND v.row_number < %(stop)s
-    """
-    for start in range(0, len(metrics), _WRITE_BATCH):
-        cr.execute(
-            query,
-            {
-                "company_key": str(company.id),
-                "computed_at": computed_at,
-                "start": start,
-                "stop": start + _WRITE_BATCH,
-            },
-        )
-        if commit:
-            # row locks of one batch at a time (see above)
-            cr.commit()  # pylint: disable=invalid-commit
-            # also for what follows the last batch (stale values, last run)
-            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+    written = cr.rowcount
     cr.execute("DROP TABLE retention_stage")
+    return written
 
 
-def clear_stale(company, written_partner_ids, scope_partner_ids=None):
-    """Partners that carry values for this company but were not written by
-    this run (all their orders cancelled, say) lose them, so nothing stale
-    stays behind. ``scope_partner_ids`` limits the check to the partners a
-    partial recompute was asked for."""
+def clear_stale(company, written_partner_ids, partner_ids=None, chunk=None):
+    """Rows of this company that the run did not write (all the customer's
+    orders cancelled, say) are deleted, so nothing stale stays behind:
+    among ``partner_ids`` for a partial recompute, in the ``chunk`` range
+    for a chunk of a whole run."""
     cr = company.env.cr
-    scope = "AND id = ANY(%(scope)s)" if scope_partner_ids is not None else ""
+    if partner_ids is not None:
+        scope = SQL("partner_id = ANY(%s)", list(partner_ids))
+    else:
+        after, last = chunk
+        scope = SQL("partner_id > %s", after)
+        if last is not None:
+            scope = SQL("%s AND partner_id <= %s", scope, last)
     cr.execute(
-        f'SELECT id FROM res_partner WHERE "{COMPUTED_AT_FIELD}" ? %(company_key)s'
-        f" {scope}",
-        {"company_key": str(company.id), "scope": list(scope_partner_ids or [])},
+        SQL(
+            """
+            DELETE FROM retention_partner_state
+             WHERE company_id = %s AND %s AND NOT (partner_id = ANY(%s))
+            """,
+            company.id,
+            scope,
+            [int(pid) for pid in written_partner_ids],
+        )
     )
-    carrying = np.fromiter((row[0] for row in cr.fetchall()), dtype=np.int64)
-    stale = np.setdiff1d(carrying, np.asarray(written_partner_ids, dtype=np.int64))
-    if not len(stale):
-        return 0
-    assignments = ", ".join(
-        f'"{field}" = NULLIF("{field}" - %(company_key)s, \'{{}}\'::jsonb)'
-        for field in ALL_FIELDS
-    )
-    cr.execute(
-        f"UPDATE res_partner SET {assignments} WHERE id = ANY(%(stale)s)",
-        {"company_key": str(company.id), "stale": stale.tolist()},
-    )
-    return len(stale)
+    return cr.rowcount

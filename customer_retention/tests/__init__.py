@@ -1,3 +1,4 @@
+from . import test_chunks
 from . import test_cron
 from . import test_multi_company
 from . import test_recompute

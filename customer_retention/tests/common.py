@@ -2,6 +2,8 @@
 from contextlib import contextmanager
 from datetime import date, datetime, time
 
+from freezegun import freeze_time
+
 from odoo.tests import TransactionCase, new_test_user
 
 from odoo.addons.sms.tests.common import SMSCase
@@ -26,10 +28,13 @@ class CompanyUsers:
 
 
 class RetentionCase(CompanyUsers, TransactionCase):
-    """Real orders in a real database; helpers keep scenarios readable."""
+    """Real orders in a real database; helpers keep scenarios readable.
+    The clock stands at noon (UTC) of AS_OF: days since the last order,
+    overdue and the reason are read as of today, and today is AS_OF."""
 
     @classmethod
     def setUpClass(cls):
+        cls.startClassPatcher(freeze_time(datetime.combine(AS_OF, time(12, 0))))
         super().setUpClass()
         cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
         cls.company = cls.env.company

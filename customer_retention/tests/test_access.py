@@ -11,11 +11,10 @@ from odoo.addons.customer_retention.models.res_company import (
     ResCompany,
     RetentionBusyError,
 )
+from odoo.addons.customer_retention.models.res_partner import RETENTION_FIELDS
 
 from .common import AS_OF, RetentionCase
 from .test_cron import lock_held_elsewhere
-
-RETENTION_FIELDS = retention_store.ALL_FIELDS
 
 
 @tagged("post_install", "-at_install")

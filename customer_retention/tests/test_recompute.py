@@ -67,8 +67,8 @@ class TestRecompute(RetentionCase):
         # Last visit 05-31: 30 days ago <= threshold min(max(1.5 x 30, 30), 180) = 45.
         expect(days_since_last=30, status="active")
         # Trend: (03-31, 06-30] = 100 + 100 + 150 = 350 vs (12-30, 03-31] = 300
-        # -> +16.7 %.
-        expect(trend_pct=50 / 3)
+        # -> +16.67 %, read to one decimal.
+        expect(trend_pct=16.7)
         # Poland by revenue: Overdue 800, Regular 650, Fleet 600, Gone 500
         # -> rank 2/4 = 50 %.
         expect(group_top_pct=50.0, group_tier="top50")
@@ -216,20 +216,17 @@ class TestRecomputeOneCustomer(RetentionCase):
         self._order(self.contact, self.today - timedelta(days=1), 1500)
         other_before = self.other.with_company(self.company).retention_computed_at
         self.contact.action_retention_recompute()
-        # Poland: Small 1600, Big 1000 (stored), Untouched 10 (stored) -> 1/3.
+        # Poland: Small 1600, Big 1000 (stored), Untouched 10 (stored) -> 1/3,
+        # stored as a whole percent rounded up: top 34 %.
         self.assertRetention(
             self.small, visit_count=2, revenue=1600.0, days_since_last=1
         )
-        self.assertAlmostEqual(
-            self.small.with_company(self.company).retention_group_top_pct,
-            100 / 3,
-            places=2,
+        self.assertEqual(
+            self.small.with_company(self.company).retention_group_top_pct, 34
         )
         # Others keep their values until the nightly run: Big was 1st of 3.
-        self.assertAlmostEqual(
-            self.big.with_company(self.company).retention_group_top_pct,
-            100 / 3,
-            places=2,
+        self.assertEqual(
+            self.big.with_company(self.company).retention_group_top_pct, 34
         )
         self.assertEqual(
             self.other.with_company(self.company).retention_computed_at, other_before
@@ -276,5 +273,6 @@ class TestRecomputeOneCustomer(RetentionCase):
             untouched_before,
         )
         # Nothing changed since: nothing to do.
-        self.company.retention_changed_until = fields.Datetime.now() + timedelta(days=1)
+        # (the clock of the database, which stamped the orders, not frozen)
+        self.company.retention_changed_until = self.env.cr.now() + timedelta(days=1)
         self.assertEqual(self.company._retention_recompute_changed()["customers"], 0)

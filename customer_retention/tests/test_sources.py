@@ -1,5 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from datetime import date
+from datetime import date, datetime, time
+
+from freezegun import freeze_time
 
 from odoo.tests import tagged
 
@@ -50,6 +52,8 @@ class TestInvoiceSource(AccountTestInvoicingCommon):
 
     @classmethod
     def setUpClass(cls):
+        # Today is AS_OF, as in RetentionCase.
+        cls.startClassPatcher(freeze_time(datetime.combine(AS_OF, time(12, 0))))
         super().setUpClass()
         cls.env.company.retention_source = "invoice"
         cls.eur = cls.setup_other_currency("EUR", rates=[("2025-01-01", 2.0)])

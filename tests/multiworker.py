@@ -1,0 +1,127 @@
+"""The real daily job in Odoo's multi-worker mode:
+``python3 -m tests.multiworker [--size M]``.
+
+On a copy of the benchmark's loaded history (``--size``, default M; built
+and kept under ``var/bench`` like ``tests.benchmark --keep-data``), with the
+addon installed, it starts ``odoo-bin --workers=2`` with Odoo's default
+limits (60 s CPU and 120 s wall per unit of work, 2 GB soft and 2.5 GB hard
+memory), makes the daily retention job due, and waits until the company's
+run has ended. It reports how long that took, how many calls the job made
+and every worker the server killed or recycled (there should be none), and
+writes ``benchmark/results/multiworker_<size>.json``.
+"""
+
+import argparse
+import json
+import re
+import subprocess
+import time
+from datetime import datetime
+
+import psycopg2
+
+from . import benchmark
+from .harness import pg
+from .harness.odoo_env import REPO_ROOT, odoo_command, subprocess_env
+
+# What Odoo logs when a worker passes a limit (odoo/service/server.py).
+KILLED = re.compile(
+    r"timeout after|virtual (memory|real) limit|CPU time limit|MemoryError"
+    r"|Worker \(\d+\) (max age|exceeded)|killing",
+    re.IGNORECASE,
+)
+CALL = re.compile(r"Job 'Customer Retention: daily recompute' \(\d+\) processed")
+RUN = re.compile(r"Customer retention of .* chunk\(s\).*")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python3 -m tests.multiworker", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--size", default="M", choices=sorted(benchmark.SIZES))
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds")
+    options = parser.parse_args(argv)
+    data_dir = benchmark.BENCH_CLUSTER / "odoo-data"
+    log_file = REPO_ROOT / "var" / "log" / f"multiworker-{options.size}.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with pg.persistent_cluster(benchmark.BENCH_CLUSTER) as server:
+        template, _figures = benchmark.loaded_database(
+            server, options.size, data_dir, keep=True
+        )
+        database = template.clone(f"retention_multiworker_{options.size.lower()}")
+        try:
+            database.install()
+            connection = psycopg2.connect(**server.dsn_args(database.name))
+            connection.autocommit = True
+            with connection.cursor() as cr:
+                cr.execute("ANALYZE")
+                cr.execute(
+                    "SELECT res_id FROM ir_model_data WHERE module = "
+                    "'customer_retention' AND name = 'ir_cron_retention_recompute'"
+                )
+                cron_id = cr.fetchone()[0]
+                cr.execute(
+                    "UPDATE ir_cron SET nextcall = now() AT TIME ZONE 'UTC' "
+                    "WHERE id = %s",
+                    [cron_id],
+                )
+            argv = odoo_command() + [
+                *database.server_args(),
+                "--workers=2",
+                "--max-cron-threads=1",
+                "--log-level=info",
+                f"--logfile={log_file}",
+            ]
+            started = time.monotonic()
+            odoo = subprocess.Popen(argv, env=subprocess_env(), cwd=REPO_ROOT)
+            try:
+                finished = wait_for_run(connection, options.timeout)
+            finally:
+                odoo.terminate()
+                odoo.wait(timeout=60)
+            elapsed = time.monotonic() - started
+            connection.close()
+        finally:
+            database.drop()
+    log = log_file.read_text(errors="replace")
+    killed = [line for line in log.splitlines() if KILLED.search(line)]
+    result = {
+        "size": options.size,
+        "customers": benchmark.SIZES[options.size],
+        "finished": finished,
+        "server_start_to_run_end_s": elapsed,
+        "cron_calls": len(CALL.findall(log)),
+        "workers_killed_or_recycled": killed,
+        "run_log": RUN.findall(log),
+        "command": " ".join(argv[1:]),
+        "machine": benchmark.machine(),
+        "measured_at": datetime.now().isoformat(timespec="seconds"),
+    }
+    output = benchmark.RESULTS / f"multiworker_{options.size}.json"
+    output.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return 0 if finished and not killed else 1
+
+
+def wait_for_run(connection, timeout):
+    """Wait until the company's run has begun and ended (the daily job
+    stamps retention_last_attempt when it is done with the company)."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cr:
+        while time.monotonic() < deadline:
+            cr.execute(
+                "SELECT retention_last_attempt IS NOT NULL"
+                " AND retention_run_as_of IS NULL, retention_last_error"
+                " FROM res_company ORDER BY id LIMIT 1"
+            )
+            done, error = cr.fetchone()
+            if error:
+                raise RuntimeError(f"the daily job failed: {error}")
+            if done:
+                return True
+            time.sleep(1)
+    return False
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
