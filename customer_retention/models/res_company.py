@@ -209,11 +209,17 @@ class ResCompany(models.Model):
         copy=False,
         help="Day of the whole-company recompute in progress; empty when none is.",
     )
+    retention_run_phase = fields.Selection(
+        selection=[("revenue", "Ranking customers"), ("compute", "Computing values")],
+        string="Retention Run Phase",
+        readonly=True,
+        copy=False,
+    )
     retention_run_cursor = fields.Integer(
         string="Retention Run Position",
         readonly=True,
         copy=False,
-        help="Highest customer id that the recompute in progress has done.",
+        help="Highest customer id that the phase in progress has done.",
     )
     retention_run_started = fields.Datetime(
         string="Retention Run Started",
@@ -432,45 +438,74 @@ class ResCompany(models.Model):
         return stats
 
     def _retention_run_begin(self, as_of, commit, stats):
-        """Start a whole-company run as of ``as_of``: rank every customer in
-        one set-based pass (peer ranks need everybody's revenue), keep the
-        ranks for the chunks, and place the run before the first customer."""
-        started = time.perf_counter()
-        settings = self._retention_settings()
+        """Start a whole-company run as of ``as_of``, before its first chunk."""
         self.env.flush_all()
-        revenues = retention_store.extract_window_revenue(
-            self, as_of, window_start(as_of, settings)
-        )
-        retention_store.stage_ranks(self, rank_revenues(revenues, settings))
-        del revenues
+        retention_store.drop_ranks(self)
         # sudo: the run's own bookkeeping on the company, whoever started it
         self.sudo().write(
             {
                 "retention_run_as_of": as_of,
+                "retention_run_phase": "revenue",
                 "retention_run_cursor": 0,
                 "retention_run_started": fields.Datetime.now().replace(microsecond=0),
                 "retention_run_written": 0,
             }
         )
-        stats["rank_s"] = time.perf_counter() - started
         if commit:
-            # The ranks and the run's start are kept whatever happens next.
             self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def _retention_run_chunk(self, commit, stats):
-        """Compute and write the next chunk of the run in progress, then move
-        the run past it (committed with it). Returns whether the run is
-        finished; the last chunk ends it."""
+        """Do the next chunk of the run in progress and move the run past it,
+        committed with it: an interrupted run resumes at the next chunk.
+        First every customer's window revenue, chunk by chunk, then all the
+        ranks at once (peer ranks need everybody's revenue), then the
+        customers' values, chunk by chunk. Returns whether the run ended."""
         started = time.perf_counter()
-        as_of = self.retention_run_as_of
-        settings = self._retention_settings()
         chunk = retention_store.next_chunk(
             self, self.retention_run_cursor, retention_store.CHUNK_CUSTOMERS
         )
+        if self.retention_run_phase == "revenue":
+            finished = False
+            values = self._retention_run_revenue(chunk)
+            stats["rank_s"] += time.perf_counter() - started
+        else:
+            finished, values = self._retention_run_compute(chunk, stats)
+        self.sudo().write(values)  # sudo: the run's own bookkeeping
+        if commit:
+            # One chunk, one transaction.
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+        stats["chunks"] += 1
+        stats["longest_chunk_s"] = max(
+            stats["longest_chunk_s"], time.perf_counter() - started
+        )
+        return finished
+
+    def _retention_run_revenue(self, chunk):
+        """Stage the window revenue of the customers of ``chunk``; after the
+        last chunk, rank them all and stage the ranks."""
+        as_of = self.retention_run_as_of
+        settings = self._retention_settings()
+        revenues = retention_store.extract_window_revenue(
+            self, as_of, window_start(as_of, settings), chunk
+        )
+        retention_store.stage_revenues(self, revenues)
+        if chunk[1] is not None:
+            return {"retention_run_cursor": chunk[1]}
+        ranks = rank_revenues(retention_store.staged_revenues(self), settings)
+        retention_store.stage_ranks(self, ranks)
+        return {"retention_run_phase": "compute", "retention_run_cursor": 0}
+
+    def _retention_run_compute(self, chunk, stats):
+        """Compute and write the customers of ``chunk`` with the staged
+        ranks; the last chunk ends the run."""
+        started = time.perf_counter()
+        as_of = self.retention_run_as_of
         transactions = retention_store.extract_transactions(self, as_of, chunk=chunk)
         ranks = retention_store.staged_ranks(self, chunk)
         extracted = time.perf_counter()
-        metrics = compute_metrics(transactions, as_of, settings, ranks=ranks)
+        metrics = compute_metrics(
+            transactions, as_of, self._retention_settings(), ranks=ranks
+        )
         del transactions
         computed = time.perf_counter()
         now = fields.Datetime.now().replace(microsecond=0)
@@ -478,37 +513,30 @@ class ResCompany(models.Model):
         cleared = retention_store.clear_stale(
             self, metrics["partner_id"].to_numpy(), chunk=chunk
         )
-        finished = chunk[1] is None
+        self.env["res.partner"].invalidate_model(RETENTION_FIELDS)
         values = {
             "retention_run_cursor": chunk[1] or 0,
             "retention_run_written": self.retention_run_written + written,
         }
+        finished = chunk[1] is None
         if finished:
             retention_store.drop_ranks(self)
-            values.update(retention_run_as_of=False, retention_run_cursor=0)
+            values.update(retention_run_as_of=False, retention_run_phase=False)
             if as_of == self._retention_today():
                 # A back-test as of a past day is no run of today.
                 values.update(
                     retention_last_run=self.retention_run_started,
                     retention_changed_until=self.retention_run_started,
                 )
-        self.sudo().write(values)  # sudo: the run's own bookkeeping
-        self.env["res.partner"].invalidate_model(RETENTION_FIELDS)
-        if commit:
-            # One chunk, one transaction: an interrupted run resumes here.
-            self.env.cr.commit()  # pylint: disable=invalid-commit
-        elapsed = time.perf_counter() - started
         stats.update(
             customers=stats["customers"] + len(metrics),
             written=stats["written"] + written,
             cleared=stats["cleared"] + cleared,
-            chunks=stats["chunks"] + 1,
             extract_s=stats["extract_s"] + extracted - started,
             engine_s=stats["engine_s"] + computed - extracted,
             write_s=stats["write_s"] + time.perf_counter() - computed,
-            longest_chunk_s=max(stats["longest_chunk_s"], elapsed),
         )
-        return finished
+        return finished, values
 
     def _retention_run_step(self, budget, lock_wait=0.0, stats=None, as_of=None):
         """The daily job's unit of work on this company: begin the run of
@@ -524,11 +552,17 @@ class ResCompany(models.Model):
             if self.retention_run_as_of != day:
                 # none in progress, or one left over from an earlier day
                 self._retention_run_begin(day, commit, stats)
-            while not self._retention_run_chunk(commit, stats):
-                if time.monotonic() >= deadline:
+            longest = 0.0
+            while True:
+                chunk_started = time.monotonic()
+                if self._retention_run_chunk(commit, stats):
+                    self._retention_log(day, stats)
+                    return True
+                now = time.monotonic()
+                longest = max(longest, now - chunk_started)
+                # Stop before a chunk that would likely end past the budget.
+                if now + longest >= deadline:
                     return False
-            self._retention_log(day, stats)
-            return True
 
     def _retention_log(self, as_of, stats):
         _logger.info(

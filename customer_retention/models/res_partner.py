@@ -3,7 +3,7 @@ import pandas as pd
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
-from odoo.tools import SQL, Query
+from odoo.tools import SQL
 
 from ..engine import (
     ACTIONS,
@@ -113,6 +113,17 @@ def _python(value):
     if isinstance(value, pd.Timestamp):
         return value.date()
     return value.item() if hasattr(value, "item") else value
+
+
+class _JoinedCondition(SQL):
+    """A condition on a retention value, carried in a domain as ``('id',
+    'in', <this>)``: the partner's _condition_to_sql applies it to the row
+    of retention.partner.state joined by the query. As SQL it is a subquery
+    with the same meaning, for anything that reads it without that."""
+
+    def __init__(self, subquery, column, operator, value):
+        super().__init__(subquery)
+        self.column, self.operator, self.value = column, operator, value
 
 
 class ResPartner(models.Model):
@@ -335,38 +346,38 @@ class ResPartner(models.Model):
     def _search_retention(self, fname, operator, value):
         """Domain of the partners whose current company's row satisfies
         ``(column operator value)`` with the ORM's own semantics; partners
-        without a row count as NULL values (``('retention_status', '=',
-        False)`` finds them, ``('retention_status', '!=', 'lost')`` too)."""
+        without a row count as unset values (``('retention_status', '=',
+        False)`` finds them, ``('retention_status', '!=', 'lost')`` too).
+
+        The condition is placed on the row joined by the query itself (see
+        ``_condition_to_sql``), where the sort of the list is read too: a
+        filtered, sorted first page then comes from one index and stops after
+        the page, instead of sorting every match of a million customers."""
         self.check_field_access_rights("read", [fname])
-        state = self.env["retention.partner.state"]
-        table = state._table
-        condition = state._condition_to_sql(
-            table, RETENTION_COLUMNS[fname], operator, value, Query(self.env, table)
-        )
-        # Does the condition hold for a partner without a row (all NULL)?
-        self.env.cr.execute(
-            SQL(
-                "SELECT (%s) IS TRUE FROM (SELECT (NULL::%s).*) AS %s",
-                condition,
-                SQL.identifier(table),
-                SQL.identifier(table),
+        column = RETENTION_COLUMNS[fname]
+        # The same condition as a plain subquery: only for a caller that
+        # reads the domain's SQL without going through _condition_to_sql.
+        query = self._as_query(ordered=False)
+        state_alias = self._retention_join(self._table, query)
+        query.add_where(
+            self.env["retention.partner.state"]._condition_to_sql(
+                state_alias, column, operator, value, query
             )
         )
-        null_matches = self.env.cr.fetchone()[0]
-        company_rows = SQL(
-            "SELECT partner_id FROM %s WHERE company_id = %s",
-            SQL.identifier(table),
-            self.env.company.id,
-        )
-        if null_matches:
-            return [
-                (
-                    "id",
-                    "not in",
-                    SQL("(%s AND (%s) IS NOT TRUE)", company_rows, condition),
-                )
-            ]
-        return [("id", "in", SQL("(%s AND %s)", company_rows, condition))]
+        return [
+            ("id", "in", _JoinedCondition(query.subselect(), column, operator, value))
+        ]
+
+    def _condition_to_sql(self, alias, fname, operator, value, query):
+        if fname == "id" and isinstance(value, _JoinedCondition):
+            return self.env["retention.partner.state"]._condition_to_sql(
+                self._retention_join(alias, query),
+                value.column,
+                value.operator,
+                value.value,
+                query,
+            )
+        return super()._condition_to_sql(alias, fname, operator, value, query)
 
     def _retention_rank_sql(self, field_name, sql_value):
         keys = [key for key, _label in self._fields[field_name].selection]

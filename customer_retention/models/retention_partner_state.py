@@ -117,11 +117,12 @@ class RetentionPartnerState(models.Model):
 
 
 class RetentionRankStage(models.Model):
-    """The ranks of a nightly run, kept for its chunks: the run ranks every
-    customer of the company in one pass, then computes the customers chunk
-    by chunk in later transactions (and cron calls), each taking its
-    customers' ranks from here. Rows live for one run; only the run's own
-    SQL reads and writes them."""
+    """The ranks of a nightly run, kept for its chunks. The run first sums
+    the window revenue of every customer, chunk by chunk (``revenue``,
+    ``group_key``), then ranks them all at once (``group_top_pct``), then
+    computes the customers chunk by chunk, each chunk taking its customers'
+    ranks from here; every step runs in its own transaction (and cron call).
+    Rows live for one run; only the run's own SQL reads and writes them."""
 
     _name = "retention.rank.stage"
     _description = "Customer Retention Ranks of a Run"
@@ -131,7 +132,9 @@ class RetentionRankStage(models.Model):
         "res.company", required=True, readonly=True, ondelete="cascade"
     )
     partner_id = fields.Integer(required=True, readonly=True)
-    group_top_pct = fields.Float(required=True, readonly=True)
+    group_key = fields.Char(readonly=True)
+    revenue = fields.Float(readonly=True)
+    group_top_pct = fields.Float(readonly=True)
 
     _sql_constraints = [
         (

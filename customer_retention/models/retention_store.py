@@ -168,12 +168,12 @@ def extract_transactions(company, as_of, partner_ids=None, date_from=None, chunk
     return frame
 
 
-def extract_window_revenue(company, as_of, date_from):
-    """Net revenue from ``date_from`` to ``as_of`` of every customer of the
-    company, summed in PostgreSQL from the extract's own rows, with each
+def extract_window_revenue(company, as_of, date_from, chunk):
+    """Net revenue from ``date_from`` to ``as_of`` of the customers of
+    ``chunk``, summed in PostgreSQL from the extract's own rows, with each
     customer's peer-group value: what the ranks of a whole run are taken
-    from, in one pass, before the run goes chunk by chunk."""
-    query, params = _extract_query(company, as_of, date_from=date_from)
+    from, before the run computes its chunks."""
+    query, params = _extract_query(company, as_of, date_from=date_from, chunk=chunk)
     group_column = _group_column(company)
     summed = f"""
         SELECT t.company_id, t.partner_id,
@@ -367,20 +367,42 @@ def extract_peer_revenue(company, groups, exclude_ids):
     return frame
 
 
-def stage_ranks(company, ranks):
-    """Keep the ranks of a run for its chunks, which run in later
-    transactions (and cron calls)."""
-    cr = company.env.cr
-    cr.execute("DELETE FROM retention_rank_stage WHERE company_id = %s", [company.id])
+def _copy_in(cr, table, frame):
     buffer = io.StringIO()
-    ranks[["company_id", "partner_id", "group_top_pct"]].to_csv(
-        buffer, index=False, header=False
-    )
+    frame.to_csv(buffer, index=False, header=False)
     buffer.seek(0)
-    cr.copy_expert(
-        "COPY retention_rank_stage (company_id, partner_id, group_top_pct)"
-        " FROM STDIN WITH (FORMAT csv)",
-        buffer,
+    columns = ", ".join(frame.columns)
+    cr.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
+
+
+def stage_revenues(company, revenues):
+    """Keep the window revenues of a chunk of customers until every chunk
+    has its own and the run ranks them all."""
+    frame = revenues[["company_id", "partner_id", "group_key", "revenue"]].copy()
+    frame["group_key"] = frame["group_key"].astype("Int64")
+    _copy_in(company.env.cr, "retention_rank_stage", frame)
+
+
+def staged_revenues(company):
+    cr = company.env.cr
+    cr.execute(
+        "SELECT company_id, partner_id, group_key, revenue"
+        " FROM retention_rank_stage WHERE company_id = %s",
+        [company.id],
+    )
+    return pd.DataFrame(
+        cr.fetchall(), columns=["company_id", "partner_id", "group_key", "revenue"]
+    )
+
+
+def stage_ranks(company, ranks):
+    """Replace the company's staged revenues by the ranks computed from
+    them, which the run's chunks read."""
+    drop_ranks(company)
+    _copy_in(
+        company.env.cr,
+        "retention_rank_stage",
+        ranks[["company_id", "partner_id", "group_top_pct"]],
     )
 
 

@@ -64,8 +64,12 @@ class TestChunkedRun(RetentionCase):
     def test_an_interrupted_run_resumes_at_the_next_chunk(self):
         chunk_of_one = patch.object(retention_store, "CHUNK_CUSTOMERS", 1)
         with chunk_of_one:
-            # Ranks of everybody, then the chunks up to Steady's, one per call.
-            while self.company.retention_run_cursor != self.steady.id:
+            # Everybody's revenue and ranks, then the chunks up to Steady's,
+            # one per call.
+            while (
+                self.company.retention_run_phase,
+                self.company.retention_run_cursor,
+            ) != ("compute", self.steady.id):
                 self.assertFalse(self.step())
             self.assertEqual(self.company.retention_run_as_of, AS_OF)
             self.assertRetention(self.tipping, status="active")
