@@ -76,9 +76,10 @@ METRIC_COLUMNS = [
     "profile",
     "alert",
     "action",
-    # helpers for the reason sentence and for incremental ranking
+    # helpers for the reason sentence and for ranking again (rerank)
     "lifetime_visits",
     "visits_365",
+    "top_category_share",
     "at_risk_threshold",
     "overdue_ratio",
     "group_key",
@@ -88,6 +89,8 @@ _NO_GROUP = "__none__"
 RANK_TOLERANCE = 1e-9
 # A customer still worth chasing when their next expected order is past.
 OVERDUE_STATUSES = ("new", "active", "at_risk")
+# Columns that depend on the rank among peers (rerank recomputes them).
+RANK_COLUMNS = ("group_top_pct", "group_tier", "profile", "alert", "action")
 # Columns that move with the calendar alone: :func:`daily_figures` derives
 # them from the others on the day they are read, so a stored row changes only
 # when one of its own values does.
@@ -109,11 +112,10 @@ def compute_metrics(
         customers *not* in ``transactions`` that still count in the group
         ranks (incremental recomputes rank against stored revenues, rounded
         to the currency like the computed ones).
-    :param ranks: optional frame ``company_id, partner_id, group_top_pct``
-        from :func:`rank_revenues` over every customer of the companies: a
-        run in chunks of customers ranks them all once, then passes each
-        chunk its customers' ranks (``groups`` and ``peers`` are then only
-        read for ``group_key``).
+    :param ranks: optional frame ``company_id, partner_id, group_top_pct``:
+        ranks taken as they are instead of computed (a run in chunks passes
+        each chunk its customers' stored ranks, then ranks everybody again
+        with :func:`rerank`); ``peers`` is then not read.
     :return: frame with :data:`METRIC_COLUMNS`, one row per customer that has
         a transaction on or before ``as_of``.
     """
@@ -337,6 +339,27 @@ def _trend(customers, days, limits, as_of):
     )
 
 
+def rerank(metrics, as_of, settings=None, groups=None):
+    """Rank again rows of :func:`compute_metrics` computed in separate
+    chunks, all together: the :data:`RANK_COLUMNS` (rank, tier, and the
+    profile, alert and action that depend on the tier) as one call over all
+    the rows would give them. ``metrics`` needs the company, partner,
+    revenue, status, last order date, lifetime visits, visits in 365 days
+    and top category share columns; ``groups`` as for compute_metrics.
+    Returns a copy with the rank columns replaced."""
+    as_of = pd.Timestamp(as_of).normalize()
+    customers = metrics.reset_index(drop=True).copy()
+    if customers.empty:
+        return customers
+    customers["last_order_date"] = pd.to_datetime(customers["last_order_date"])
+    customers["days_since_last"] = _days_since(customers["last_order_date"], as_of)
+    limits = _limits(customers, settings, as_of)
+    _rank(customers, limits, groups, None)
+    _profile(customers, limits)
+    _alert_and_action(customers)
+    return customers
+
+
 def _rank(customers, limits, groups, peers, ranks=None):
     """Top-x % by window revenue among customers of the same company and
     group that have a positive revenue (see :func:`_top_pct`), or the
@@ -418,28 +441,6 @@ def _top_pct(ranked):
         / by_group.transform("size")
     )
     return np.ceil(exact - RANK_TOLERANCE)
-
-
-def rank_revenues(revenues, settings=None):
-    """Top-x % of every customer with a positive revenue, as
-    :func:`compute_metrics` ranks them, from a frame ``company_id,
-    partner_id, group_key, revenue`` (window revenue, not yet rounded) that
-    covers every customer of the companies: a run in chunks takes its ranks
-    from here. Returns ``company_id, partner_id, group_top_pct``."""
-    columns = ["company_id", "partner_id", "group_top_pct"]
-    if revenues.empty:
-        return pd.DataFrame({column: pd.Series(dtype="float64") for column in columns})
-    frame = revenues.reset_index(drop=True)
-    per_company = settings_by_company(settings, frame["company_id"].unique())
-    decimals = frame["company_id"].map(
-        {company: value.currency_decimals for company, value in per_company.items()}
-    )
-    frame["revenue"] = round_money(
-        frame["revenue"].to_numpy(dtype="float64"), decimals.to_numpy()
-    )
-    frame["group_key"] = frame["group_key"].astype(object)
-    ranked = frame[frame["revenue"] > 0]
-    return ranked.assign(group_top_pct=_top_pct(ranked))[columns].reset_index(drop=True)
 
 
 def _group_label(value):

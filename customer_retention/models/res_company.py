@@ -3,16 +3,18 @@ import contextlib
 import logging
 import time
 
+import numpy as np
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..engine import (
+    RANK_COLUMNS,
     TREND_PERIODS,
     CampaignSettings,
     RetentionSettings,
     compute_metrics,
-    rank_revenues,
-    window_start,
+    rerank,
 )
 from . import retention_store
 from .engine_text import engine_problems
@@ -210,7 +212,7 @@ class ResCompany(models.Model):
         help="Day of the whole-company recompute in progress; empty when none is.",
     )
     retention_run_phase = fields.Selection(
-        selection=[("revenue", "Ranking customers"), ("compute", "Computing values")],
+        selection=[("compute", "Computing values"), ("rank", "Ranking customers")],
         string="Retention Run Phase",
         readonly=True,
         copy=False,
@@ -440,12 +442,11 @@ class ResCompany(models.Model):
     def _retention_run_begin(self, as_of, commit, stats):
         """Start a whole-company run as of ``as_of``, before its first chunk."""
         self.env.flush_all()
-        retention_store.drop_ranks(self)
         # sudo: the run's own bookkeeping on the company, whoever started it
         self.sudo().write(
             {
                 "retention_run_as_of": as_of,
-                "retention_run_phase": "revenue",
+                "retention_run_phase": "compute",
                 "retention_run_cursor": 0,
                 "retention_run_started": fields.Datetime.now().replace(microsecond=0),
                 "retention_run_written": 0,
@@ -455,24 +456,26 @@ class ResCompany(models.Model):
             self.env.cr.commit()  # pylint: disable=invalid-commit
 
     def _retention_run_chunk(self, commit, stats):
-        """Do the next chunk of the run in progress and move the run past it,
-        committed with it: an interrupted run resumes at the next chunk.
-        First every customer's window revenue, chunk by chunk, then all the
-        ranks at once (peer ranks need everybody's revenue), then the
-        customers' values, chunk by chunk. Returns whether the run ended."""
+        """Do the next step of the run in progress and move the run past it,
+        committed with it: an interrupted run resumes at the next step.
+        First the customers' values, chunk by chunk, each chunk with its
+        customers' stored ranks; then everybody ranked again at once (peer
+        ranks need everybody's revenue), from the stored rows alone. Returns
+        whether the run ended."""
         started = time.perf_counter()
-        chunk = retention_store.next_chunk(
-            self, self.retention_run_cursor, retention_store.CHUNK_CUSTOMERS
-        )
-        if self.retention_run_phase == "revenue":
-            finished = False
-            values = self._retention_run_revenue(chunk)
-            stats["rank_s"] += time.perf_counter() - started
+        if self.retention_run_phase == "rank":
+            values = self._retention_run_rank(stats)
+            finished = True
         else:
-            finished, values = self._retention_run_compute(chunk, stats)
+            chunk = retention_store.next_chunk(
+                self, self.retention_run_cursor, retention_store.CHUNK_CUSTOMERS
+            )
+            values = self._retention_run_compute(chunk, stats)
+            finished = False
         self.sudo().write(values)  # sudo: the run's own bookkeeping
+        self.env["res.partner"].invalidate_model(RETENTION_FIELDS)
         if commit:
-            # One chunk, one transaction.
+            # One step, one transaction.
             self.env.cr.commit()  # pylint: disable=invalid-commit
         stats["chunks"] += 1
         stats["longest_chunk_s"] = max(
@@ -480,28 +483,13 @@ class ResCompany(models.Model):
         )
         return finished
 
-    def _retention_run_revenue(self, chunk):
-        """Stage the window revenue of the customers of ``chunk``; after the
-        last chunk, rank them all and stage the ranks."""
-        as_of = self.retention_run_as_of
-        settings = self._retention_settings()
-        revenues = retention_store.extract_window_revenue(
-            self, as_of, window_start(as_of, settings), chunk
-        )
-        retention_store.stage_revenues(self, revenues)
-        if chunk[1] is not None:
-            return {"retention_run_cursor": chunk[1]}
-        ranks = rank_revenues(retention_store.staged_revenues(self), settings)
-        retention_store.stage_ranks(self, ranks)
-        return {"retention_run_phase": "compute", "retention_run_cursor": 0}
-
     def _retention_run_compute(self, chunk, stats):
-        """Compute and write the customers of ``chunk`` with the staged
-        ranks; the last chunk ends the run."""
+        """Compute and write the customers of ``chunk``; after the last
+        chunk, the run goes on to ranking."""
         started = time.perf_counter()
         as_of = self.retention_run_as_of
         transactions = retention_store.extract_transactions(self, as_of, chunk=chunk)
-        ranks = retention_store.staged_ranks(self, chunk)
+        ranks = retention_store.stored_ranks(self, chunk)
         extracted = time.perf_counter()
         metrics = compute_metrics(
             transactions, as_of, self._retention_settings(), ranks=ranks
@@ -513,21 +501,6 @@ class ResCompany(models.Model):
         cleared = retention_store.clear_stale(
             self, metrics["partner_id"].to_numpy(), chunk=chunk
         )
-        self.env["res.partner"].invalidate_model(RETENTION_FIELDS)
-        values = {
-            "retention_run_cursor": chunk[1] or 0,
-            "retention_run_written": self.retention_run_written + written,
-        }
-        finished = chunk[1] is None
-        if finished:
-            retention_store.drop_ranks(self)
-            values.update(retention_run_as_of=False, retention_run_phase=False)
-            if as_of == self._retention_today():
-                # A back-test as of a past day is no run of today.
-                values.update(
-                    retention_last_run=self.retention_run_started,
-                    retention_changed_until=self.retention_run_started,
-                )
         stats.update(
             customers=stats["customers"] + len(metrics),
             written=stats["written"] + written,
@@ -536,7 +509,44 @@ class ResCompany(models.Model):
             engine_s=stats["engine_s"] + computed - extracted,
             write_s=stats["write_s"] + time.perf_counter() - computed,
         )
-        return finished, values
+        values = {"retention_run_written": self.retention_run_written + written}
+        if chunk[1] is None:
+            values.update(retention_run_phase="rank", retention_run_cursor=0)
+        else:
+            values["retention_run_cursor"] = chunk[1]
+        return values
+
+    def _retention_run_rank(self, stats):
+        """Rank every stored customer again, together, and write the rows
+        whose rank, tier, profile, alert or action changed; end the run."""
+        started = time.perf_counter()
+        as_of = self.retention_run_as_of
+        rows, groups = retention_store.rank_inputs(self)
+        ranked = rerank(rows, as_of, self._retention_settings(), groups=groups)
+        changed = np.zeros(len(ranked), dtype=bool)
+        for column in RANK_COLUMNS:
+            before, after = rows[column], ranked[column]
+            changed |= ~((before == after) | (before.isna() & after.isna())).to_numpy()
+        del rows
+        now = fields.Datetime.now().replace(microsecond=0)
+        _written, fresh = retention_store.write_ranks(
+            self, ranked[changed], now, self.retention_run_started
+        )
+        stats["written"] += fresh
+        stats["rank_s"] += time.perf_counter() - started
+        values = {
+            "retention_run_written": self.retention_run_written + fresh,
+            "retention_run_as_of": False,
+            "retention_run_phase": False,
+            "retention_run_cursor": 0,
+        }
+        if as_of == self._retention_today():
+            # A back-test as of a past day is no run of today.
+            values.update(
+                retention_last_run=self.retention_run_started,
+                retention_changed_until=self.retention_run_started,
+            )
+        return values
 
     def _retention_run_step(self, budget, lock_wait=0.0, stats=None, as_of=None):
         """The daily job's unit of work on this company: begin the run of

@@ -40,6 +40,8 @@ class RetentionPartnerState(models.Model):
     cadence_days = fields.Float(readonly=True)
     next_order_date = fields.Date(readonly=True)
     at_risk_threshold = fields.Float(readonly=True)
+    visits_365 = fields.Integer(readonly=True)
+    top_category_share = fields.Float(readonly=True)
     status = fields.Selection(STATUSES, readonly=True)
     trend_pct = fields.Float(readonly=True)
     group_top_pct = fields.Float(readonly=True)
@@ -114,32 +116,3 @@ class RetentionPartnerState(models.Model):
                 today,
             )
         return super()._field_to_sql(alias, fname, query, flush)
-
-
-class RetentionRankStage(models.Model):
-    """The ranks of a nightly run, kept for its chunks. The run first sums
-    the window revenue of every customer, chunk by chunk (``revenue``,
-    ``group_key``), then ranks them all at once (``group_top_pct``), then
-    computes the customers chunk by chunk, each chunk taking its customers'
-    ranks from here; every step runs in its own transaction (and cron call).
-    Rows live for one run; only the run's own SQL reads and writes them."""
-
-    _name = "retention.rank.stage"
-    _description = "Customer Retention Ranks of a Run"
-    _log_access = False
-
-    company_id = fields.Many2one(
-        "res.company", required=True, readonly=True, ondelete="cascade"
-    )
-    partner_id = fields.Integer(required=True, readonly=True)
-    group_key = fields.Char(readonly=True)
-    revenue = fields.Float(readonly=True)
-    group_top_pct = fields.Float(readonly=True)
-
-    _sql_constraints = [
-        (
-            "company_partner_uniq",
-            "unique(company_id, partner_id)",
-            "A customer has one rank per company and run.",
-        )
-    ]

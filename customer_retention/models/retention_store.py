@@ -21,7 +21,7 @@ from odoo import sql_db
 from odoo.tools import SQL
 from odoo.tools.sql import create_index
 
-from ..engine import TRANSACTION_COLUMNS
+from ..engine import RANK_COLUMNS, TRANSACTION_COLUMNS
 
 # One row per (customer, local day, product category, visit-or-refund): the
 # engine merges the rest. Amounts are untaxed and in the company currency.
@@ -166,29 +166,6 @@ def extract_transactions(company, as_of, partner_ids=None, date_from=None, chunk
     frame["date"] = pd.to_datetime(frame["date"])
     frame["is_visit"] = frame["is_visit"].astype(str).str.lower().isin(["t", "true"])
     return frame
-
-
-def extract_window_revenue(company, as_of, date_from, chunk):
-    """Net revenue from ``date_from`` to ``as_of`` of the customers of
-    ``chunk``, summed in PostgreSQL from the extract's own rows, with each
-    customer's peer-group value: what the ranks of a whole run are taken
-    from, before the run computes its chunks."""
-    query, params = _extract_query(company, as_of, date_from=date_from, chunk=chunk)
-    group_column = _group_column(company)
-    summed = f"""
-        SELECT t.company_id, t.partner_id,
-               {f'p."{group_column}"' if group_column else "NULL"},
-               SUM(t.amount)
-          FROM ({query}) t
-          JOIN res_partner p ON p.id = t.partner_id
-      GROUP BY 1, 2, 3
-    """  # noqa: S608 (whitelisted column name)
-    return _copy_to_frame(
-        company.env.cr,
-        summed,
-        params,
-        ["company_id", "partner_id", "group_key", "revenue"],
-    )
 
 
 # Two recomputes of one company never run at once: a PostgreSQL advisory
@@ -375,58 +352,116 @@ def _copy_in(cr, table, frame):
     cr.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
 
 
-def stage_revenues(company, revenues):
-    """Keep the window revenues of a chunk of customers until every chunk
-    has its own and the run ranks them all."""
-    frame = revenues[["company_id", "partner_id", "group_key", "revenue"]].copy()
-    frame["group_key"] = frame["group_key"].astype("Int64")
-    _copy_in(company.env.cr, "retention_rank_stage", frame)
-
-
-def staged_revenues(company):
-    cr = company.env.cr
-    cr.execute(
-        "SELECT company_id, partner_id, group_key, revenue"
-        " FROM retention_rank_stage WHERE company_id = %s",
-        [company.id],
-    )
-    return pd.DataFrame(
-        cr.fetchall(), columns=["company_id", "partner_id", "group_key", "revenue"]
-    )
-
-
-def stage_ranks(company, ranks):
-    """Replace the company's staged revenues by the ranks computed from
-    them, which the run's chunks read."""
-    drop_ranks(company)
-    _copy_in(
-        company.env.cr,
-        "retention_rank_stage",
-        ranks[["company_id", "partner_id", "group_top_pct"]],
-    )
-
-
-def staged_ranks(company, chunk):
-    """The ranks kept by :func:`stage_ranks` for the customers of ``chunk``."""
+def _range(chunk):
     after, last = chunk
+    condition = SQL("partner_id > %s", after)
+    if last is not None:
+        condition = SQL("%s AND partner_id <= %s", condition, last)
+    return condition
+
+
+def stored_ranks(company, chunk):
+    """The stored ranks of the customers of ``chunk``: a chunk of a run is
+    computed with them, then :func:`rank_inputs` and the engine's rerank
+    rank everybody again once all chunks are done."""
     cr = company.env.cr
     cr.execute(
-        """
-        SELECT company_id, partner_id, group_top_pct FROM retention_rank_stage
-         WHERE company_id = %s AND partner_id > %s
-           AND (%s::int4 IS NULL OR partner_id <= %s)
-        """,
-        [company.id, after, last, last],
+        SQL(
+            """
+            SELECT company_id, partner_id, group_top_pct FROM retention_partner_state
+             WHERE company_id = %s AND %s AND group_top_pct IS NOT NULL
+            """,
+            company.id,
+            _range(chunk),
+        )
     )
     return pd.DataFrame(
         cr.fetchall(), columns=["company_id", "partner_id", "group_top_pct"]
     )
 
 
-def drop_ranks(company):
-    company.env.cr.execute(
-        "DELETE FROM retention_rank_stage WHERE company_id = %s", [company.id]
+# What the engine's rerank reads of every stored row, besides its rank columns.
+RANK_INPUTS = (
+    "revenue",
+    "status",
+    "last_order_date",
+    "lifetime_visits",
+    "visits_365",
+    "top_category_share",
+)
+
+
+def rank_inputs(company):
+    """Every stored row of the company with what ranking it again needs and
+    its current rank columns, and each customer's peer group, as frames
+    (rows, groups). One narrow table read: a few seconds at a million."""
+    group_column = _group_column(company)
+    names = RANK_INPUTS + RANK_COLUMNS
+    query = SQL(
+        """
+        SELECT s.company_id, s.partner_id, %s, %s
+          FROM retention_partner_state s
+          JOIN res_partner p ON p.id = s.partner_id
+         WHERE s.company_id = %s
+        """,
+        SQL("p.%s", SQL.identifier(group_column)) if group_column else SQL("NULL"),
+        SQL(", ").join(SQL.identifier("s", name) for name in names),
+        company.id,
     )
+    frame = _copy_to_frame(
+        company.env.cr,
+        query.code,
+        query.params,
+        ["company_id", "partner_id", "group_key", *names],
+    )
+    groups = None
+    if group_column:
+        groups = frame[["company_id", "partner_id", "group_key"]]
+    return frame.drop(columns="group_key"), groups
+
+
+def write_ranks(company, ranked, now, run_started):
+    """Write the rank columns of the rows whose ranks changed; returns how
+    many rows were written, and how many of them the run had not written
+    before (its chunks may have)."""
+    if ranked.empty:
+        return 0, 0
+    cr = company.env.cr
+    cr.execute("DROP TABLE IF EXISTS retention_rank_update")
+    cr.execute(
+        "CREATE TEMP TABLE retention_rank_update (partner_id int4,"
+        " group_top_pct float8, group_tier varchar, profile varchar,"
+        " alert varchar, action varchar)"
+    )
+    _copy_in(cr, "retention_rank_update", ranked[["partner_id", *RANK_COLUMNS]])
+    cr.execute(
+        """
+        SELECT count(*) FROM retention_partner_state s
+          JOIN retention_rank_update v ON v.partner_id = s.partner_id
+         WHERE s.company_id = %s AND s.changed_at < %s
+        """,
+        [company.id, run_started],
+    )
+    fresh = cr.fetchone()[0]
+    cr.execute(
+        SQL(
+            """
+            UPDATE retention_partner_state s
+               SET changed_at = %s, %s
+              FROM retention_rank_update v
+             WHERE s.company_id = %s AND s.partner_id = v.partner_id
+            """,
+            now,
+            SQL(", ").join(
+                SQL("%s = %s", SQL.identifier(name), SQL.identifier("v", name))
+                for name in RANK_COLUMNS
+            ),
+            company.id,
+        )
+    )
+    written = cr.rowcount
+    cr.execute("DROP TABLE retention_rank_update")
+    return written, fresh
 
 
 def next_chunk(company, after, size):
@@ -460,6 +495,8 @@ STATE_COLUMNS = [
     ("cadence_days", "float8"),
     ("next_order_date", "date"),
     ("at_risk_threshold", "float8"),
+    ("visits_365", "int4"),
+    ("top_category_share", "float8"),
     ("status", "varchar"),
     ("trend_pct", "float8"),
     ("group_top_pct", "float8"),
@@ -541,10 +578,7 @@ def clear_stale(company, written_partner_ids, partner_ids=None, chunk=None):
     if partner_ids is not None:
         scope = SQL("partner_id = ANY(%s)", list(partner_ids))
     else:
-        after, last = chunk
-        scope = SQL("partner_id > %s", after)
-        if last is not None:
-            scope = SQL("%s AND partner_id <= %s", scope, last)
+        scope = _range(chunk)
     cr.execute(
         SQL(
             """

@@ -64,8 +64,7 @@ class TestChunkedRun(RetentionCase):
     def test_an_interrupted_run_resumes_at_the_next_chunk(self):
         chunk_of_one = patch.object(retention_store, "CHUNK_CUSTOMERS", 1)
         with chunk_of_one:
-            # Everybody's revenue and ranks, then the chunks up to Steady's,
-            # one per call.
+            # The chunks up to Steady's, one per call.
             while (
                 self.company.retention_run_phase,
                 self.company.retention_run_cursor,
@@ -100,12 +99,6 @@ class TestChunkedRun(RetentionCase):
         self.assertRetention(self.fleet, status="new", visit_count=1)
         self.assertFalse(self.company.retention_run_as_of)
         self.assertEqual(self.company.retention_last_run.date(), AS_OF)
-        # The ranks kept for the chunks are gone with the run.
-        self.env.cr.execute(
-            "SELECT count(*) FROM retention_rank_stage WHERE company_id = %s",
-            [self.company.id],
-        )
-        self.assertEqual(self.env.cr.fetchone()[0], 0)
 
     def test_a_run_left_over_from_yesterday_starts_again(self):
         with patch.object(retention_store, "CHUNK_CUSTOMERS", 1):

@@ -1,7 +1,7 @@
-"""What a run in chunks and a read on a later day rely on: ranks of every
-customer from one pass (rank_revenues) give each chunk the ranks of a whole
-run, and the figures that move with the calendar (daily_figures) come out of
-the stored values as the engine would compute them on that day."""
+"""What a run in chunks and a read on a later day rely on: chunks computed
+apart and then ranked again together (rerank) give what one call over
+everybody gives, and the figures that move with the calendar (daily_figures)
+come out of the stored values as the engine would compute them on that day."""
 
 import pandas as pd
 from engine_scenario import AS_OF, ago, metrics, tx
@@ -11,58 +11,31 @@ from retention_engine import (
     RetentionSettings,
     compute_metrics,
     daily_figures,
-    rank_revenues,
+    rerank,
     window_start,
 )
 
 
-def revenues(*rows):
-    return pd.DataFrame(
-        list(rows), columns=["company_id", "partner_id", "group_key", "revenue"]
+def chunked(rows, chunks, **options):
+    """A run in chunks: each chunk computed alone with no stored rank yet
+    (a first night), then every row ranked again together."""
+    frame = pd.DataFrame(rows, columns=TRANSACTION_COLUMNS)
+    no_ranks = pd.DataFrame(columns=["company_id", "partner_id", "group_top_pct"])
+    parts = pd.concat(
+        [
+            compute_metrics(
+                frame[frame["partner_id"].isin(ids)], AS_OF, ranks=no_ranks, **options
+            )
+            for ids in chunks
+        ],
+        ignore_index=True,
     )
+    return parts, rerank(parts, AS_OF, groups=options.get("groups"))
 
 
-def test_ranks_of_one_pass_rank_like_a_whole_run():
-    # Window revenues 400, 300.004 (rounds to 300.00), 300, 0 and -5 in one
-    # group: the 300s tie -> ranks 1, 2, 2 of 3 ranked -> 33.3, 66.7, 66.7 %
-    # shown as 34, 67, 67; 0 and -5 are not ranked.
-    result = rank_revenues(
-        revenues(
-            (1, 1, None, 400.0),
-            (1, 2, None, 300.004),
-            (1, 3, None, 300.0),
-            (1, 4, None, 0.0),
-            (1, 5, None, -5.0),
-        )
-    )
-    assert dict(zip(result["partner_id"], result["group_top_pct"], strict=True)) == {
-        1: 34,
-        2: 67,
-        3: 67,
-    }
-
-
-def test_ranks_are_per_company_and_group():
-    # Company 1 group a: 100, 50 -> 50, 100. Group b: 10 -> 100.
-    # Company 2 (same key a): 70 -> 100.
-    result = rank_revenues(
-        revenues(
-            (1, 1, "a", 100.0),
-            (1, 2, "a", 50.0),
-            (1, 3, "b", 10.0),
-            (2, 4, "a", 70.0),
-        )
-    )
-    got = {
-        (c, p): pct
-        for c, p, pct in result[["company_id", "partner_id", "group_top_pct"]].values
-    }
-    assert got == {(1, 1): 50, (1, 2): 100, (1, 3): 100, (2, 4): 100}
-
-
-def test_a_chunk_with_the_runs_ranks_equals_the_whole_run():
-    # Five customers in one company; the run computes partners 1-2 and 3-5
-    # separately with the ranks of one pass, and gets what one call gets.
+def test_chunks_ranked_again_together_equal_the_whole_run():
+    # Five customers; the run computes partners 1-2 and 3-5 separately, then
+    # ranks them all: the result is what one call gives.
     rows = [
         tx(1, 10, 500),
         tx(2, 40, 300),
@@ -73,33 +46,59 @@ def test_a_chunk_with_the_runs_ranks_equals_the_whole_run():
         tx(5, 800, 9999),  # outside the default two-year window
     ]
     whole = metrics(*rows)
-    frame = pd.DataFrame(rows, columns=TRANSACTION_COLUMNS)
-    start = pd.Timestamp(window_start(AS_OF, RetentionSettings()))
-    in_window = frame[frame["date"] >= start]
-    ranks = rank_revenues(
-        in_window.groupby(["company_id", "partner_id"], as_index=False)["amount"]
-        .sum()
-        .rename(columns={"amount": "revenue"})
-        .assign(group_key=None)
+    parts, ranked = chunked(rows, ([1, 2], [3, 4, 5]))
+    assert parts["group_top_pct"].isna().all()
+    pd.testing.assert_frame_equal(
+        ranked.set_index(["company_id", "partner_id"])[whole.columns], whole
     )
-    chunks = pd.concat(
-        compute_metrics(
-            frame[frame["partner_id"].isin(ids)], AS_OF, ranks=ranks
-        ).set_index(["company_id", "partner_id"])
-        for ids in ([1, 2], [3, 4, 5])
-    )
-    pd.testing.assert_frame_equal(chunks, whole)
     # window revenues of partners 1-5: 500, 400 (300 + 100), 250, 50 and 1000
     # (the 9999 is out of the window): ranks 2, 3, 4, 5, 1 of 5
     assert list(whole["group_top_pct"]) == [40, 60, 80, 100, 20]
 
 
-def test_a_customer_missing_from_the_ranks_has_no_rank():
-    ranks = rank_revenues(revenues((1, 2, None, 10.0)))
-    frame = pd.DataFrame([tx(1, 10, 500)], columns=TRANSACTION_COLUMNS)
-    result = compute_metrics(frame, AS_OF, ranks=ranks)
-    assert result["group_top_pct"].isna().all()
-    assert result["group_tier"].isna().all()
+def test_ranking_again_moves_the_profile_alert_and_action_with_the_tier():
+    # Partner 1: 4 visits this year (frequent), 400; three others spent 10.
+    # Alone in its chunk partner 1 has no rank: frequent, cross-sell. Ranked
+    # with the others: 1 of 4 -> top 25 % -> valuable, loyalty reward.
+    rows = [tx(1, day, 100) for day in (10, 40, 70, 100)]
+    rows += [tx(3, 5, 10), tx(4, 5, 10), tx(5, 5, 10)]
+    whole = metrics(*rows)
+    assert whole.loc[(1, 1), "profile"] == "valuable"
+    parts, ranked = chunked(rows, ([1], [3, 4, 5]))
+    first = parts.set_index("partner_id").loc[1]
+    assert (first["profile"], first["action"]) == ("frequent", "cross_sell")
+    again = ranked.set_index("partner_id").loc[1]
+    assert (again["group_top_pct"], again["profile"], again["action"]) == (
+        25,
+        "valuable",
+        "loyalty",
+    )
+
+
+def test_ranking_again_respects_groups():
+    rows = [tx(1, 10, 500), tx(2, 10, 300), tx(3, 10, 100)]
+    groups = pd.DataFrame(
+        [(1, 1, "a"), (1, 2, "b"), (1, 3, "b")],
+        columns=["company_id", "partner_id", "group_key"],
+    )
+    whole = metrics(*rows, groups=groups)
+    _parts, ranked = chunked(rows, ([1, 3], [2]), groups=groups)
+    assert list(ranked.sort_values("partner_id")["group_top_pct"]) == [100, 50, 100]
+    assert list(whole["group_top_pct"]) == [100, 50, 100]
+
+
+def test_stored_ranks_are_taken_as_they_are():
+    ranks = pd.DataFrame(
+        [(1, 1, 7.0)], columns=["company_id", "partner_id", "group_top_pct"]
+    )
+    frame = pd.DataFrame([tx(1, 10, 500), tx(2, 10, 50)], columns=TRANSACTION_COLUMNS)
+    result = compute_metrics(frame, AS_OF, ranks=ranks).set_index("partner_id")
+    assert (
+        result.loc[1, "group_top_pct"] == 7 and result.loc[1, "group_tier"] == "top10"
+    )
+    assert pd.isna(result.loc[2, "group_top_pct"]) and pd.isna(
+        result.loc[2, "group_tier"]
+    )
 
 
 def test_the_window_starts_lookback_days_before_and_zero_means_all():

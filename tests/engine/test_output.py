@@ -54,6 +54,7 @@ def test_every_documented_column_is_produced_and_filled():
         "at_risk_threshold": 45,
         "overdue_ratio": 40 / 30,
         "group_key": "a",
+        "top_category_share": 0.0,
     }
     assert row.notna().all()
 
