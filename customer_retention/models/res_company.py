@@ -572,16 +572,22 @@ class ResCompany(models.Model):
                 longest = max(longest, now - chunk_started)
                 # Stop before a chunk that would likely end past the budget.
                 if now + longest >= deadline:
+                    self._retention_log(day, stats, finished=False)
                     return False
 
-    def _retention_log(self, as_of, stats):
+    def _retention_log(self, as_of, stats, finished=True):
         _logger.info(
-            "Customer retention of %(company)s as of %(as_of)s: %(customers)d "
-            "customers in %(chunks)d chunk(s), %(written)d written, %(cleared)d "
-            "cleared (ranks %(rank_s).2fs, extract %(extract_s).2fs, engine "
-            "%(engine_s).2fs, write %(write_s).2fs, longest chunk "
+            "Customer retention of %(company)s as of %(as_of)s%(state)s: "
+            "%(customers)d customers in %(chunks)d step(s), %(written)d written, "
+            "%(cleared)d cleared (ranks %(rank_s).2fs, extract %(extract_s).2fs, "
+            "engine %(engine_s).2fs, write %(write_s).2fs, longest step "
             "%(longest_chunk_s).2fs)",
-            dict(stats, company=self.name, as_of=as_of),
+            dict(
+                stats,
+                company=self.name,
+                as_of=as_of,
+                state="" if finished else " (run goes on in the next call)",
+            ),
         )
 
     def _retention_recompute_changed(self, as_of=None, lock_wait=0.0):

@@ -63,6 +63,9 @@ class ResConfigSettings(models.TransientModel):
     retention_recompute_requested = fields.Boolean(
         related="company_id.retention_recompute_requested"
     )
+    retention_run_as_of = fields.Date(related="company_id.retention_run_as_of")
+    retention_run_phase = fields.Selection(related="company_id.retention_run_phase")
+    retention_run_written = fields.Integer(related="company_id.retention_run_written")
 
     def action_retention_recompute(self):
         """Save the settings, then hand a recompute of the current company to

@@ -327,19 +327,22 @@ def extract_peer_revenue(company, groups, exclude_ids):
             f" OR {group_column} IS NULL)" if groups["group_key"].isna().any() else ")"
         )
         params["keys"] = keys
-    cr.execute(
+    # Through COPY: a company of a million customers has as many peers.
+    join = "JOIN res_partner p ON p.id = s.partner_id" if groups is not None else ""
+    frame = _copy_to_frame(
+        cr,
         f"""
         SELECT {group_column}, s.revenue
           FROM retention_partner_state s
-          JOIN res_partner p ON p.id = s.partner_id
+          {join}
          WHERE s.company_id = %(company_id)s
            AND s.revenue > 0
            AND NOT (s.partner_id = ANY(%(exclude)s))
            {group_filter}
         """,  # noqa: S608 (whitelisted column name)
         params,
+        ["group_key", "revenue"],
     )
-    frame = pd.DataFrame(cr.fetchall(), columns=["group_key", "revenue"])
     frame.insert(0, "company_id", company.id)
     return frame
 
