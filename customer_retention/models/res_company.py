@@ -4,6 +4,7 @@ import logging
 import time
 
 import numpy as np
+import pandas as pd
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -525,8 +526,9 @@ class ResCompany(models.Model):
         ranked = rerank(rows, as_of, self._retention_settings(), groups=groups)
         changed = np.zeros(len(ranked), dtype=bool)
         for column in RANK_COLUMNS:
-            before, after = rows[column], ranked[column]
-            changed |= ~((before == after) | (before.isna() & after.isna())).to_numpy()
+            before = rows[column].astype(object).to_numpy()
+            after = ranked[column].astype(object).to_numpy()
+            changed |= ~((before == after) | (pd.isna(before) & pd.isna(after)))
         del rows
         now = fields.Datetime.now().replace(microsecond=0)
         _written, fresh = retention_store.write_ranks(

@@ -92,7 +92,7 @@ def company_timezone(company):
     return tz if tz in pytz.all_timezones_set else "UTC"
 
 
-def _copy_to_frame(cr, query, params, columns):
+def _copy_to_frame(cr, query, params, columns, dtype=None):
     """Stream a query through COPY: an order of magnitude faster than
     fetchall() for millions of rows."""
     buffer = io.StringIO()
@@ -101,7 +101,9 @@ def _copy_to_frame(cr, query, params, columns):
     buffer.seek(0)
     if not buffer.getvalue():
         return pd.DataFrame(columns=columns)
-    return pd.read_csv(buffer, header=None, names=columns)
+    frame = pd.read_csv(buffer, header=None, names=columns, dtype=dtype)
+    del buffer
+    return frame
 
 
 def local_day_start_utc(company, day):
@@ -411,11 +413,14 @@ def rank_inputs(company):
         SQL(", ").join(SQL.identifier("s", name) for name in names),
         company.id,
     )
+    # A million rows: the few distinct words as categories, not strings.
+    words = ("status", "group_tier", "profile", "alert", "action")
     frame = _copy_to_frame(
         company.env.cr,
         query.code,
         query.params,
         ["company_id", "partner_id", "group_key", *names],
+        dtype=dict.fromkeys(words, "category"),
     )
     groups = None
     if group_column:
