@@ -27,7 +27,9 @@ class RetentionPartnerState(models.Model):
     # Written in bulk by SQL only: no create/write stamps to maintain.
     _log_access = False
 
-    company_id = fields.Many2one("res.company", required=True, readonly=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, readonly=True, ondelete="cascade"
+    )
     partner_id = fields.Many2one(
         "res.partner", required=True, readonly=True, index=True, ondelete="cascade"
     )
