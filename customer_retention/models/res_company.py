@@ -214,7 +214,6 @@ class ResCompany(models.Model):
     )
     retention_run_phase = fields.Selection(
         selection=[("compute", "Computing values"), ("rank", "Ranking customers")],
-        string="Retention Run Phase",
         readonly=True,
         copy=False,
     )
@@ -224,11 +223,7 @@ class ResCompany(models.Model):
         copy=False,
         help="Highest customer id that the phase in progress has done.",
     )
-    retention_run_started = fields.Datetime(
-        string="Retention Run Started",
-        readonly=True,
-        copy=False,
-    )
+    retention_run_started = fields.Datetime(readonly=True, copy=False)
     retention_run_written = fields.Integer(
         string="Customers Updated by the Last Run",
         readonly=True,
