@@ -57,9 +57,8 @@ TRANSACTION_COLUMNS = [
     "is_visit",
     "category_id",
 ]
-METRIC_COLUMNS = [
-    "company_id",
-    "partner_id",
+# What a customer's retention is made of: the values users see.
+VALUE_COLUMNS = [
     "first_order_date",
     "last_order_date",
     "visit_count",
@@ -76,6 +75,11 @@ METRIC_COLUMNS = [
     "profile",
     "alert",
     "action",
+]
+METRIC_COLUMNS = [
+    "company_id",
+    "partner_id",
+    *VALUE_COLUMNS,
     # helpers for the reason sentence and for ranking again (rerank)
     "lifetime_visits",
     "visits_365",

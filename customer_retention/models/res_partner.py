@@ -11,6 +11,7 @@ from ..engine import (
     PROFILES,
     STATUSES,
     TIERS,
+    VALUE_COLUMNS,
     daily_figures,
     render_reasons,
 )
@@ -39,27 +40,7 @@ SALES_USERS = "sales_team.group_sale_salesman"
 
 # res.partner field retention_<column> -> its column (or derived value) in
 # retention.partner.state
-RETENTION_COLUMNS = {
-    f"retention_{column}": column
-    for column in (
-        "first_order_date",
-        "last_order_date",
-        "visit_count",
-        "revenue",
-        "avg_ticket",
-        "cadence_days",
-        "days_since_last",
-        "next_order_date",
-        "status",
-        "overdue",
-        "trend_pct",
-        "group_top_pct",
-        "group_tier",
-        "profile",
-        "alert",
-        "action",
-    )
-}
+RETENTION_COLUMNS = {f"retention_{column}": column for column in VALUE_COLUMNS}
 # Shown, not searched: the sentence is written for the reader on the day.
 RETENTION_DISPLAY_FIELDS = ("retention_reason", "retention_computed_at")
 RETENTION_FIELDS = tuple(RETENTION_COLUMNS) + RETENTION_DISPLAY_FIELDS
