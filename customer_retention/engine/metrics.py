@@ -434,7 +434,7 @@ def _top_pct(ranked):
     tiers (10, 25, 50) are the same either way. Finer ranks would change for
     most customers of a group whenever one of them buys, and rewrite their
     rows every night for a difference nobody reads."""
-    key = ranked["group_key"].map(_group_label)
+    key = _group_labels(ranked["group_key"])
     by_group = ranked["revenue"].groupby([ranked["company_id"], key])
     # rank "min": equal revenues share the best place. Not rank(pct=True):
     # dividing first and then multiplying by 100 gives 55.00000000000001 for
@@ -447,14 +447,18 @@ def _top_pct(ranked):
     return np.ceil(exact - RANK_TOLERANCE)
 
 
-def _group_label(value):
+def _group_labels(keys):
     """One label per group whatever the key's type: record ids arrive as
-    floats (7.0) from a column with gaps and as ints (7) from stored peers."""
-    if value is None or pd.isna(value):
-        return _NO_GROUP
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
+    floats (7.0) from a column with gaps, as ints (7) from stored peers and
+    as text ("7") from CSV; no value is the group "no value". On whole
+    columns: a million keys at once."""
+    keys = pd.Series(keys).astype(object)
+    labels = keys.astype(str)
+    numbers = pd.to_numeric(keys, errors="coerce")
+    whole = numbers.notna() & (numbers == np.floor(numbers))
+    labels[whole] = numbers[whole].astype("int64").astype(str)
+    labels[keys.isna()] = _NO_GROUP
+    return labels
 
 
 def _top_category_share(customers, tx, limits):

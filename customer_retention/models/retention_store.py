@@ -134,19 +134,25 @@ def _extract_query(company, as_of, partner_ids=None, date_from=None, chunk=None)
         "chunk_after": chunk[0] if chunk else None,
         "chunk_last": chunk[1] if chunk else None,
     }
-    if company.retention_source == "invoice":
+    invoices = company.retention_source == "invoice"
+    if invoices:
         query, partner_column = _INVOICE_QUERY, "move.partner_id"
     else:
         query, partner_column = _SALE_QUERY, "so.partner_id"
     # Through the indexed partner_id of the orders: filtering on the joined
-    # customer's commercial partner made PostgreSQL read every order (13 s
-    # for 1,000 customers out of a million).
+    # customer's commercial partner alone made PostgreSQL read every order
+    # (13 s for 1,000 customers out of a million); on the orders' partner
+    # alone, it read every partner to join them.
     partner_filter = ""
     if partner_ids is not None:
         partner_filter = (
             f"AND {partner_column} IN (SELECT id FROM res_partner"
             " WHERE commercial_partner_id = ANY(%(partner_ids)s))"
         )
+        if not invoices:
+            partner_filter += (
+                " AND customer.commercial_partner_id = ANY(%(partner_ids)s)"
+            )
     elif chunk:
         partner_filter = (
             f"AND {partner_column} IN (SELECT id FROM res_partner"
