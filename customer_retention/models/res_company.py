@@ -681,11 +681,16 @@ class ResCompany(models.Model):
         self.env["ir.cron"]._notify_progress(done=0, remaining=0)
 
     def _retention_attempt_values(self, now, error=None):
-        return {
+        values = {
             "retention_last_attempt": now,
             "retention_last_error": error and f"{type(error).__name__}: {error}",
             "retention_recompute_requested": False,
         }
+        if error:
+            # A run that failed is dropped, not resumed in a loop: tomorrow's
+            # run starts again (a killed worker raises nothing and resumes).
+            values.update(retention_run_as_of=False, retention_run_phase=False)
+        return values
 
     @api.model
     def _cron_retention_recompute_changed(self):

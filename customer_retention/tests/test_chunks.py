@@ -100,6 +100,25 @@ class TestChunkedRun(RetentionCase):
         self.assertFalse(self.company.retention_run_as_of)
         self.assertEqual(self.company.retention_last_run.date(), AS_OF)
 
+    def test_a_run_that_fails_is_dropped_until_tomorrow(self):
+        # Bad data breaks the second chunk: the daily job marks the error and
+        # drops the run, instead of resuming it in a loop all day.
+        with patch.object(retention_store, "CHUNK_CUSTOMERS", 1):
+            self.step()
+        self.assertEqual(self.company.retention_run_as_of, AS_OF)
+        with (
+            patch.object(
+                retention_store, "write_metrics", side_effect=ZeroDivisionError("bad")
+            ),
+            self.assertLogs(
+                "odoo.addons.customer_retention.models.res_company", "ERROR"
+            ),
+        ):
+            self.env["res.company"]._cron_retention_recompute()
+        self.assertFalse(self.company.retention_run_as_of)
+        self.assertEqual(self.company.retention_last_error, "ZeroDivisionError: bad")
+        self.assertFalse(self.company._retention_due(datetime.now()))
+
     def test_a_run_left_over_from_yesterday_starts_again(self):
         with patch.object(retention_store, "CHUNK_CUSTOMERS", 1):
             self.step(AS_OF - timedelta(days=1))
