@@ -69,7 +69,7 @@ class ResConfigSettings(models.TransientModel):
 
     def action_retention_recompute(self):
         """Save the settings, then hand a recompute of the current company to
-        the daily job: it runs in the background, in committed batches,
+        the daily job: it runs in the background, in committed chunks,
         never inside this request."""
         self.execute()
         company = self.env.company
