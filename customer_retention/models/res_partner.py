@@ -44,8 +44,8 @@ RETENTION_COLUMNS = {f"retention_{column}": column for column in VALUE_COLUMNS}
 # Shown, not searched: the sentence is written for the reader on the day.
 RETENTION_DISPLAY_FIELDS = ("retention_reason", "retention_computed_at")
 RETENTION_FIELDS = tuple(RETENTION_COLUMNS) + RETENTION_DISPLAY_FIELDS
-# Read with the row, to render the reason sentence.
-_REASON_COLUMNS = ("lifetime_visits", "at_risk_threshold", "changed_at")
+# Read with the row's values, for "computed on".
+_STAMP_COLUMNS = ("changed_at",)
 _DATE_COLUMNS = ("first_order_date", "last_order_date", "next_order_date")
 
 
@@ -269,7 +269,7 @@ class ResPartner(models.Model):
         metric columns."""
         ids = [pid for pid in self._origin.ids if pid]
         columns = [column for column, _t in retention_store.STATE_COLUMNS]
-        columns += [c for c in _REASON_COLUMNS if c not in columns]
+        columns += _STAMP_COLUMNS
         if not ids:
             return pd.DataFrame(columns=["company_id", "partner_id", *columns])
         self.env.cr.execute(

@@ -441,13 +441,7 @@ def write_ranks(company, ranked, now, run_started):
     if ranked.empty:
         return 0, 0
     cr = company.env.cr
-    cr.execute("DROP TABLE IF EXISTS retention_rank_update")
-    cr.execute(
-        "CREATE TEMP TABLE retention_rank_update (partner_id int4,"
-        " group_top_pct float8, group_tier varchar, profile varchar,"
-        " alert varchar, action varchar)"
-    )
-    _copy_in(cr, "retention_rank_update", ranked[["partner_id", *RANK_COLUMNS]])
+    _stage(cr, "retention_rank_update", ranked[["partner_id", *RANK_COLUMNS]])
     cr.execute(
         """
         SELECT count(*) FROM retention_partner_state s
@@ -521,24 +515,28 @@ STATE_COLUMNS = [
 ]
 
 
-def _stage_metrics(cr, metrics):
-    """COPY the engine's rows into a temporary table with typed columns: no
-    huge SQL literals to build, send and parse, whatever the row count."""
-    cr.execute("DROP TABLE IF EXISTS retention_stage")
-    columns = SQL(", ").join(
-        SQL("%s %s", SQL.identifier(column), SQL(sql_type))
-        for column, sql_type in STATE_COLUMNS
+def _stage(cr, table, frame):
+    """COPY ``frame`` (partner_id and columns of STATE_COLUMNS) into a new
+    temporary table typed like retention_partner_state: no huge SQL
+    literals to build, send and parse, whatever the row count."""
+    types = dict(STATE_COLUMNS, partner_id="int4")
+    cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(table)))
+    cr.execute(
+        SQL(
+            "CREATE TEMP TABLE %s (%s)",
+            SQL.identifier(table),
+            SQL(", ").join(
+                SQL("%s %s", SQL.identifier(column), SQL(types[column]))
+                for column in frame.columns
+            ),
+        )
     )
-    cr.execute(SQL("CREATE TEMP TABLE retention_stage (partner_id int4, %s)", columns))
-    frame = metrics[["partner_id"] + [column for column, _t in STATE_COLUMNS]].copy()
-    for column, sql_type in STATE_COLUMNS:
+    frame = frame.copy()
+    for column in frame.columns:
         # dates go as "YYYY-MM-DD 00:00:00", which PostgreSQL reads as dates
-        if sql_type == "int4":
+        if types[column] == "int4":
             frame[column] = frame[column].astype("Int64")
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, header=False)
-    buffer.seek(0)
-    cr.copy_expert("COPY retention_stage FROM STDIN WITH (FORMAT csv)", buffer)
+    _copy_in(cr, table, frame)
 
 
 def write_metrics(company, metrics, now, rewrite=False):
@@ -549,7 +547,11 @@ def write_metrics(company, metrics, now, rewrite=False):
     user). Returns the number of rows written. Users never write these rows:
     a run holds no lock that an order or a contact edit waits for."""
     cr = company.env.cr
-    _stage_metrics(cr, metrics)
+    _stage(
+        cr,
+        "retention_stage",
+        metrics[["partner_id"] + [column for column, _t in STATE_COLUMNS]],
+    )
     names = [column for column, _t in STATE_COLUMNS]
     stored = SQL(", ").join(SQL.identifier("s", name) for name in names)
     incoming = SQL(", ").join(SQL.identifier("excluded", name) for name in names)
