@@ -22,6 +22,7 @@
         "views/res_config_settings_views.xml",
         "views/res_partner_views.xml",
         "views/retention_sms_campaign_views.xml",
+        "views/retention_analysis_views.xml",
         "views/customer_retention_menus.xml",
         "wizard/retention_sms_wizard_views.xml",
     ],

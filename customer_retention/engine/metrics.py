@@ -144,6 +144,26 @@ def compute_metrics(
     return customers[METRIC_COLUMNS].reset_index(drop=True)
 
 
+def statuses(transactions, as_of, settings=None):
+    """Each customer's status on ``as_of`` from its transactions up to that
+    day, as :func:`compute_metrics` decides it, without the figures status
+    does not need (trend, rank, profile): frame ``company_id, partner_id,
+    status``. The month-end statuses of the past are rebuilt with it."""
+    as_of = pd.Timestamp(as_of).normalize()
+    tx = _clean(transactions, as_of)
+    if tx.empty:
+        return pd.DataFrame(columns=["company_id", "partner_id", "status"])
+    customers, days = _customer_days(tx)
+    limits = _limits(customers, settings, as_of)
+    _visit_figures(customers, days, limits, as_of)
+    days["in_window"] = _in_window(
+        days["date"].to_numpy(), days["customer"].to_numpy(), limits
+    )
+    _cadence(customers, days, limits)
+    _status(customers, limits, as_of)
+    return customers[["company_id", "partner_id", "status"]].reset_index(drop=True)
+
+
 def _clean(transactions, as_of):
     tx = transactions.loc[:, TRANSACTION_COLUMNS].copy()
     tx["date"] = pd.to_datetime(tx["date"]).dt.normalize()

@@ -17,7 +17,7 @@ from ..engine import (
     compute_metrics,
     rerank,
 )
-from . import retention_store
+from . import retention_history, retention_store
 from .engine_text import engine_problems
 from .res_partner import RETENTION_FIELDS
 
@@ -29,11 +29,25 @@ _NOTHING_DONE = {
     "cleared": 0,
     "chunks": 0,
     "rank_s": 0.0,
+    "history_s": 0.0,
     "extract_s": 0.0,
     "engine_s": 0.0,
     "write_s": 0.0,
     "longest_chunk_s": 0.0,
 }
+
+
+# Written in SQL by a run: what the ORM may hold of them is stale after it.
+HISTORY_MODELS = (
+    "retention.status.change",
+    "retention.report",
+    "retention.pulse.week",
+    "retention.visit.hour",
+    "retention.cohort",
+    "retention.status.month",
+)
+# Years of status history one may keep, and reconstruct month by month.
+MAX_HISTORY_YEARS = 20
 
 
 class RetentionBusyError(UserError):
@@ -170,6 +184,27 @@ class ResCompany(models.Model):
         "businesses that invoice directly. Credit notes lower revenue but are "
         "not visits.",
     )
+    retention_history_years = fields.Integer(
+        string="Retention History (years)",
+        default=3,
+        help="Status changes older than this are deleted every night, and the "
+        "customers by status of the months before the addon was installed are "
+        "reconstructed this far back.",
+    )
+    retention_report_until = fields.Datetime(
+        string="Retention Analysis Updated Until",
+        readonly=True,
+        copy=False,
+        help="Start of the last run that brought Retention Analysis up to date: the "
+        "next one rewrites only the customers whose orders changed since.",
+    )
+    retention_months_built = fields.Boolean(
+        string="Past Months Reconstructed",
+        readonly=True,
+        copy=False,
+        help="The customers by status at the end of the past months were "
+        "reconstructed from the order history.",
+    )
     retention_last_run = fields.Datetime(
         string="Last Retention Recompute",
         readonly=True,
@@ -213,7 +248,11 @@ class ResCompany(models.Model):
         help="Day of the whole-company recompute in progress; empty when none is.",
     )
     retention_run_phase = fields.Selection(
-        selection=[("compute", "Computing values"), ("rank", "Ranking customers")],
+        selection=[
+            ("compute", "Computing values"),
+            ("rank", "Ranking customers"),
+            ("history", "Updating Retention Analysis"),
+        ],
         readonly=True,
         copy=False,
     )
@@ -416,9 +455,15 @@ class ResCompany(models.Model):
         computed = time.perf_counter()
         # A recompute asked for these customers stamps them all: "computed on"
         # shows it happened even where nothing changed.
-        written = retention_store.write_metrics(self, metrics, now, rewrite=True)
+        history_day = self._retention_history_day(as_of)
+        written = retention_store.write_metrics(
+            self, metrics, now, rewrite=True, history_day=history_day
+        )
         cleared = retention_store.clear_stale(
-            self, metrics["partner_id"].to_numpy(), partner_ids=partner_ids
+            self,
+            metrics["partner_id"].to_numpy(),
+            partner_ids=partner_ids,
+            history_day=history_day,
         )
         self.env["res.partner"].invalidate_model(RETENTION_FIELDS)
         stats = dict(
@@ -434,6 +479,13 @@ class ResCompany(models.Model):
         stats["longest_chunk_s"] = time.perf_counter() - started
         self._retention_log(as_of, stats)
         return stats
+
+    def _retention_history_day(self, as_of):
+        """The day the status changes of a recompute as of ``as_of`` are
+        recorded on, or None: not before the company's first whole run (its
+        customers' first statuses are no change; the months before are
+        reconstructed from the orders, see retention.status.month)."""
+        return as_of if self.retention_last_run else None
 
     def _retention_run_begin(self, as_of, commit, stats):
         """Start a whole-company run as of ``as_of``, before its first chunk."""
@@ -459,17 +511,30 @@ class ResCompany(models.Model):
         ranks need everybody's revenue), from the stored rows alone. Returns
         whether the run ended."""
         started = time.perf_counter()
+        finished = False
         if self.retention_run_phase == "rank":
             values = self._retention_run_rank(stats)
-            finished = True
+            if values["retention_run_phase"] != "history":
+                values.update(self._retention_run_end_values())
+                finished = True
+        elif self.retention_run_phase == "history":
+            chunk = retention_store.next_chunk(
+                self, self.retention_run_cursor, retention_store.CHUNK_CUSTOMERS
+            )
+            values = self._retention_run_history(chunk, stats)
+            if chunk[1] is None:
+                values.update(self._retention_run_end_values())
+                finished = True
         else:
             chunk = retention_store.next_chunk(
                 self, self.retention_run_cursor, retention_store.CHUNK_CUSTOMERS
             )
             values = self._retention_run_compute(chunk, stats)
-            finished = False
         self.sudo().write(values)  # sudo: the run's own bookkeeping
         self.env["res.partner"].invalidate_model(RETENTION_FIELDS)
+        for model in HISTORY_MODELS:
+            # written in SQL by the step
+            self.env[model].invalidate_model()
         if commit:
             # One step, one transaction.
             self.env.cr.commit()  # pylint: disable=invalid-commit
@@ -493,9 +558,12 @@ class ResCompany(models.Model):
         del transactions
         computed = time.perf_counter()
         now = fields.Datetime.now().replace(microsecond=0)
-        written = retention_store.write_metrics(self, metrics, now)
+        history_day = self._retention_history_day(as_of)
+        written = retention_store.write_metrics(
+            self, metrics, now, history_day=history_day
+        )
         cleared = retention_store.clear_stale(
-            self, metrics["partner_id"].to_numpy(), chunk=chunk
+            self, metrics["partner_id"].to_numpy(), chunk=chunk, history_day=history_day
         )
         stats.update(
             customers=stats["customers"] + len(metrics),
@@ -531,13 +599,74 @@ class ResCompany(models.Model):
         )
         stats["written"] += fresh
         stats["rank_s"] += time.perf_counter() - started
-        values = {
+        # Retention Analysis is of today: a back-test as of a past day ends here.
+        history = as_of == self._retention_today()
+        return {
             "retention_run_written": self.retention_run_written + fresh,
+            "retention_run_phase": "history" if history else False,
+            "retention_run_cursor": 0,
+        }
+
+    def _retention_run_history(self, chunk, stats):
+        """Bring Retention Analysis up to date for the customers of
+        ``chunk``: their period report rows where their orders changed since
+        the last run (all of them the first time), their share of the pulse
+        tables, and the first time, their statuses at the past month ends.
+        After the last chunk, the tables are summed and swapped in."""
+        started = time.perf_counter()
+        as_of = self.retention_run_as_of
+        if not chunk[0]:
+            retention_history.begin(self)
+        visits = retention_history.extract_visits(self, as_of, chunk=chunk)
+        refresh = None
+        if self.retention_report_until:
+            refresh = [
+                partner_id
+                for partner_id in retention_store.changed_customers(
+                    self, self.retention_report_until
+                )
+                if partner_id > chunk[0] and (chunk[1] is None or partner_id <= chunk[1])
+            ]
+        retention_history.refresh_report(
+            self, visits, as_of, partner_ids=refresh, chunk=chunk
+        )
+        retention_history.add_pulse(self, visits)
+        del visits
+        if not self.retention_months_built:
+            days = retention_history.months_to_rebuild(
+                self, as_of, self.retention_history_years
+            )
+            if days:
+                transactions = retention_store.extract_transactions(
+                    self, as_of, chunk=chunk
+                )
+                retention_history.add_status_months(
+                    self, transactions, days, self._retention_settings()
+                )
+        if chunk[1] is not None:
+            stats["history_s"] += time.perf_counter() - started
+            return {"retention_run_cursor": chunk[1]}
+        retention_history.settle_report(self, as_of)
+        retention_history.finish(
+            self, as_of, rebuilt_months=not self.retention_months_built
+        )
+        self.env["retention.status.change"]._purge(
+            self, self.retention_history_years, as_of
+        )
+        stats["history_s"] += time.perf_counter() - started
+        return {
+            "retention_report_until": self.retention_run_started,
+            "retention_months_built": True,
+        }
+
+    def _retention_run_end_values(self):
+        """The company's values when its run ends."""
+        values = {
             "retention_run_as_of": False,
             "retention_run_phase": False,
             "retention_run_cursor": 0,
         }
-        if as_of == self._retention_today():
+        if self.retention_run_as_of == self._retention_today():
             # A back-test as of a past day is no run of today.
             values.update(
                 retention_last_run=self.retention_run_started,
@@ -576,7 +705,8 @@ class ResCompany(models.Model):
         _logger.info(
             "Customer retention of %(company)s as of %(as_of)s%(state)s: "
             "%(customers)d customers in %(chunks)d step(s), %(written)d written, "
-            "%(cleared)d cleared (ranks %(rank_s).2fs, extract %(extract_s).2fs, "
+            "%(cleared)d cleared (ranks %(rank_s).2fs, analysis %(history_s).2fs, "
+            "extract %(extract_s).2fs, "
             "engine %(engine_s).2fs, write %(write_s).2fs, longest step "
             "%(longest_chunk_s).2fs)",
             dict(
@@ -727,6 +857,29 @@ class ResCompany(models.Model):
             self.env["ir.cron"]._notify_progress(done=1, remaining=len(due) - index - 1)
             return
         self.env["ir.cron"]._notify_progress(done=0, remaining=0)
+
+    @api.constrains("retention_history_years")
+    def _check_retention_history_years(self):
+        for company in self:
+            if not 0 <= company.retention_history_years <= MAX_HISTORY_YEARS:
+                raise ValidationError(
+                    self.env._(
+                        "The retention history of %(company)s must be kept between 0 "
+                        "and %(maximum)s years (0: status changes are never deleted).",
+                        company=company.name,
+                        maximum=MAX_HISTORY_YEARS,
+                    )
+                )
+
+    def write(self, vals):
+        if "retention_source" in vals:
+            changed = self.filtered(
+                lambda company: company.retention_source != vals["retention_source"]
+            )
+            # Other documents, other periods: Retention Analysis is rebuilt
+            # whole by the next run.
+            changed.sudo().retention_report_until = False
+        return super().write(vals)
 
     @api.constrains(*SETTING_FIELDS)
     def _check_retention_settings(self):

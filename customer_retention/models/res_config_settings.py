@@ -40,6 +40,9 @@ class ResConfigSettings(models.TransientModel):
     retention_source = fields.Selection(
         related="company_id.retention_source", readonly=False
     )
+    retention_history_years = fields.Integer(
+        related="company_id.retention_history_years", readonly=False
+    )
     retention_sms_cap_days = fields.Integer(
         related="company_id.retention_sms_cap_days", readonly=False
     )

@@ -1,8 +1,11 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from datetime import timedelta
+
 import pandas as pd
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
+from odoo.osv import expression
 from odoo.tools import SQL
 
 from ..engine import (
@@ -94,6 +97,23 @@ def _python(value):
     if isinstance(value, pd.Timestamp):
         return value.date()
     return value.item() if hasattr(value, "item") else value
+
+
+# Partner filters on the status history: (key, label, new statuses, old
+# statuses or None for any, period "week" or "month" of the company's today).
+_RECENT_CHANGES = (
+    ("at_risk_week", "Became at risk this week", ("at_risk",), None, "week"),
+    ("at_risk_month", "Became at risk this month", ("at_risk",), None, "month"),
+    ("lost_month", "Lost this month", ("lost",), None, "month"),
+    (
+        "returned_month",
+        "Came back this month",
+        ("active",),
+        ("at_risk", "lost"),
+        "month",
+    ),
+)
+RECENT_CHANGES = [(key, label) for key, label, *_rest in _RECENT_CHANGES]
 
 
 class _JoinedCondition(SQL):
@@ -234,6 +254,36 @@ class ResPartner(models.Model):
         help="The name win-back SMS are signed with: the company sending them.",
     )
 
+    # Retention over time
+    retention_change_ids = fields.One2many(
+        "retention.status.change",
+        "partner_id",
+        string="Status Changes",
+        readonly=True,
+        groups=SALES_USERS,
+    )
+    retention_report_ids = fields.One2many(
+        "retention.report",
+        "partner_id",
+        string="Retention by Period",
+        readonly=True,
+        groups=SALES_USERS,
+    )
+    retention_timeline_ids = fields.Many2many(
+        "retention.status.change",
+        string="Status Timeline",
+        compute="_compute_retention_timeline",
+        groups=SALES_USERS,
+        help="The customer's status changes in the current company, newest first.",
+    )
+    retention_recent_change = fields.Selection(
+        RECENT_CHANGES,
+        string="Recent Status Change",
+        compute="_compute_retention_recent_change",
+        search="_search_retention_recent_change",
+        groups=SALES_USERS,
+    )
+
     # ------------------------------------------------------------
     # Values: one row of retention.partner.state per company
     # ------------------------------------------------------------
@@ -263,6 +313,50 @@ class ResPartner(models.Model):
             else:  # the row's last change, or the last run that confirmed it
                 changed = changed.to_pydatetime()
                 partner.retention_computed_at = max(changed, last_run or changed)
+
+    @api.depends_context("company")
+    def _compute_retention_timeline(self):
+        changes = self.env["retention.status.change"].search(
+            [
+                ("partner_id", "in", self.commercial_partner_id.ids),
+                ("company_id", "=", self.env.company.id),
+            ]
+        )
+        for partner in self:
+            partner.retention_timeline_ids = changes.filtered(
+                lambda change, partner=partner: change.partner_id
+                == partner.commercial_partner_id
+            )
+
+    def _compute_retention_recent_change(self):
+        # Only a filter: what the customer's latest change was is the timeline.
+        self.retention_recent_change = False
+
+    def _search_retention_recent_change(self, operator, value):
+        """The customers whose status changed as ``value`` says since the
+        start of this week (Monday) or month, on the current company's
+        clock and in its history."""
+        if operator not in ("=", "in"):
+            return NotImplemented
+        keys = [value] if operator == "=" else list(value)
+        today = self.env.company._retention_today()
+        starts = {
+            "week": today - timedelta(days=today.weekday()),
+            "month": today.replace(day=1),
+        }
+        domains = []
+        for key, _label, new, old, period in _RECENT_CHANGES:
+            if key not in keys:
+                continue
+            change = [
+                ("company_id", "=", self.env.company.id),
+                ("date", ">=", starts[period]),
+                ("new_status", "in", new),
+            ]
+            if old:
+                change.append(("old_status", "in", old))
+            domains.append([("retention_change_ids", "any", change)])
+        return expression.OR(domains) if domains else expression.FALSE_DOMAIN
 
     def _retention_rows(self, company):
         """The company's rows of these partners as a frame of the engine's

@@ -120,25 +120,10 @@ def local_day_start_utc(company, day):
 _BEGINNING = datetime(1900, 1, 1).date()
 
 
-def _extract_query(company, as_of, partner_ids=None, date_from=None, chunk=None):
-    """The extract's SQL and parameters (see :func:`extract_transactions`)."""
-    date_from = date_from or _BEGINNING
-    params = {
-        "company_id": company.id,
-        "tz": company_timezone(company),
-        "as_of": as_of,
-        "date_from": date_from,
-        "start_utc": local_day_start_utc(company, date_from),
-        "end_utc": local_day_start_utc(company, as_of + timedelta(days=1)),
-        "partner_ids": list(partner_ids or []),
-        "chunk_after": chunk[0] if chunk else None,
-        "chunk_last": chunk[1] if chunk else None,
-    }
-    invoices = company.retention_source == "invoice"
-    if invoices:
-        query, partner_column = _INVOICE_QUERY, "move.partner_id"
-    else:
-        query, partner_column = _SALE_QUERY, "so.partner_id"
+def _partner_filter(partner_column, invoices, partner_ids=None, chunk=None):
+    """The extracts' condition on the customers: ``partner_ids`` (commercial
+    partners, as %(partner_ids)s), or the ``chunk`` range (as
+    %(chunk_after)s and %(chunk_last)s), or none."""
     # Through the indexed partner_id of the orders: filtering on the joined
     # customer's commercial partner alone made PostgreSQL read every order
     # (13 s for 1,000 customers out of a million); on the orders' partner
@@ -159,6 +144,29 @@ def _extract_query(company, as_of, partner_ids=None, date_from=None, chunk=None)
             " WHERE commercial_partner_id > %(chunk_after)s"
             + (" AND commercial_partner_id <= %(chunk_last)s)" if chunk[1] else ")")
         )
+    return partner_filter
+
+
+def _extract_query(company, as_of, partner_ids=None, date_from=None, chunk=None):
+    """The extract's SQL and parameters (see :func:`extract_transactions`)."""
+    date_from = date_from or _BEGINNING
+    params = {
+        "company_id": company.id,
+        "tz": company_timezone(company),
+        "as_of": as_of,
+        "date_from": date_from,
+        "start_utc": local_day_start_utc(company, date_from),
+        "end_utc": local_day_start_utc(company, as_of + timedelta(days=1)),
+        "partner_ids": list(partner_ids or []),
+        "chunk_after": chunk[0] if chunk else None,
+        "chunk_last": chunk[1] if chunk else None,
+    }
+    invoices = company.retention_source == "invoice"
+    if invoices:
+        query, partner_column = _INVOICE_QUERY, "move.partner_id"
+    else:
+        query, partner_column = _SALE_QUERY, "so.partner_id"
+    partner_filter = _partner_filter(partner_column, invoices, partner_ids, chunk)
     return query.format(partner_filter=partner_filter), params
 
 
@@ -539,19 +547,23 @@ def _stage(cr, table, frame):
     _copy_in(cr, table, frame)
 
 
-def write_metrics(company, metrics, now, rewrite=False):
+def write_metrics(company, metrics, now, rewrite=False, history_day=None):
     """Upsert one engine row per customer into the company's rows of
     ``retention_partner_state``, in one statement: new customers are
     inserted, the others updated only where a value changed (``rewrite``:
     all of them, to stamp ``changed_at`` after a recompute asked for by a
-    user). Returns the number of rows written. Users never write these rows:
-    a run holds no lock that an order or a contact edit waits for."""
+    user). With ``history_day``, the customers whose status changed get a
+    row of ``retention_status_change`` dated that day, in the same
+    transaction. Returns the number of rows written. Users never write these
+    rows: a run holds no lock that an order or a contact edit waits for."""
     cr = company.env.cr
     _stage(
         cr,
         "retention_stage",
         metrics[["partner_id"] + [column for column, _t in STATE_COLUMNS]],
     )
+    if history_day:
+        record_status_changes(cr, company.id, history_day)
     names = [column for column, _t in STATE_COLUMNS]
     stored = SQL(", ").join(SQL.identifier("s", name) for name in names)
     incoming = SQL(", ").join(SQL.identifier("excluded", name) for name in names)
@@ -585,11 +597,14 @@ def write_metrics(company, metrics, now, rewrite=False):
     return written
 
 
-def clear_stale(company, written_partner_ids, partner_ids=None, chunk=None):
+def clear_stale(
+    company, written_partner_ids, partner_ids=None, chunk=None, history_day=None
+):
     """Rows of this company that the run did not write (all the customer's
     orders cancelled, say) are deleted, so nothing stale stays behind:
     among ``partner_ids`` for a partial recompute, in the ``chunk`` range
-    for a chunk of a whole run."""
+    for a chunk of a whole run. With ``history_day``, each deleted row is a
+    status change to no status."""
     cr = company.env.cr
     if partner_ids is not None:
         scope = SQL("partner_id = ANY(%s)", list(partner_ids))
@@ -600,10 +615,75 @@ def clear_stale(company, written_partner_ids, partner_ids=None, chunk=None):
             """
             DELETE FROM retention_partner_state
              WHERE company_id = %s AND %s AND NOT (partner_id = ANY(%s))
+         RETURNING partner_id, status
             """,
             company.id,
             scope,
             [int(pid) for pid in written_partner_ids],
         )
     )
-    return cr.rowcount
+    gone = cr.fetchall()
+    if history_day and gone:
+        cr.execute(
+            """
+            INSERT INTO retention_status_change AS c
+                   (company_id, partner_id, date, old_status, new_status)
+            SELECT %(company_id)s, g.partner_id, %(day)s, g.status, NULL
+              FROM unnest(%(partners)s::int[], %(statuses)s::varchar[])
+                   AS g(partner_id, status)
+            ON CONFLICT (company_id, partner_id, date) DO UPDATE
+               SET new_status = NULL, revenue = NULL, cadence_days = NULL,
+                   days_since_last = NULL
+            """,
+            {
+                "company_id": company.id,
+                "day": history_day,
+                "partners": [row[0] for row in gone],
+                "statuses": [row[1] for row in gone],
+            },
+        )
+        cr.execute(
+            """
+            DELETE FROM retention_status_change
+             WHERE company_id = %s AND date = %s AND partner_id = ANY(%s)
+               AND old_status IS NULL AND new_status IS NULL
+            """,
+            [company.id, history_day, [row[0] for row in gone]],
+        )
+    return len(gone)
+
+
+def record_status_changes(cr, company_id, day):
+    """A row of ``retention_status_change`` for each staged customer whose
+    status differs from the stored one (a customer seen for the first time
+    comes from no status). Read before the upsert overwrites the old status.
+    A second change of the same day updates the day's row, which goes when
+    the status is back to where the day began: a change is recorded once,
+    whatever the number of recomputes of the day."""
+    cr.execute(
+        """
+        INSERT INTO retention_status_change AS c
+               (company_id, partner_id, date, old_status, new_status,
+                revenue, cadence_days, days_since_last)
+        SELECT %(company_id)s, v.partner_id, %(day)s, s.status, v.status,
+               v.revenue, v.cadence_days, %(day)s::date - v.last_order_date
+          FROM retention_stage v
+     LEFT JOIN retention_partner_state s
+            ON s.company_id = %(company_id)s AND s.partner_id = v.partner_id
+         WHERE s.status IS DISTINCT FROM v.status
+        ON CONFLICT (company_id, partner_id, date) DO UPDATE
+           SET new_status = excluded.new_status, revenue = excluded.revenue,
+               cadence_days = excluded.cadence_days,
+               days_since_last = excluded.days_since_last
+        """,
+        {"company_id": company_id, "day": day},
+    )
+    cr.execute(
+        """
+        DELETE FROM retention_status_change c
+         USING retention_stage v
+         WHERE c.company_id = %s AND c.date = %s AND c.partner_id = v.partner_id
+           AND c.old_status IS NOT DISTINCT FROM c.new_status
+        """,
+        [company_id, day],
+    )

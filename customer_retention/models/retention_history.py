@@ -1,0 +1,373 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Set-based reads and writes of Retention Analysis (retention over time).
+
+The nightly run's last phase goes over the customers chunk by chunk, like
+its first: each chunk's orders are read once, as one row per order and
+product category (:func:`extract_visits`), handed to the engine
+(engine/history.py), and what it returns is written with COPY:
+
+- the period report rows (``retention_report``) of the chunk's customers
+  whose orders changed since the report was last brought up to date (all of
+  them the first time): the cost of a night is the changes;
+- the chunk's share of the pulse tables (weeks, weekday and hour, cohorts),
+  as rows marked ``building``: the engine's figures of disjoint customers
+  add up, and :func:`finish` sums them and swaps them in;
+- the first time only, the chunk's statuses at each past month end,
+  reconstructed from its order history.
+"""
+
+import datetime
+
+import pandas as pd
+
+from odoo.tools import SQL
+
+from ..engine.history import (
+    VISIT_COLUMNS,
+    cohorts,
+    hour_grid,
+    month_ends,
+    period_report,
+    status_by_month,
+    weekly_pulse,
+    with_year_before,
+)
+from . import retention_store
+
+# One row per order (or invoice) and product category: the order's local
+# time, salesperson and team, untaxed amount in the company currency.
+_SALE_VISITS = """
+    SELECT customer.commercial_partner_id AS partner_id,
+           (so.date_order AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s) AS at,
+           COALESCE(so.user_id, 0) AS user_id,
+           COALESCE(so.team_id, 0) AS team_id,
+           COALESCE(tmpl.categ_id, 0) AS categ_id,
+           COALESCE(SUM(line.price_subtotal
+                        / COALESCE(NULLIF(so.currency_rate, 0), 1.0)), 0) AS revenue,
+           TRUE AS is_visit
+      FROM sale_order so
+      JOIN res_partner customer ON customer.id = so.partner_id
+ LEFT JOIN sale_order_line line ON line.order_id = so.id AND line.display_type IS NULL
+ LEFT JOIN product_product product ON product.id = line.product_id
+ LEFT JOIN product_template tmpl ON tmpl.id = product.product_tmpl_id
+     WHERE so.state = 'sale'
+       AND so.company_id = %(company_id)s
+       AND so.date_order < %(end_utc)s
+       {partner_filter}
+  GROUP BY so.id, 1, 2, 3, 4, 5
+"""
+# Invoices carry a day, not a time: they are placed at midnight, and the
+# weekday and hour grid is left to order-based companies.
+_INVOICE_VISITS = """
+    SELECT move.commercial_partner_id AS partner_id,
+           move.invoice_date::timestamp AS at,
+           COALESCE(move.invoice_user_id, 0) AS user_id,
+           COALESCE(move.team_id, 0) AS team_id,
+           COALESCE(tmpl.categ_id, 0) AS categ_id,
+           COALESCE(SUM(-line.balance), 0) AS revenue,
+           move.move_type = 'out_invoice' AS is_visit
+      FROM account_move move
+ LEFT JOIN account_move_line line
+        ON line.move_id = move.id AND line.display_type = 'product'
+ LEFT JOIN product_product product ON product.id = line.product_id
+ LEFT JOIN product_template tmpl ON tmpl.id = product.product_tmpl_id
+     WHERE move.state = 'posted'
+       AND move.move_type IN ('out_invoice', 'out_refund')
+       AND move.company_id = %(company_id)s
+       AND move.invoice_date <= %(as_of)s
+       AND move.commercial_partner_id IS NOT NULL
+       {partner_filter}
+  GROUP BY move.id, 1, 2, 3, 4, 5, 7
+"""
+
+_PULSE_TABLES = (
+    "retention_pulse_week",
+    "retention_visit_hour",
+    "retention_cohort",
+)
+
+
+def extract_visits(company, as_of, chunk=None, partner_ids=None):
+    """The visits of ``company`` up to ``as_of`` (its local day) as the
+    engine's history table (:data:`VISIT_COLUMNS`)."""
+    _query, params = retention_store._extract_query(
+        company, as_of, partner_ids=partner_ids, chunk=chunk
+    )
+    invoices = company.retention_source == "invoice"
+    query, partner_column = (
+        (_INVOICE_VISITS, "move.partner_id")
+        if invoices
+        else (_SALE_VISITS, "so.partner_id")
+    )
+    partner_filter = retention_store._partner_filter(
+        partner_column, invoices, partner_ids, chunk
+    )
+    frame = retention_store._copy_to_frame(
+        company.env.cr,
+        query.format(partner_filter=partner_filter),
+        params,
+        VISIT_COLUMNS,
+    )
+    frame["at"] = pd.to_datetime(frame["at"])
+    frame["is_visit"] = frame["is_visit"].astype(str).str.lower().isin(["t", "true"])
+    return frame
+
+
+def begin(company):
+    """Drop what an interrupted run left half-built."""
+    cr = company.env.cr
+    for table in (*_PULSE_TABLES, "retention_status_month"):
+        cr.execute(
+            SQL(
+                "DELETE FROM %s WHERE company_id = %s AND building",
+                SQL.identifier(table),
+                company.id,
+            )
+        )
+
+
+def refresh_report(company, visits, today, partner_ids=None, chunk=None):
+    """Replace the period report rows of the customers ``partner_ids`` (all
+    the customers of ``chunk`` when None) with those of ``visits``; returns
+    the number of rows written."""
+    cr = company.env.cr
+    if partner_ids is not None:
+        visits = visits[visits["partner_id"].isin(partner_ids)]
+        scope = SQL("partner_id = ANY(%s)", [int(pid) for pid in partner_ids])
+    else:
+        scope = retention_store._range(chunk)
+    cr.execute(
+        SQL("DELETE FROM retention_report WHERE company_id = %s AND %s", company.id, scope)
+    )
+    rows = period_report(visits, today)
+    if rows.empty:
+        return 0
+    for column in ("user_id", "team_id", "categ_id"):
+        # 0 is "none": a NULL many2one
+        rows[column] = rows[column].astype("Int64").where(rows[column] > 0)
+    rows["company_id"] = company.id
+    rows["customer_count"] = 1
+    rows["returned_count"] = rows["returned"].astype(int)
+    rows["lost_count"] = (rows["outcome"] == "not_returned").astype(int)
+    rows["return_rate"] = (100.0 * rows["returned"]).where(rows["complete"])
+    rows["return_rate_same_user"] = (100.0 * rows["returned_same_user"]).where(
+        rows["complete"]
+    )
+    retention_store._copy_in(cr, "retention_report", rows)
+    return len(rows)
+
+
+def settle_report(company, today):
+    """The rows whose following period ended by ``today`` are complete: the
+    customers not back are now "did not come back". One statement on the
+    rows still pending (a partial index), whatever the report's size."""
+    cr = company.env.cr
+    cr.execute(
+        """
+        UPDATE retention_report
+           SET complete = TRUE,
+               outcome = CASE WHEN returned THEN 'returned' ELSE 'not_returned' END,
+               lost_count = CASE WHEN returned THEN 0 ELSE 1 END,
+               return_rate = CASE WHEN returned THEN 100.0 ELSE 0.0 END,
+               return_rate_same_user
+                   = CASE WHEN returned_same_user THEN 100.0 ELSE 0.0 END
+         WHERE company_id = %s AND NOT complete AND next_period_end <= %s
+        """,
+        [company.id, today],
+    )
+    return cr.rowcount
+
+
+def _add(company, table, frame):
+    """Append a chunk's share of a pulse table, hidden until :func:`finish`."""
+    if frame.empty:
+        return
+    frame = frame.assign(company_id=company.id, building=True)
+    retention_store._copy_in(company.env.cr, table, frame)
+
+
+def add_pulse(company, visits):
+    """Add this chunk's customers to the weekly pulse, the weekday and hour
+    grid and the cohorts being built."""
+    _add(company, "retention_pulse_week", weekly_pulse(visits).assign(series="this"))
+    if company.retention_source != "invoice":
+        _add(company, "retention_visit_hour", hour_grid(visits))
+    _add(company, "retention_cohort", cohorts(visits))
+
+
+def months_to_rebuild(company, today, years):
+    """The past month ends to reconstruct: the ``years`` before ``today``'s
+    month, but those of which a run of the addon recorded the statuses."""
+    cr = company.env.cr
+    cr.execute(
+        """
+        SELECT DISTINCT date_trunc('month', month_end)::date
+          FROM retention_status_month
+         WHERE company_id = %s AND NOT reconstructed AND NOT building
+        """,
+        [company.id],
+    )
+    recorded = {row[0] for row in cr.fetchall()}
+    return [
+        day
+        for day in month_ends(datetime.date(1900, 1, 1), today, 12 * years)
+        if day.replace(day=1) not in recorded
+    ]
+
+
+def add_status_months(company, transactions, days, settings):
+    """Add this chunk's customers to the statuses at the past month ends
+    ``days``, reconstructed from their orders."""
+    counts = status_by_month(transactions, days, settings)
+    _add(
+        company,
+        "retention_status_month",
+        counts.drop(columns="company_id").assign(reconstructed=True),
+    )
+
+
+def finish(company, today, rebuilt_months):
+    """Sum the chunks' shares of the pulse tables and swap them in; the
+    weekly pulse gets its "same week a year earlier" series, the cohorts
+    the months in which nobody of them bought (0, not missing), the
+    statuses of this month from the stored values."""
+    cr = company.env.cr
+    params = {"company_id": company.id}
+    cr.execute(
+        """
+        SELECT week, SUM(visits), SUM(customers) FROM retention_pulse_week
+         WHERE company_id = %(company_id)s AND building GROUP BY week
+        """,
+        params,
+    )
+    weekly = pd.DataFrame(cr.fetchall(), columns=["week", "visits", "customers"])
+    cr.execute(
+        "DELETE FROM retention_pulse_week WHERE company_id = %(company_id)s", params
+    )
+    if not weekly.empty:
+        this_week = pd.Timestamp(today) - pd.Timedelta(days=today.weekday())
+        _swap_in(company, "retention_pulse_week", with_year_before(weekly, this_week))
+    _replace_summed(
+        company, "retention_visit_hour", ["month", "weekday", "hour"], ["visits"]
+    )
+    _replace_summed(
+        company,
+        "retention_cohort",
+        ["cohort_month", "months_after"],
+        ["customers"],
+    )
+    _complete_cohorts(company, today)
+    if rebuilt_months:
+        _replace_summed(
+            company,
+            "retention_status_month",
+            ["month_end", "status", "reconstructed"],
+            ["customers"],
+            replaced=SQL("reconstructed"),
+        )
+    _this_month_statuses(company, today)
+
+
+def _swap_in(company, table, frame):
+    retention_store._copy_in(
+        company.env.cr, table, frame.assign(company_id=company.id, building=False)
+    )
+
+
+def _replace_summed(company, table, keys, sums, replaced=None):
+    """The rows being built, summed per ``keys``, replace the table's rows
+    (those matching ``replaced`` only, when given)."""
+    cr = company.env.cr
+    key_sql = SQL(", ").join(SQL.identifier(key) for key in keys)
+    sum_sql = SQL(", ").join(SQL("SUM(%s)", SQL.identifier(name)) for name in sums)
+    cr.execute(
+        SQL(
+            """
+            WITH built AS (
+                DELETE FROM %(table)s
+                 WHERE company_id = %(company_id)s AND (building OR %(replaced)s)
+             RETURNING *
+            )
+            INSERT INTO %(table)s (company_id, building, %(keys)s, %(names)s)
+            SELECT %(company_id)s, FALSE, %(keys)s, %(sums)s
+              FROM built WHERE building
+          GROUP BY %(keys)s
+            """,
+            table=SQL.identifier(table),
+            company_id=company.id,
+            keys=key_sql,
+            names=SQL(", ").join(SQL.identifier(name) for name in sums),
+            sums=sum_sql,
+            replaced=replaced or SQL("TRUE"),
+        )
+    )
+
+
+def _complete_cohorts(company, today):
+    """Every cohort gets its size on each row, and a row of 0 customers for
+    each month since that nobody of it bought in: an empty cell of the
+    matrix is a month still to come, never a 0 % left out."""
+    cr = company.env.cr
+    params = {"company_id": company.id, "today": today}
+    cr.execute(
+        """
+        INSERT INTO retention_cohort
+               (company_id, building, cohort_month, months_after, customers)
+        SELECT size.company_id, FALSE, size.cohort_month, later.months_after, 0
+          FROM retention_cohort size
+         CROSS JOIN LATERAL generate_series(
+                 1,
+                 ((EXTRACT(YEAR FROM %(today)s::date) * 12
+                   + EXTRACT(MONTH FROM %(today)s::date))
+                  - (EXTRACT(YEAR FROM size.cohort_month) * 12
+                     + EXTRACT(MONTH FROM size.cohort_month)))::int
+               ) AS later(months_after)
+         WHERE size.company_id = %(company_id)s AND size.months_after = 0
+           AND NOT EXISTS (
+                 SELECT 1 FROM retention_cohort other
+                  WHERE other.company_id = size.company_id
+                    AND other.cohort_month = size.cohort_month
+                    AND other.months_after = later.months_after)
+        """,
+        params,
+    )
+    cr.execute(
+        """
+        UPDATE retention_cohort cell
+           SET cohort_size = size.customers,
+               share = ROUND(100.0 * cell.customers / NULLIF(size.customers, 0), 1)
+          FROM retention_cohort size
+         WHERE cell.company_id = %(company_id)s
+           AND size.company_id = cell.company_id
+           AND size.cohort_month = cell.cohort_month
+           AND size.months_after = 0
+        """,
+        params,
+    )
+
+
+def _this_month_statuses(company, today):
+    """The customers by status of this month: the stored statuses of the
+    run that just ended, dated its day (replacing an earlier run's of the
+    same month)."""
+    cr = company.env.cr
+    params = {"company_id": company.id, "today": today}
+    cr.execute(
+        """
+        DELETE FROM retention_status_month
+         WHERE company_id = %(company_id)s
+           AND month_end >= date_trunc('month', %(today)s::date)
+        """,
+        params,
+    )
+    cr.execute(
+        """
+        INSERT INTO retention_status_month
+               (company_id, building, month_end, status, customers, reconstructed)
+        SELECT %(company_id)s, FALSE, %(today)s, status, COUNT(*), FALSE
+          FROM retention_partner_state
+         WHERE company_id = %(company_id)s AND status IS NOT NULL
+      GROUP BY status
+        """,
+        params,
+    )

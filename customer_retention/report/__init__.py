@@ -1,0 +1,2 @@
+from . import retention_report
+from . import retention_pulse
