@@ -17,7 +17,8 @@ measures side by side:
    customers whose orders changed) after 1,000 new orders for 1,000 customers;
 5. the server time of the partner list filtered by At risk (first page,
    counted up to 10,000 as the web client does; the exact count apart) and
-   of the pivot grouped by status;
+   of the pivot grouped by status; the time of each Retention Analysis
+   report opened as its menu opens it, and the size of its tables;
 6. on S only, a naive reference: the same figures computed with one ORM
    search per partner, as a typical module does.
 
@@ -270,6 +271,98 @@ def views(env):
     }
 
 
+def analysis(env, today):
+    """Server time of each Retention Analysis report opened as its menu
+    opens it (default filters, default grouping), best of three, and the
+    size of the tables behind."""
+    month = date(today.year, today.month, 1)
+    # The default period of "Who Came Back": two months back (its
+    # following month has ended).
+    period = (month - timedelta(days=40)).replace(day=1)
+    period = (period - timedelta(days=1)).replace(day=1)
+    year_ago = today - timedelta(weeks=52)
+    months_ago = date(today.year - 1, today.month, 1)
+    cell = [("period_type", "=", "month"), ("period_start", "=", period)]
+    measures = [
+        "customer_count:sum",
+        "returned_count:sum",
+        "lost_count:sum",
+        "return_rate:avg",
+    ]
+    reads = {
+        "returns_by_user": (
+            "retention.report",
+            cell,
+            measures,
+            ["user_id"],
+        ),
+        "returns_by_category": (
+            "retention.report",
+            cell,
+            measures,
+            ["categ_id"],
+        ),
+        "status_flows": (
+            "retention.status.change",
+            [],
+            ["__count"],
+            ["date:month", "old_status", "new_status"],
+        ),
+        "pulse_weeks": (
+            "retention.pulse.week",
+            [("week", ">=", year_ago)],
+            ["visits:sum", "customers:sum"],
+            ["week:week", "series"],
+        ),
+        "status_months": (
+            "retention.status.month",
+            [],
+            ["customers:sum"],
+            ["month_end:month", "status"],
+        ),
+        "hours": (
+            "retention.visit.hour",
+            [("month", ">=", months_ago)],
+            ["visits:sum"],
+            ["weekday", "hour"],
+        ),
+        "cohorts": (
+            "retention.cohort",
+            [("cohort_month", ">=", months_ago)],
+            ["share:avg", "cohort_size:max"],
+            ["cohort_month:month", "months_after"],
+        ),
+    }
+    result = {}
+    for name, (model, domain, aggregates, groupby) in reads.items():
+        result[f"analysis_{name}_s"], groups = timed(
+            lambda model=model, domain=domain, aggregates=aggregates, groupby=groupby: (
+                env[model]._read_group(domain, groupby, aggregates)
+            ),
+            repeat=3,
+        )
+        result[f"analysis_{name}_groups"] = len(groups)
+    # The customers who did not come back of Karolina's cell: the list
+    # opened from the pivot, first page.
+    user = env["retention.report"]._read_group(cell, ["user_id"], ["__count"])[0][0]
+    result["analysis_not_back_list_s"], page = timed(
+        lambda: env["retention.report"].web_search_read(
+            [*cell, ("user_id", "=", user.id), ("outcome", "=", "not_returned")],
+            {"partner_id": {}, "revenue": {}, "outcome": {}},
+            limit=80,
+            count_limit=10001,
+        ),
+        repeat=3,
+    )
+    result["analysis_not_back_list_length"] = page["length"]
+    for table in ("retention_report", "retention_status_change"):
+        env.cr.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 (constant names)
+        result[f"{table}_rows"] = env.cr.fetchone()[0]
+    env.cr.execute("SELECT pg_total_relation_size('retention_report')")
+    result["retention_report_mb"] = env.cr.fetchone()[0] / 2**20
+    return result
+
+
 # The addon's dependencies: the data is loaded on them, the addon installed after.
 DEPENDENCIES = ("sale_management", "sms")
 # Bump when the generator or the loader changes: cached data is then rebuilt.
@@ -364,6 +457,7 @@ def run_size(server, size, data_dir, naive_limit, keep=False):
             result["incremental_customers"] = stats["customers"]
 
             result.update(views(env))
+            result.update(analysis(env, TODAY + timedelta(days=1)))
 
             if naive_limit:
                 sample = Partner.browse(partner_ids[:naive_limit].tolist())
@@ -408,6 +502,7 @@ def print_table(results):
         ("night_extract_s", "{:.2f}"),
         ("night_engine_s", "{:.2f}"),
         ("night_write_s", "{:.2f}"),
+        ("night_history_s", "{:.2f}"),
         ("night_over_floor", "{:.1f}x"),
         ("night_peak_rss_mb", "{:,.0f}"),
         ("night_written", "{:,}"),
@@ -415,10 +510,21 @@ def print_table(results):
         ("second_s", "{:.2f}"),
         ("second_longest_call_s", "{:.2f}"),
         ("second_written", "{:,}"),
+        ("second_history_s", "{:.2f}"),
         ("incremental_s", "{:.2f}"),
         ("list_at_risk_s", "{:.3f}"),
         ("count_at_risk_s", "{:.3f}"),
         ("pivot_by_status_s", "{:.3f}"),
+        ("analysis_returns_by_user_s", "{:.3f}"),
+        ("analysis_returns_by_category_s", "{:.3f}"),
+        ("analysis_not_back_list_s", "{:.3f}"),
+        ("analysis_status_flows_s", "{:.3f}"),
+        ("analysis_pulse_weeks_s", "{:.3f}"),
+        ("analysis_status_months_s", "{:.3f}"),
+        ("analysis_hours_s", "{:.3f}"),
+        ("analysis_cohorts_s", "{:.3f}"),
+        ("retention_report_rows", "{:,}"),
+        ("retention_report_mb", "{:,.0f}"),
         ("naive_s", "{:.0f}"),
         ("naive_over_night", "{:.0f}x"),
     ]

@@ -87,9 +87,7 @@ def period_report(visits, today, period_types=None):
     wanted = dict(PERIOD_TYPES)
     if period_types:
         wanted = {name: wanted[name] for name in period_types}
-    parts = [
-        _period_rows(frame, name, freq, today) for name, freq in wanted.items()
-    ]
+    parts = [_period_rows(frame, name, freq, today) for name, freq in wanted.items()]
     parts = [part for part in parts if len(part)]
     if not parts:
         return pd.DataFrame(columns=REPORT_COLUMNS)

@@ -625,7 +625,8 @@ class ResCompany(models.Model):
                 for partner_id in retention_store.changed_customers(
                     self, self.retention_report_until
                 )
-                if partner_id > chunk[0] and (chunk[1] is None or partner_id <= chunk[1])
+                if partner_id > chunk[0]
+                and (chunk[1] is None or partner_id <= chunk[1])
             ]
         retention_history.refresh_report(
             self, visits, as_of, partner_ids=refresh, chunk=chunk

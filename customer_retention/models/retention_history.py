@@ -137,7 +137,11 @@ def refresh_report(company, visits, today, partner_ids=None, chunk=None):
     else:
         scope = retention_store._range(chunk)
     cr.execute(
-        SQL("DELETE FROM retention_report WHERE company_id = %s AND %s", company.id, scope)
+        SQL(
+            "DELETE FROM retention_report WHERE company_id = %s AND %s",
+            company.id,
+            scope,
+        )
     )
     rows = period_report(visits, today)
     if rows.empty:

@@ -93,7 +93,10 @@ class RetentionStatusChange(models.Model):
     def _search_came_back(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
             return NotImplemented
-        positive = [("old_status", "in", ("at_risk", "lost")), ("new_status", "=", "active")]
+        positive = [
+            ("old_status", "in", ("at_risk", "lost")),
+            ("new_status", "=", "active"),
+        ]
         if (operator == "=") == value:
             return positive
         return ["!", *["&", *positive]]
@@ -107,7 +110,8 @@ class RetentionStatusChange(models.Model):
         limit = today - relativedelta(years=keep_years)
         self.env.cr.execute(
             SQL(
-                "DELETE FROM retention_status_change WHERE company_id = %s AND date < %s",
+                "DELETE FROM retention_status_change"
+                " WHERE company_id = %s AND date < %s",
                 company.id,
                 limit,
             )

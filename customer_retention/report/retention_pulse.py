@@ -79,9 +79,7 @@ class RetentionCohort(models.Model):
     _description = "First-Order Cohorts"
     _order = "cohort_month desc, months_after"
 
-    cohort_month = fields.Date(
-        string="First Order Month", required=True, readonly=True
-    )
+    cohort_month = fields.Date(string="First Order Month", required=True, readonly=True)
     months_after = fields.Integer(
         string="Months Later", required=True, readonly=True, aggregator=None
     )

@@ -95,12 +95,18 @@ class TestStatusHistory(HistoryCase):
         cls.returning = cls._customer("Returning Salon")
         # Active both days: no change.
         cls.steady = cls._customer("Steady Shop")
-        specs = [(cls.slipping, AS_OF - timedelta(days=n), 50.0, None, None)
-                 for n in (136, 106, 76, 46)]
-        specs += [(cls.returning, AS_OF - timedelta(days=n), 80.0, None, None)
-                  for n in (130, 100, 70)]
-        specs += [(cls.steady, AS_OF - timedelta(days=n), 20.0, None, None)
-                  for n in (125, 95, 65, 35, 12, 5)]
+        specs = [
+            (cls.slipping, AS_OF - timedelta(days=n), 50.0, None, None)
+            for n in (136, 106, 76, 46)
+        ]
+        specs += [
+            (cls.returning, AS_OF - timedelta(days=n), 80.0, None, None)
+            for n in (130, 100, 70)
+        ]
+        specs += [
+            (cls.steady, AS_OF - timedelta(days=n), 20.0, None, None)
+            for n in (125, 95, 65, 35, 12, 5)
+        ]
         cls._orders(specs)
 
     def _changes(self, partner=None):
@@ -335,7 +341,10 @@ class TestWhoCameBack(HistoryCase):
         self._run()
         # Karolina's clients 4..6 came back to Marta in January: in the
         # January cells they are Marta's 29 customers, the whole month 32.
-        january = [("period_type", "=", "month"), ("period_start", "=", date(2025, 1, 1))]
+        january = [
+            ("period_type", "=", "month"),
+            ("period_start", "=", date(2025, 1, 1)),
+        ]
         cells = self._cells(january, ["user_id"])
         self.assertEqual(cells[self.marta.name]["customer_count"], 29)
         total = (
@@ -413,7 +422,9 @@ class TestWhoCameBack(HistoryCase):
                 "login": "other_history_rep",
                 "company_id": self.other_company.id,
                 "company_ids": [(6, 0, self.other_company.ids)],
-                "groups_id": [(6, 0, self.env.ref("sales_team.group_sale_salesman").ids)],
+                "groups_id": [
+                    (6, 0, self.env.ref("sales_team.group_sale_salesman").ids)
+                ],
             }
         )
         self.assertFalse(self.env["retention.report"].with_user(other_rep).search([]))
@@ -461,9 +472,15 @@ class TestPulse(HistoryCase):
     def test_weekday_and_hour_on_the_company_clock(self):
         self._run()
         # Noon UTC is 14:00 in Warsaw in June.
-        cells = self.env["retention.visit.hour"].with_user(self.rep).read_group(
-            [("month", "=", date(2025, 6, 1))], ["visits:sum"], ["weekday", "hour"],
-            lazy=False,
+        cells = (
+            self.env["retention.visit.hour"]
+            .with_user(self.rep)
+            .read_group(
+                [("month", "=", date(2025, 6, 1))],
+                ["visits:sum"],
+                ["weekday", "hour"],
+                lazy=False,
+            )
         )
         self.assertEqual(
             {(c["weekday"], c["hour"]): c["visits"] for c in cells},
@@ -472,11 +489,15 @@ class TestPulse(HistoryCase):
 
     def test_cohorts_share_still_buying(self):
         self._run()
-        cells = self.env["retention.cohort"].with_user(self.rep).read_group(
-            [("cohort_month", "=", date(2024, 6, 1))],
-            ["share:avg", "cohort_size:max", "customers:sum"],
-            ["months_after"],
-            lazy=False,
+        cells = (
+            self.env["retention.cohort"]
+            .with_user(self.rep)
+            .read_group(
+                [("cohort_month", "=", date(2024, 6, 1))],
+                ["share:avg", "cohort_size:max", "customers:sum"],
+                ["months_after"],
+                lazy=False,
+            )
         )
         by_month = {c["months_after"]: (c["customers"], c["share"]) for c in cells}
         # Anna: June 2024 (0), then nothing until June 2025 (12); each month
@@ -493,7 +514,9 @@ class TestPulse(HistoryCase):
     def test_statuses_at_month_ends_reconstructed_then_recorded(self):
         self._run()
         months = self._rows("retention.status.month")
-        counts = {(m.month_end, m.status): (m.customers, m.reconstructed) for m in months}
+        counts = {
+            (m.month_end, m.status): (m.customers, m.reconstructed) for m in months
+        }
         # 31 May 2025: Anna's one visit of June 2024 is 340 days old
         # -> at risk (no cadence: dormant 180 < 340 <= lost 365).
         self.assertEqual(counts[(date(2025, 5, 31), "at_risk")], (1, True))

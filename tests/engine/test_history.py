@@ -24,7 +24,9 @@ LASHES, MANICURE = 21, 22
 TODAY = date(2026, 3, 10)
 
 
-def visit(partner, at, user=KAROLINA, categ=LASHES, revenue=100.0, team=0, is_visit=True):
+def visit(
+    partner, at, user=KAROLINA, categ=LASHES, revenue=100.0, team=0, is_visit=True
+):
     return {
         "partner_id": partner,
         "at": pd.Timestamp(at),
@@ -177,7 +179,9 @@ def test_credit_notes_are_no_visit():
 
 def test_no_salesperson_is_its_own_salesperson():
     report = period_report(
-        frame(visit(1, "2026-01-10 10:00", user=0), visit(1, "2026-02-03 10:00", user=0)),
+        frame(
+            visit(1, "2026-01-10 10:00", user=0), visit(1, "2026-02-03 10:00", user=0)
+        ),
         TODAY,
         period_types=["month"],
     )
