@@ -40,6 +40,7 @@ import threading
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import psutil
@@ -190,6 +191,18 @@ def naive(env, partners, as_of):
     return len(results)
 
 
+@contextlib.contextmanager
+def company_day(day):
+    """The companies' today is ``day``: the generated history ends on a fixed
+    day, and the run of a company's today is the one that also brings
+    Retention Analysis up to date. (Only the companies' calendar: time
+    itself, which the runs' budgets measure, goes on.)"""
+    from odoo.addons.customer_retention.models.res_company import ResCompany
+
+    with mock.patch.object(ResCompany, "_retention_today", lambda self, now=None: day):
+        yield
+
+
 def nightly_run(company, as_of, prefix):
     """A whole-company run as the daily job makes it: calls of at most
     CRON_BUDGET seconds, each committed, until the run ends. Figures: the
@@ -199,7 +212,7 @@ def nightly_run(company, as_of, prefix):
 
     stats = dict(res_company._NOTHING_DONE)
     calls = []
-    with PeakMemory() as memory:
+    with PeakMemory() as memory, company_day(as_of):
         finished = False
         while not finished:
             started = time.perf_counter()
@@ -448,16 +461,18 @@ def run_size(server, size, data_dir, naive_limit, keep=False):
                 env, changed, TODAY + timedelta(days=1), rng.uniform(50, 300, 1000)
             )
             env.cr.commit()
-            result["incremental_s"], stats = timed(
-                lambda: company._retention_recompute_changed(
-                    as_of=TODAY + timedelta(days=1)
+            with company_day(TODAY + timedelta(days=1)):
+                result["incremental_s"], stats = timed(
+                    lambda: company._retention_recompute_changed(
+                        as_of=TODAY + timedelta(days=1)
+                    )
                 )
-            )
             env.cr.commit()
             result["incremental_customers"] = stats["customers"]
 
-            result.update(views(env))
-            result.update(analysis(env, TODAY + timedelta(days=1)))
+            with company_day(TODAY + timedelta(days=1)):
+                result.update(views(env))
+                result.update(analysis(env, TODAY + timedelta(days=1)))
 
             if naive_limit:
                 sample = Partner.browse(partner_ids[:naive_limit].tolist())

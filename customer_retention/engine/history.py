@@ -117,9 +117,10 @@ def _period_rows(frame, name, freq, today):
     served["returned_same_user"] = pd.MultiIndex.from_arrays(
         [served["partner_id"], served["user_id"], next_ordinal]
     ).isin(present_user)
-    served["period_start"] = served["period"].dt.start_time.dt.date
+    # Timestamps (midnight), not date objects: a million rows to write.
+    served["period_start"] = served["period"].dt.start_time
     next_end = (served["period"] + 2).dt.start_time
-    served["next_period_end"] = next_end.dt.date
+    served["next_period_end"] = next_end
     served["complete"] = (next_end <= today).to_numpy()
     served["outcome"] = np.where(
         served["returned"],

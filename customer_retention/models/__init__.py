@@ -6,3 +6,4 @@ from . import retention_sms_campaign
 from . import sale_order
 from . import account_move
 from . import retention_status_change
+from . import report_owners

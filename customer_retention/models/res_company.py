@@ -519,7 +519,7 @@ class ResCompany(models.Model):
                 finished = True
         elif self.retention_run_phase == "history":
             chunk = retention_store.next_chunk(
-                self, self.retention_run_cursor, retention_store.CHUNK_CUSTOMERS
+                self, self.retention_run_cursor, retention_store.CHUNK_HISTORY
             )
             values = self._retention_run_history(chunk, stats)
             if chunk[1] is None:

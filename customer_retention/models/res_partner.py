@@ -511,6 +511,11 @@ class ResPartner(models.Model):
         self._check_retention_values_untouched(vals)
         return super().write(vals)
 
+    def unlink(self):
+        # sudo: the report's rows are the run's, not the deleting user's
+        self.env["retention.report"].sudo()._forget("partner_id", self.ids)
+        return super().unlink()
+
     def _check_retention_values_untouched(self, vals):
         # Read-only in the views protects nothing over RPC: a user who may
         # edit contacts could otherwise set a status and steer which SMS

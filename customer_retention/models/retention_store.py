@@ -267,6 +267,11 @@ UI_LOCK_WAIT = 5
 # each, a chunk of the benchmark's L takes a few seconds and well under
 # 1 GB, whatever the database's size.
 CHUNK_CUSTOMERS = 50_000
+# Commercial partners per chunk of Retention Analysis: the first build
+# writes about 20 rows of the period report per customer (month, quarter and
+# year, per salesperson and category) and reconstructs three years of month
+# ends; half a chunk of the recompute stays within a call's budget.
+CHUNK_HISTORY = 25_000
 # Wall seconds one call of the daily job works before it hands the rest to
 # a new call: a unit of work of a cron worker must end within Odoo's
 # limit_time_real (120 s by default) and limit_time_cpu (60 s).

@@ -548,3 +548,29 @@ class TestPulse(HistoryCase):
         self.assertEqual(
             sorted((r.week, r.series, r.visits) for r in after), before_figures
         )
+
+    def test_chunks_of_one_customer_add_up(self):
+        with (
+            patch.object(retention_store, "CHUNK_CUSTOMERS", 1),
+            patch.object(retention_store, "CHUNK_HISTORY", 1),
+        ):
+            self._run()
+        week = self._rows("retention.pulse.week", [("week", "=", date(2025, 6, 23))])
+        self.assertEqual(
+            {row.series: (row.visits, row.customers) for row in week},
+            {"this": (3, 2), "year_before": (1, 1)},
+        )
+        may = self._rows(
+            "retention.status.month", [("month_end", "=", date(2025, 5, 31))]
+        )
+        self.assertEqual([(m.status, m.customers) for m in may], [("at_risk", 1)])
+        # nothing of the chunks' shares is left behind
+        for table in (
+            "retention_pulse_week",
+            "retention_cohort",
+            "retention_visit_hour",
+        ):
+            self.env.cr.execute(
+                f"SELECT count(*) FROM {table} WHERE building"  # noqa: S608
+            )
+            self.assertEqual(self.env.cr.fetchone()[0], 0, table)

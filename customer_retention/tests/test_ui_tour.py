@@ -67,6 +67,16 @@ class TestUiTour(HttpCase):
             tour_enabled=False,
         )
 
+    def test_salesperson_analysis_tour(self):
+        """Retention Analysis as a salesperson: who came back, the customers
+        of a cell who did not, the cohorts and the weekly pulse."""
+        self.start_tour(
+            "/odoo",
+            "customer_retention_analysis_tour",
+            login="retention_tour_rep",
+            timeout=120,
+        )
+
     def test_salesperson_tour(self):
         self.start_tour(
             "/odoo", "customer_retention_tour", login="retention_tour_rep", timeout=120
