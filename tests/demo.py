@@ -52,6 +52,9 @@ def build(database, customers, orders_per_customer, seed):
         say("a win-back SMS campaign sent 45 days ago, measured since")
         past_campaign(env, days_ago=45)
         env.cr.commit()
+        say("eight weeks of status changes, as if the addon had run every week")
+        weekly_history(env, weeks=8)
+        env.cr.commit()
         say("computing retention")
         count = env["res.partner"].retention_recompute()
         env["res.users"].create(
@@ -74,6 +77,21 @@ def build(database, customers, orders_per_customer, seed):
         )
         env.cr.commit()
         say(f"{count:,} customers computed")
+
+
+def weekly_history(env, weeks):
+    """The status history of a database where the addon has run every week
+    for ``weeks`` weeks: a run as of that many weeks ago, then one a week,
+    each recording the customers whose status changed since the last. (The
+    daily job records them every night; the months before are
+    reconstructed by the run that follows.)"""
+    Partner = env["res.partner"]
+    today = date.today()
+    Partner.retention_recompute(as_of=today - timedelta(weeks=weeks))
+    # The history starts with the first whole run of a company: this one.
+    env.company.retention_last_run = datetime.now() - timedelta(weeks=weeks)
+    for week in range(weeks - 1, 0, -1):
+        Partner.retention_recompute(as_of=today - timedelta(weeks=week))
 
 
 def past_campaign(env, days_ago, size=300):

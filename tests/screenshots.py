@@ -3,7 +3,8 @@
 Starts the demo server in the background (building the demo database first
 if needed: ``python3 -m tests.demo --no-serve``), logs in as a salesperson
 in headless Chromium driven over the DevTools protocol, and saves the list,
-kanban and pivot of Customer Retention as PNG files (default:
+kanban and pivot of Customer Retention and each Retention Analysis report
+as PNG files (default:
 ``customer_retention/static/description/``), where the README and Odoo's
 app page show them.
 """
@@ -32,6 +33,45 @@ VIEWS = {
     "pivot": "screenshot_pivot.png",
 }
 LOGIN = ("salesrep1", "salesrep1")  # a salesperson made by the demo generator
+# Retention Analysis: (action, view type, file, what to wait for)
+ANALYSIS = [
+    (
+        "customer_retention.action_retention_report",
+        "pivot",
+        "screenshot_who_came_back.png",
+        ".o_pivot_cell_value",
+    ),
+    (
+        "customer_retention.action_retention_status_change",
+        "pivot",
+        "screenshot_status_flows.png",
+        ".o_pivot_cell_value",
+    ),
+    (
+        "customer_retention.action_retention_pulse_week",
+        "graph",
+        "screenshot_visits_per_week.png",
+        ".o_graph_renderer canvas",
+    ),
+    (
+        "customer_retention.action_retention_status_month",
+        "graph",
+        "screenshot_status_by_month.png",
+        ".o_graph_renderer canvas",
+    ),
+    (
+        "customer_retention.action_retention_visit_hour",
+        "pivot",
+        "screenshot_quiet_hours.png",
+        ".o_pivot_cell_value",
+    ),
+    (
+        "customer_retention.action_retention_cohort",
+        "pivot",
+        "screenshot_cohorts.png",
+        ".o_pivot_cell_value",
+    ),
+]
 
 
 class Browser:
@@ -187,6 +227,14 @@ def main(argv=None):
                 browser.wait_for(
                     "!document.querySelector('.o_searchview_facet')", timeout=30
                 )
+            browser.screenshot(options.output / filename)
+            print(f"screenshots: {options.output / filename}")
+        for action, view_type, filename, ready in ANALYSIS:
+            browser.goto(
+                f"{base}/odoo/action-{action}?view_type={view_type}",
+                f"document.querySelector('.o_{view_type}_view {ready}') && "
+                "!document.querySelector('.o_loading_indicator')",
+            )
             browser.screenshot(options.output / filename)
             print(f"screenshots: {options.output / filename}")
     finally:
