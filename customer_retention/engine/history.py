@@ -15,7 +15,7 @@ computes them chunk by chunk and sums.
 import numpy as np
 import pandas as pd
 
-from .metrics import STATUSES, statuses
+from .metrics import STATUSES, statuses_over_time
 
 VISIT_COLUMNS = [
     "partner_id",
@@ -215,14 +215,13 @@ def status_by_month(transactions, days, settings=None):
     had run on that day with ``settings`` (the engine's
     :func:`statuses`): frame ``company_id, month_end, status, customers``."""
     parts = []
-    for day in days:
-        current = statuses(transactions, day, settings)
+    for day, current in statuses_over_time(transactions, days, settings):
         if current.empty:
             continue
         counts = (
             current.groupby(["company_id", "status"]).size().rename("customers")
         ).reset_index()
-        counts["month_end"] = day
+        counts["month_end"] = day.date()
         parts.append(counts)
     if not parts:
         return pd.DataFrame(columns=["company_id", "month_end", "status", "customers"])

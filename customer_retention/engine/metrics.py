@@ -148,20 +148,36 @@ def statuses(transactions, as_of, settings=None):
     """Each customer's status on ``as_of`` from its transactions up to that
     day, as :func:`compute_metrics` decides it, without the figures status
     does not need (trend, rank, profile): frame ``company_id, partner_id,
-    status``. The month-end statuses of the past are rebuilt with it."""
-    as_of = pd.Timestamp(as_of).normalize()
-    tx = _clean(transactions, as_of)
+    status``."""
+    return next(statuses_over_time(transactions, [as_of], settings))[1]
+
+
+def statuses_over_time(transactions, days, settings=None):
+    """:func:`statuses` on each of ``days`` (ascending), as pairs (day,
+    frame): the customers' days are grouped once for all of them. The
+    month-end statuses of the past are rebuilt with it."""
+    ends = [pd.Timestamp(day).normalize() for day in days]
+    tx = _clean(transactions, max(ends)) if ends else transactions.iloc[:0]
     if tx.empty:
-        return pd.DataFrame(columns=["company_id", "partner_id", "status"])
-    customers, days = _customer_days(tx)
-    limits = _limits(customers, settings, as_of)
-    _visit_figures(customers, days, limits, as_of)
-    days["in_window"] = _in_window(
-        days["date"].to_numpy(), days["customer"].to_numpy(), limits
-    )
-    _cadence(customers, days, limits)
-    _status(customers, limits, as_of)
-    return customers[["company_id", "partner_id", "status"]].reset_index(drop=True)
+        for end in ends:
+            yield end, pd.DataFrame(columns=["company_id", "partner_id", "status"])
+        return
+    everybody, every_day = _customer_days(tx)
+    for as_of in ends:
+        # Days are sorted by customer and date: a subset stays sorted.
+        days_then = every_day[every_day["date"] <= as_of].copy()
+        customers = everybody.loc[days_then["customer"].unique()].copy()
+        limits = _limits(customers, settings, as_of)
+        _visit_figures(customers, days_then, limits, as_of)
+        days_then["in_window"] = _in_window(
+            days_then["date"].to_numpy(), days_then["customer"].to_numpy(), limits
+        )
+        _cadence(customers, days_then, limits)
+        _status(customers, limits, as_of)
+        yield (
+            as_of,
+            customers[["company_id", "partner_id", "status"]].reset_index(drop=True),
+        )
 
 
 def _clean(transactions, as_of):

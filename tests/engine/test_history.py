@@ -300,3 +300,27 @@ def test_status_by_month_as_if_the_rule_had_run_then():
         (date(2026, 1, 31), "at_risk"): 1,
         (date(2026, 1, 31), "new"): 1,
     }
+
+
+def test_statuses_over_time_agree_with_the_full_computation():
+    # Twelve customers with irregular visits, refunds and a one-visit one:
+    # on each month end the statuses equal compute_metrics' on that day.
+    from retention_engine import RetentionSettings, compute_metrics
+
+    rows = []
+    for partner in range(1, 13):
+        day = pd.Timestamp("2024-01-01") + pd.Timedelta(days=7 * partner)
+        for visit in range(partner % 5 + 1):
+            rows.append(tx(partner, day, 10.0 * partner))
+            day += pd.Timedelta(days=13 * (visit + partner % 3) + 5)
+        if partner % 4 == 0:
+            rows.append(tx(partner, day, -5.0, visit=False))
+    transactions = pd.DataFrame(rows)
+    settings = RetentionSettings(new_days=60, lost_days=200, dormant_days=120)
+    days = month_ends(date(2024, 1, 1), date(2025, 3, 15), 14)
+    counts = status_by_month(transactions, days, settings)
+    for day in days:
+        full = compute_metrics(transactions, day, settings)
+        expected = full.groupby("status").size().to_dict() if len(full) else {}
+        got = counts[counts["month_end"] == day].set_index("status")["customers"]
+        assert got.to_dict() == expected, day
