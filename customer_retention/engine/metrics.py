@@ -164,9 +164,17 @@ def statuses_over_time(transactions, days, settings=None):
         return
     everybody, every_day = _customer_days(tx)
     for as_of in ends:
-        # Days are sorted by customer and date: a subset stays sorted.
+        # Days are sorted by customer and date: a subset stays sorted. The
+        # customers present then are numbered 0.. again, the positions the
+        # per-customer steps index their limits with.
         days_then = every_day[every_day["date"] <= as_of].copy()
-        customers = everybody.loc[days_then["customer"].unique()].copy()
+        present = days_then["customer"].unique()
+        number = np.full(len(everybody), -1, dtype="int64")
+        number[present] = np.arange(len(present))
+        days_then["customer"] = number[days_then["customer"].to_numpy()]
+        customers = everybody.loc[present].copy()
+        customers.index = pd.RangeIndex(len(present))
+        customers["customer"] = customers.index
         limits = _limits(customers, settings, as_of)
         _visit_figures(customers, days_then, limits, as_of)
         days_then["in_window"] = _in_window(

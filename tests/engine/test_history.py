@@ -302,14 +302,18 @@ def test_status_by_month_as_if_the_rule_had_run_then():
     }
 
 
-def test_statuses_over_time_agree_with_the_full_computation():
+@pytest.mark.parametrize("late_first", [False, True])
+def test_statuses_over_time_agree_with_the_full_computation(late_first):
     # Twelve customers with irregular visits, refunds and a one-visit one:
     # on each month end the statuses equal compute_metrics' on that day.
+    # late_first: the smallest ids come last, so the customers present on
+    # an early day are not the first ones of the whole table.
     from retention_engine import RetentionSettings, compute_metrics
 
     rows = []
     for partner in range(1, 13):
-        day = pd.Timestamp("2024-01-01") + pd.Timedelta(days=7 * partner)
+        start = 13 - partner if late_first else partner
+        day = pd.Timestamp("2024-01-01") + pd.Timedelta(days=7 * start)
         for visit in range(partner % 5 + 1):
             rows.append(tx(partner, day, 10.0 * partner))
             day += pd.Timedelta(days=13 * (visit + partner % 3) + 5)
