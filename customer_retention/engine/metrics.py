@@ -168,6 +168,9 @@ def statuses_over_time(transactions, days, settings=None):
         # customers present then are numbered 0.. again, the positions the
         # per-customer steps index their limits with.
         days_then = every_day[every_day["date"] <= as_of].copy()
+        if days_then.empty:  # a day before every transaction
+            yield as_of, pd.DataFrame(columns=["company_id", "partner_id", "status"])
+            continue
         present = days_then["customer"].unique()
         number = np.full(len(everybody), -1, dtype="int64")
         number[present] = np.arange(len(present))

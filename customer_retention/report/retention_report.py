@@ -21,7 +21,9 @@ from ..engine.history import OUTCOMES, PERIOD_TYPES
 class RetentionReport(models.Model):
     _name = "retention.report"
     _description = "Retention by Period"
-    _order = "period_start desc, partner_id"
+    # Not by customer name: a join and a sort of every row of a cell; ids
+    # follow the order rows are written in (period, salesperson, customer).
+    _order = "period_start desc, id"
     _rec_name = "partner_id"
     _log_access = False
     # The table is created by init(), without the foreign keys the ORM
@@ -135,8 +137,9 @@ class RetentionReport(models.Model):
         )
         cr.execute(
             """
-            CREATE INDEX IF NOT EXISTS retention_report_company_period_idx
-                ON retention_report (company_id, period_type, period_start)
+            CREATE INDEX IF NOT EXISTS retention_report_period_idx
+                ON retention_report
+                   (period_type, period_start, company_id, user_id, partner_id)
             """
         )
         cr.execute(

@@ -399,6 +399,11 @@ class TestWhoCameBack(HistoryCase):
         reports = self.env["retention.report"]
         marta_rows = reports.search([("partner_id", "in", self.martas.ids)])
         client = self.karolinas[10]
+        # The client's own December rows are not rewritten either: the new
+        # order changes July's rows (and June's "came back", none here).
+        december = reports.search(
+            [("partner_id", "=", client.id), ("period_start", "=", DECEMBER)]
+        )
         with freeze_time(datetime.combine(AS_OF + timedelta(days=1), time(9, 0))):
             self._orders([(client, AS_OF + timedelta(days=1), 70.0, None, self.marta)])
         self._run(AS_OF + timedelta(days=1))
@@ -413,6 +418,31 @@ class TestWhoCameBack(HistoryCase):
             ]
         )
         self.assertEqual((july.user_id, july.revenue), (self.marta, 70.0))
+        self.assertEqual(
+            reports.search(
+                [("partner_id", "=", client.id), ("period_start", "=", DECEMBER)]
+            ),
+            december,
+        )
+        # July's month and quarter are new rows; 2024 is now a year after
+        # which the client came back.
+        self.assertEqual(
+            reports.search_count(
+                [
+                    ("partner_id", "=", client.id),
+                    ("period_start", ">=", date(2025, 7, 1)),
+                ]
+            ),
+            2,
+        )
+        year_2024 = reports.search(
+            [
+                ("partner_id", "=", client.id),
+                ("period_type", "=", "year"),
+                ("period_start", "=", date(2024, 1, 1)),
+            ]
+        )
+        self.assertEqual(year_2024.outcome, "returned")
 
     def test_another_company_sees_none_of_it(self):
         self._run()

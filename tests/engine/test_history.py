@@ -291,7 +291,9 @@ def test_status_by_month_as_if_the_rule_had_run_then():
         ]
     )
     counts = status_by_month(
-        transactions, [date(2025, 11, 30), date(2025, 12, 31), date(2026, 1, 31)]
+        transactions,
+        # 30 September: before every order, no customer yet
+        [date(2025, 9, 30), date(2025, 11, 30), date(2025, 12, 31), date(2026, 1, 31)],
     )
     cells = counts.set_index(["month_end", "status"])["customers"].to_dict()
     assert cells == {
