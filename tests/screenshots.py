@@ -42,7 +42,7 @@ ANALYSIS = [
         ".o_pivot_cell_value",
     ),
     (
-        "customer_retention.action_retention_status_change",
+        "customer_retention.action_retention_status_flow",
         "pivot",
         "screenshot_status_flows.png",
         ".o_pivot_cell_value",

@@ -45,6 +45,7 @@ HISTORY_MODELS = (
     "retention.visit.hour",
     "retention.cohort",
     "retention.status.month",
+    "retention.status.flow",
 )
 # Years of status history one may keep, and reconstruct month by month.
 MAX_HISTORY_YEARS = 20

@@ -373,6 +373,7 @@ def finish(company, today, rebuilt_months):
             replaced=SQL("reconstructed"),
         )
     _this_month_statuses(company, today)
+    _status_flows(company, today)
     # Fresh statistics for the planner after a night's writes (a first
     # build adds millions of rows): a sample, a second or two at a million
     # customers.
@@ -479,6 +480,46 @@ def _this_month_statuses(company, today):
           FROM retention_partner_state
          WHERE company_id = %(company_id)s AND status IS NOT NULL
       GROUP BY status
+        """,
+        params,
+    )
+
+
+def _status_flows(company, today):
+    """The status changes of this month and the last, counted per month,
+    from and to: the Status Flows report reads these few rows, not the
+    changes (several million at a million customers). Older months do not
+    change any more; those older than the history kept go with it."""
+    cr = company.env.cr
+    params = {"company_id": company.id, "today": today}
+    cr.execute(
+        """
+        DELETE FROM retention_status_flow
+         WHERE company_id = %(company_id)s
+           AND month >= date_trunc('month', %(today)s::date) - interval '1 month'
+        """,
+        params,
+    )
+    cr.execute(
+        """
+        INSERT INTO retention_status_flow
+               (company_id, month, old_status, new_status, customers)
+        SELECT company_id, date_trunc('month', date)::date, old_status, new_status,
+               COUNT(*)
+          FROM retention_status_change
+         WHERE company_id = %(company_id)s
+           AND date >= date_trunc('month', %(today)s::date) - interval '1 month'
+      GROUP BY 1, 2, 3, 4
+        """,
+        params,
+    )
+    cr.execute(
+        """
+        DELETE FROM retention_status_flow f
+         WHERE company_id = %(company_id)s
+           AND month < (SELECT COALESCE(date_trunc('month', MIN(date)), 'infinity')
+                          FROM retention_status_change
+                         WHERE company_id = %(company_id)s)
         """,
         params,
     )

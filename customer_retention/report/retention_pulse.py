@@ -135,3 +135,23 @@ class RetentionStatusMonth(models.Model):
         help="Computed from the order history as if the retention rule had run on "
         "that day (the months before the first run of the addon).",
     )
+
+
+class RetentionStatusFlow(models.Model):
+    _name = "retention.status.flow"
+    _description = "Status Flows per Month"
+    _order = "month desc, old_status, new_status"
+    _log_access = False
+
+    company_id = fields.Many2one("res.company", required=True, readonly=True)
+    month = fields.Date(required=True, readonly=True, help="First day of the month.")
+    old_status = fields.Selection(
+        STATUSES,
+        string="From",
+        readonly=True,
+        help="Empty: customers seen for the first time.",
+    )
+    new_status = fields.Selection(
+        STATUSES, string="To", readonly=True, help="Empty: no order counted any more."
+    )
+    customers = fields.Integer(readonly=True, aggregator="sum")

@@ -141,6 +141,22 @@ class TestStatusHistory(HistoryCase):
         self._run(AS_OF)
         self.company._retention_recompute(partner_ids=self.returning.ids)
         self.assertEqual(len(self._changes()), 2)
+        # Status Flows counts them per month, as a salesperson reads it.
+        flows = (
+            self.env["retention.status.flow"]
+            .with_user(self.rep)
+            .read_group(
+                [],
+                ["customers:sum"],
+                ["month:month", "old_status", "new_status"],
+                lazy=False,
+            )
+        )
+        self.assertEqual(
+            {(f["old_status"], f["new_status"]): f["customers"] for f in flows},
+            {("active", "at_risk"): 1, ("at_risk", "active"): 1},
+        )
+        self.assertEqual({f["month:month"] for f in flows}, {"June 2025"})
 
     def test_a_change_undone_the_same_day_leaves_nothing(self):
         self._run(AS_OF - timedelta(days=10))

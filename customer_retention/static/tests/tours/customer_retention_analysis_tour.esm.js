@@ -36,8 +36,7 @@ registry.category("web_tour.tours").add("customer_retention_analysis_tour", {
         },
         {
             content: "Drop the default period: every month",
-            trigger:
-                '.o_searchview_facet:not(:contains("Months")) .o_facet_remove',
+            trigger: '.o_searchview_facet:not(:contains("Months")) .o_facet_remove',
             run: "click",
         },
         {
@@ -47,7 +46,8 @@ registry.category("web_tour.tours").add("customer_retention_analysis_tour", {
         },
         {
             content: "Open the rows of the salesperson's cell",
-            trigger: ".o_pivot tbody tr:has(.o_pivot_header_cell_closed) td.o_pivot_cell_value",
+            trigger:
+                ".o_pivot tbody tr:has(.o_pivot_header_cell_closed) td.o_pivot_cell_value",
             run: "click",
         },
         {
@@ -78,8 +78,7 @@ registry.category("web_tour.tours").add("customer_retention_analysis_tour", {
         },
         {
             content: "The partner list shows them, ready for an SMS, a tag or a call",
-            trigger:
-                '.o_list_view .o_data_row .o_data_cell:contains("Overdue Garage")',
+            trigger: '.o_list_view .o_data_row .o_data_cell:contains("Overdue Garage")',
         },
         {
             content: "Open the Retention menu again",
