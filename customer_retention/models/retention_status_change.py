@@ -40,12 +40,12 @@ class RetentionStatusChange(models.Model):
     )
     date = fields.Date(required=True, readonly=True, help="Day of the recompute.")
     old_status = fields.Selection(
-        STATUSES,
+        list(STATUSES),
         string="From",
         readonly=True,
         help="Empty: the customer's first order (the customer became known).",
     )
-    new_status = fields.Selection(STATUSES, string="To", readonly=True)
+    new_status = fields.Selection(list(STATUSES), string="To", readonly=True)
     revenue = fields.Float(
         readonly=True,
         aggregator="sum",

@@ -128,7 +128,7 @@ class RetentionStatusMonth(models.Model):
         help="Last day of the month; for the month in progress, the day of the last "
         "run.",
     )
-    status = fields.Selection(STATUSES, required=True, readonly=True)
+    status = fields.Selection(list(STATUSES), required=True, readonly=True)
     customers = fields.Integer(readonly=True, aggregator="sum")
     reconstructed = fields.Boolean(
         readonly=True,
@@ -146,12 +146,12 @@ class RetentionStatusFlow(models.Model):
     company_id = fields.Many2one("res.company", required=True, readonly=True)
     month = fields.Date(required=True, readonly=True, help="First day of the month.")
     old_status = fields.Selection(
-        STATUSES,
+        list(STATUSES),
         string="From",
         readonly=True,
         help="Empty: customers seen for the first time.",
     )
     new_status = fields.Selection(
-        STATUSES, string="To", readonly=True, help="Empty: no order counted any more."
+        list(STATUSES), string="To", readonly=True, help="Empty: no order counted any more."
     )
     customers = fields.Integer(readonly=True, aggregator="sum")

@@ -73,7 +73,7 @@ class RetentionReport(models.Model):
         help="The following period has ended: whether the customer came back is "
         "known. The periods in progress are not counted as churn.",
     )
-    outcome = fields.Selection(OUTCOMES, readonly=True)
+    outcome = fields.Selection(list(OUTCOMES), readonly=True)
     # Measures: each row holds its own 0/1 or 100/0, the cells count
     # distinct customers (see _read_group_select).
     customer_count = fields.Integer(

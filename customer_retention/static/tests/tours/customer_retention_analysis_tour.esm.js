@@ -113,5 +113,47 @@ registry.category("web_tour.tours").add("customer_retention_analysis_tour", {
             content: "The graph is drawn, with no error",
             trigger: "body:not(:has(.o_error_dialog)) .o_graph_renderer canvas",
         },
+        {
+            content: "Open the Retention menu again",
+            trigger:
+                '[data-menu-xmlid="customer_retention.menu_customer_retention_root"]',
+            run: "click",
+        },
+        {
+            content: "Open the customers by status at each month end",
+            trigger:
+                '[data-menu-xmlid="customer_retention.menu_retention_analysis_salesman_status_month"]',
+            run: "click",
+        },
+        {
+            // The breadcrumb changes once the new view has loaded its data.
+            content: "The customers by status open",
+            trigger: '.o_breadcrumb .active:contains("Customers by Status")',
+        },
+        {
+            content: "The stacked statuses are drawn, with no error",
+            trigger: "body:not(:has(.o_error_dialog)) .o_graph_renderer canvas",
+        },
+        {
+            content: "Open the Retention menu again",
+            trigger:
+                '[data-menu-xmlid="customer_retention.menu_customer_retention_root"]',
+            run: "click",
+        },
+        {
+            content: "Open the status flows",
+            trigger:
+                '[data-menu-xmlid="customer_retention.menu_retention_analysis_salesman_status_flow"]',
+            run: "click",
+        },
+        {
+            content: "The status flows open",
+            trigger: '.o_breadcrumb .active:contains("Status Flows")',
+        },
+        {
+            content: "The flows pivot opens, with no error",
+            trigger:
+                'body:not(:has(.o_error_dialog)) .o_pivot thead:has(.o_pivot_measure_row:contains("Customers"))',
+        },
     ],
 });
