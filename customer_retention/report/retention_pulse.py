@@ -152,6 +152,9 @@ class RetentionStatusFlow(models.Model):
         help="Empty: customers seen for the first time.",
     )
     new_status = fields.Selection(
-        list(STATUSES), string="To", readonly=True, help="Empty: no order counted any more."
+        list(STATUSES),
+        string="To",
+        readonly=True,
+        help="Empty: no order counted any more.",
     )
     customers = fields.Integer(readonly=True, aggregator="sum")
