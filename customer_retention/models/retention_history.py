@@ -7,8 +7,9 @@ product category (:func:`extract_visits`), handed to the engine
 (engine/history.py), and what it returns is written with COPY:
 
 - the period report rows (``retention_report``) of the chunk's customers
-  whose orders changed since the report was last brought up to date (all of
-  them the first time): the cost of a night is the changes;
+  whose orders changed since the report was last brought up to date, where
+  they differ (all of them the first time): the cost of a night is the
+  changes;
 - the chunk's share of the pulse tables (weeks, weekday and hour, cohorts),
   as rows marked ``building``: the engine's figures of disjoint customers
   add up, and :func:`finish` sums them and swaps them in;
