@@ -185,6 +185,12 @@ class ResCompany(models.Model):
         "businesses that invoice directly. Credit notes lower revenue but are "
         "not visits.",
     )
+    retention_walk_in_id = fields.Many2one(
+        "res.partner",
+        string="Walk-in Customer",
+        help='The anonymous customer of the till or the counter ("Retail"): its '
+        "orders belong to nobody in particular and never count for retention.",
+    )
     retention_history_years = fields.Integer(
         string="Retention History (years)",
         default=3,
@@ -874,14 +880,22 @@ class ResCompany(models.Model):
                 )
 
     def write(self, vals):
-        if "retention_source" in vals:
+        # Other documents or other customers: Retention Analysis is rebuilt
+        # whole by the next run.
+        watched = [
+            name
+            for name in ("retention_source", "retention_walk_in_id")
+            if name in vals
+        ]
+        before = {company.id: [company[name] for name in watched] for company in self}
+        result = super().write(vals)
+        if watched:
             changed = self.filtered(
-                lambda company: company.retention_source != vals["retention_source"]
+                lambda company: [company[name] for name in watched]
+                != before[company.id]
             )
-            # Other documents, other periods: Retention Analysis is rebuilt
-            # whole by the next run.
             changed.sudo().retention_report_until = False
-        return super().write(vals)
+        return result
 
     @api.constrains(*SETTING_FIELDS)
     def _check_retention_settings(self):

@@ -40,6 +40,9 @@ class ResConfigSettings(models.TransientModel):
     retention_source = fields.Selection(
         related="company_id.retention_source", readonly=False
     )
+    retention_walk_in_id = fields.Many2one(
+        related="company_id.retention_walk_in_id", readonly=False
+    )
     retention_history_years = fields.Integer(
         related="company_id.retention_history_years", readonly=False
     )

@@ -55,6 +55,7 @@ _SALE_VISITS = """
      WHERE so.state = 'sale'
        AND so.company_id = %(company_id)s
        AND so.date_order < %(end_utc)s
+       AND customer.commercial_partner_id <> %(walk_in)s
        {partner_filter}
   GROUP BY so.id, 1, 2, 3, 4, 5
 """
@@ -78,6 +79,7 @@ _INVOICE_VISITS = """
        AND move.company_id = %(company_id)s
        AND move.invoice_date <= %(as_of)s
        AND move.commercial_partner_id IS NOT NULL
+       AND move.commercial_partner_id <> %(walk_in)s
        {partner_filter}
   GROUP BY move.id, 1, 2, 3, 4, 5, 7
 """

@@ -44,6 +44,7 @@ _SALE_QUERY = """
        AND so.company_id = %(company_id)s
        AND so.date_order >= %(start_utc)s
        AND so.date_order < %(end_utc)s
+       AND customer.commercial_partner_id <> %(walk_in)s
        {partner_filter}
   GROUP BY 1, 2, 3, 6
 """
@@ -69,6 +70,7 @@ _INVOICE_QUERY = """
        AND move.invoice_date >= %(date_from)s
        AND move.invoice_date <= %(as_of)s
        AND move.commercial_partner_id IS NOT NULL
+       AND move.commercial_partner_id <> %(walk_in)s
        {partner_filter}
   GROUP BY 1, 2, 3, 5, 6
 """
@@ -160,6 +162,8 @@ def _extract_query(company, as_of, partner_ids=None, date_from=None, chunk=None)
         "partner_ids": list(partner_ids or []),
         "chunk_after": chunk[0] if chunk else None,
         "chunk_last": chunk[1] if chunk else None,
+        # the till's anonymous customer is nobody's retention (0: none)
+        "walk_in": company.retention_walk_in_id.commercial_partner_id.id or 0,
     }
     invoices = company.retention_source == "invoice"
     if invoices:

@@ -620,3 +620,53 @@ class TestPulse(HistoryCase):
                 f"SELECT count(*) FROM {table} WHERE building"  # noqa: S608
             )
             self.assertEqual(self.env.cr.fetchone()[0], 0, table)
+
+
+@tagged("post_install", "-at_install")
+class TestWalkInCustomer(HistoryCase):
+    """The till's anonymous customer ("Retail") counts for nobody: not in
+    the values, not in Retention Analysis."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.retail = cls._customer("Retail")
+        cls.anna = cls._customer("Anna")
+        cls._orders(
+            [
+                (cls.retail, date(2025, 6, 23), 10.0, None, None),
+                (cls.retail, date(2025, 6, 24), 12.0, None, None),
+                (cls.anna, date(2025, 6, 24), 20.0, None, None),
+            ]
+        )
+
+    def _week(self):
+        week = self.env["retention.pulse.week"].search(
+            [("week", "=", date(2025, 6, 23)), ("series", "=", "this")]
+        )
+        return week.visits, week.customers
+
+    def test_the_walk_in_customer_counts_for_nobody(self):
+        self._run()
+        self.assertRetention(self.retail, status="new")
+        self.assertEqual(self._week(), (3, 2))
+        # Chosen in Settings, as an administrator would.
+        settings = self.env["res.config.settings"].create(
+            {"retention_walk_in_id": self.retail.id}
+        )
+        settings.execute()
+        self.assertEqual(self.company.retention_walk_in_id, self.retail)
+        # The next run rebuilds Retention Analysis without it.
+        self.assertFalse(self.company.retention_report_until)
+        self._run()
+        self.assertFalse(self.retail.with_company(self.company).retention_status)
+        self.assertRetention(self.anna, status="new", visit_count=1)
+        self.assertEqual(self._week(), (1, 1))
+        self.assertFalse(
+            self.env["retention.report"].search([("partner_id", "=", self.retail.id)])
+        )
+        # Its contacts are the walk-in customer too.
+        clerk = self._customer("Till clerk", parent_id=self.retail.id)
+        self._orders([(clerk, AS_OF, 5.0, None, None)])
+        self.company._retention_recompute(partner_ids=self.retail.ids)
+        self.assertFalse(self.retail.with_company(self.company).retention_status)
