@@ -213,7 +213,8 @@ def month_ends(first_day, today, months):
 def status_by_month(transactions, days, settings=None):
     """Customers by status at the end of each of ``days``, as if the rule
     had run on that day with ``settings`` (the engine's
-    :func:`statuses`): frame ``company_id, month_end, status, customers``."""
+    :func:`statuses_over_time`): frame ``company_id, month_end, status,
+    customers``."""
     parts = []
     for day, current in statuses_over_time(transactions, days, settings):
         if current.empty:

@@ -144,18 +144,13 @@ def compute_metrics(
     return customers[METRIC_COLUMNS].reset_index(drop=True)
 
 
-def statuses(transactions, as_of, settings=None):
-    """Each customer's status on ``as_of`` from its transactions up to that
-    day, as :func:`compute_metrics` decides it, without the figures status
-    does not need (trend, rank, profile): frame ``company_id, partner_id,
-    status``."""
-    return next(statuses_over_time(transactions, [as_of], settings))[1]
-
-
 def statuses_over_time(transactions, days, settings=None):
-    """:func:`statuses` on each of ``days`` (ascending), as pairs (day,
-    frame): the customers' days are grouped once for all of them. The
-    month-end statuses of the past are rebuilt with it."""
+    """Each customer's status on each of ``days`` (ascending), as pairs
+    (day, frame ``company_id, partner_id, status``), from its transactions
+    up to that day, as :func:`compute_metrics` decides it, without the
+    figures status does not need (trend, rank, profile). The customers'
+    days are grouped once for all the days. The month-end statuses of the
+    past are rebuilt with it."""
     ends = [pd.Timestamp(day).normalize() for day in days]
     tx = _clean(transactions, max(ends)) if ends else transactions.iloc[:0]
     if tx.empty:

@@ -627,14 +627,9 @@ class ResCompany(models.Model):
         visits = retention_history.extract_visits(self, as_of, chunk=chunk)
         refresh = None
         if self.retention_report_until:
-            refresh = [
-                partner_id
-                for partner_id in retention_store.changed_customers(
-                    self, self.retention_report_until
-                )
-                if partner_id > chunk[0]
-                and (chunk[1] is None or partner_id <= chunk[1])
-            ]
+            refresh = retention_store.changed_customers(
+                self, self.retention_report_until, chunk=chunk
+            )
         retention_history.refresh_report(
             self, visits, as_of, partner_ids=refresh, chunk=chunk
         )
@@ -887,14 +882,14 @@ class ResCompany(models.Model):
             for name in ("retention_source", "retention_walk_in_id")
             if name in vals
         ]
+        if not watched:
+            return super().write(vals)
         before = {company.id: [company[name] for name in watched] for company in self}
         result = super().write(vals)
-        if watched:
-            changed = self.filtered(
-                lambda company: [company[name] for name in watched]
-                != before[company.id]
-            )
-            changed.sudo().retention_report_until = False
+        changed = self.filtered(
+            lambda company: [company[name] for name in watched] != before[company.id]
+        )
+        changed.sudo().retention_report_until = False
         return result
 
     @api.constrains(*SETTING_FIELDS)

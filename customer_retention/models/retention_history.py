@@ -93,27 +93,17 @@ _PULSE_TABLES = (
 
 def extract_visits(company, as_of, chunk=None, partner_ids=None):
     """The visits of ``company`` up to ``as_of`` (its local day) as the
-    engine's history table (:data:`VISIT_COLUMNS`)."""
-    _query, params = retention_store._extract_query(
-        company, as_of, partner_ids=partner_ids, chunk=chunk
+    engine's history table (:data:`VISIT_COLUMNS`): the customers, days,
+    currency and walk-in customer of the transactions' extract."""
+    query, params = retention_store._extract_query(
+        company,
+        as_of,
+        partner_ids=partner_ids,
+        chunk=chunk,
+        templates=(_SALE_VISITS, _INVOICE_VISITS),
     )
-    invoices = company.retention_source == "invoice"
-    query, partner_column = (
-        (_INVOICE_VISITS, "move.partner_id")
-        if invoices
-        else (_SALE_VISITS, "so.partner_id")
-    )
-    partner_filter = retention_store._partner_filter(
-        partner_column, invoices, partner_ids, chunk
-    )
-    frame = retention_store._copy_to_frame(
-        company.env.cr,
-        query.format(partner_filter=partner_filter),
-        params,
-        VISIT_COLUMNS,
-    )
+    frame = retention_store.read_extract(company, query, params, VISIT_COLUMNS)
     frame["at"] = pd.to_datetime(frame["at"])
-    frame["is_visit"] = frame["is_visit"].astype(str).str.lower().isin(["t", "true"])
     return frame
 
 

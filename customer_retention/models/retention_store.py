@@ -149,8 +149,17 @@ def _partner_filter(partner_column, invoices, partner_ids=None, chunk=None):
     return partner_filter
 
 
-def _extract_query(company, as_of, partner_ids=None, date_from=None, chunk=None):
-    """The extract's SQL and parameters (see :func:`extract_transactions`)."""
+def _extract_query(
+    company,
+    as_of,
+    partner_ids=None,
+    date_from=None,
+    chunk=None,
+    templates=(_SALE_QUERY, _INVOICE_QUERY),
+):
+    """The extract's SQL and parameters (see :func:`extract_transactions`);
+    ``templates``: the (sales order, invoice) queries to fill in, those of
+    the transactions by default."""
     date_from = date_from or _BEGINNING
     params = {
         "company_id": company.id,
@@ -167,11 +176,19 @@ def _extract_query(company, as_of, partner_ids=None, date_from=None, chunk=None)
     }
     invoices = company.retention_source == "invoice"
     if invoices:
-        query, partner_column = _INVOICE_QUERY, "move.partner_id"
+        query, partner_column = templates[1], "move.partner_id"
     else:
-        query, partner_column = _SALE_QUERY, "so.partner_id"
+        query, partner_column = templates[0], "so.partner_id"
     partner_filter = _partner_filter(partner_column, invoices, partner_ids, chunk)
     return query.format(partner_filter=partner_filter), params
+
+
+def read_extract(company, query, params, columns):
+    """An extract's rows as a frame of ``columns``, ``is_visit`` as booleans
+    (COPY writes them as t/f)."""
+    frame = _copy_to_frame(company.env.cr, query, params, columns)
+    frame["is_visit"] = frame["is_visit"].astype(str).str.lower().isin(["t", "true"])
+    return frame
 
 
 def extract_transactions(company, as_of, partner_ids=None, date_from=None, chunk=None):
@@ -182,9 +199,8 @@ def extract_transactions(company, as_of, partner_ids=None, date_from=None, chunk
     to days from that one on. The one definition of a purchase: the
     recompute, its ranks and the win-back measurement all read it here."""
     query, params = _extract_query(company, as_of, partner_ids, date_from, chunk)
-    frame = _copy_to_frame(company.env.cr, query, params, TRANSACTION_COLUMNS)
+    frame = read_extract(company, query, params, TRANSACTION_COLUMNS)
     frame["date"] = pd.to_datetime(frame["date"])
-    frame["is_visit"] = frame["is_visit"].astype(str).str.lower().isin(["t", "true"])
     return frame
 
 
@@ -286,26 +302,30 @@ CRON_LOCK_WAIT = 10
 BUSY_RETRY = timedelta(minutes=5)
 
 
-def changed_customers(company, since):
+def changed_customers(company, since, chunk=None):
     """Commercial partners whose orders (or invoices) of ``company`` were
-    created, changed or cancelled since ``since`` (less CHANGE_OVERLAP)."""
+    created, changed or cancelled since ``since`` (less CHANGE_OVERLAP); in
+    the ``chunk`` range only, when given."""
     if company.retention_source == "invoice":
         query = """
-            SELECT DISTINCT commercial_partner_id FROM account_move
-             WHERE company_id = %(company_id)s AND write_date >= %(since)s
+            SELECT DISTINCT commercial_partner_id AS partner_id FROM account_move
+             WHERE company_id = %s AND write_date >= %s
                AND move_type IN ('out_invoice', 'out_refund')
                AND commercial_partner_id IS NOT NULL
         """
     else:
         query = """
-            SELECT DISTINCT customer.commercial_partner_id
+            SELECT DISTINCT customer.commercial_partner_id AS partner_id
               FROM sale_order so
               JOIN res_partner customer ON customer.id = so.partner_id
-             WHERE so.company_id = %(company_id)s AND so.write_date >= %(since)s
+             WHERE so.company_id = %s AND so.write_date >= %s
         """
-    company.env.cr.execute(
-        query, {"company_id": company.id, "since": since - CHANGE_OVERLAP}
-    )
+    query = SQL(query, company.id, since - CHANGE_OVERLAP)
+    if chunk:
+        query = SQL(
+            "SELECT partner_id FROM (%s) changed WHERE %s", query, _range(chunk)
+        )
+    company.env.cr.execute(query)
     return [row[0] for row in company.env.cr.fetchall()]
 
 
@@ -633,31 +653,22 @@ def clear_stale(
     )
     gone = cr.fetchall()
     if history_day and gone:
-        cr.execute(
-            """
-            INSERT INTO retention_status_change AS c
-                   (company_id, partner_id, date, old_status, new_status)
-            SELECT %(company_id)s, g.partner_id, %(day)s, g.status, NULL
-              FROM unnest(%(partners)s::int[], %(statuses)s::varchar[])
-                   AS g(partner_id, status)
-            ON CONFLICT (company_id, partner_id, date) DO UPDATE
-               SET new_status = NULL, revenue = NULL, cadence_days = NULL,
-                   days_since_last = NULL
-            """,
-            {
-                "company_id": company.id,
-                "day": history_day,
-                "partners": [row[0] for row in gone],
-                "statuses": [row[1] for row in gone],
-            },
-        )
-        cr.execute(
-            """
-            DELETE FROM retention_status_change
-             WHERE company_id = %s AND date = %s AND partner_id = ANY(%s)
-               AND old_status IS NULL AND new_status IS NULL
-            """,
-            [company.id, history_day, [row[0] for row in gone]],
+        partners = [row[0] for row in gone]
+        _record_changes(
+            cr,
+            company.id,
+            history_day,
+            SQL(
+                """
+                SELECT g.partner_id, g.status AS old_status,
+                       NULL::varchar AS new_status, NULL::float8 AS revenue,
+                       NULL::float8 AS cadence_days, NULL::int4 AS days_since_last
+                  FROM unnest(%s::int[], %s::varchar[]) AS g(partner_id, status)
+                """,
+                partners,
+                [row[1] for row in gone],
+            ),
+            SQL("SELECT unnest(%s::int[])", partners),
         )
     return len(gone)
 
@@ -665,34 +676,63 @@ def clear_stale(
 def record_status_changes(cr, company_id, day):
     """A row of ``retention_status_change`` for each staged customer whose
     status differs from the stored one (a customer seen for the first time
-    comes from no status). Read before the upsert overwrites the old status.
-    A second change of the same day updates the day's row, which goes when
-    the status is back to where the day began: a change is recorded once,
+    comes from no status). Read before the upsert overwrites the old status."""
+    _record_changes(
+        cr,
+        company_id,
+        day,
+        SQL(
+            """
+            SELECT v.partner_id, s.status AS old_status, v.status AS new_status,
+                   v.revenue, v.cadence_days,
+                   %s::date - v.last_order_date AS days_since_last
+              FROM retention_stage v
+         LEFT JOIN retention_partner_state s
+                ON s.company_id = %s AND s.partner_id = v.partner_id
+             WHERE s.status IS DISTINCT FROM v.status
+            """,
+            day,
+            company_id,
+        ),
+        SQL("SELECT partner_id FROM retention_stage"),
+    )
+
+
+def _record_changes(cr, company_id, day, changes, partners):
+    """Upsert the day's ``changes`` (a query of partner_id, old_status,
+    new_status, revenue, cadence_days, days_since_last) into
+    ``retention_status_change``. A second change of the same day updates the
+    day's row, which goes when the status is back to where the day began
+    (among ``partners``, a query of partner ids): a change is recorded once,
     whatever the number of recomputes of the day."""
     cr.execute(
-        """
-        INSERT INTO retention_status_change AS c
-               (company_id, partner_id, date, old_status, new_status,
-                revenue, cadence_days, days_since_last)
-        SELECT %(company_id)s, v.partner_id, %(day)s, s.status, v.status,
-               v.revenue, v.cadence_days, %(day)s::date - v.last_order_date
-          FROM retention_stage v
-     LEFT JOIN retention_partner_state s
-            ON s.company_id = %(company_id)s AND s.partner_id = v.partner_id
-         WHERE s.status IS DISTINCT FROM v.status
-        ON CONFLICT (company_id, partner_id, date) DO UPDATE
-           SET new_status = excluded.new_status, revenue = excluded.revenue,
-               cadence_days = excluded.cadence_days,
-               days_since_last = excluded.days_since_last
-        """,
-        {"company_id": company_id, "day": day},
+        SQL(
+            """
+            INSERT INTO retention_status_change AS c
+                   (company_id, partner_id, date, old_status, new_status,
+                    revenue, cadence_days, days_since_last)
+            SELECT %(company_id)s, x.partner_id, %(day)s, x.old_status,
+                   x.new_status, x.revenue, x.cadence_days, x.days_since_last
+              FROM (%(changes)s) x
+            ON CONFLICT (company_id, partner_id, date) DO UPDATE
+               SET new_status = excluded.new_status, revenue = excluded.revenue,
+                   cadence_days = excluded.cadence_days,
+                   days_since_last = excluded.days_since_last
+            """,
+            company_id=company_id,
+            day=day,
+            changes=changes,
+        )
     )
     cr.execute(
-        """
-        DELETE FROM retention_status_change c
-         USING retention_stage v
-         WHERE c.company_id = %s AND c.date = %s AND c.partner_id = v.partner_id
-           AND c.old_status IS NOT DISTINCT FROM c.new_status
-        """,
-        [company_id, day],
+        SQL(
+            """
+            DELETE FROM retention_status_change
+             WHERE company_id = %s AND date = %s AND partner_id IN (%s)
+               AND old_status IS NOT DISTINCT FROM new_status
+            """,
+            company_id,
+            day,
+            partners,
+        )
     )

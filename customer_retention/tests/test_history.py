@@ -169,6 +169,18 @@ class TestStatusHistory(HistoryCase):
             self.company._retention_recompute(partner_ids=self.slipping.ids)
         self.assertFalse(self._changes(self.slipping))
 
+    def test_a_customer_whose_orders_are_all_cancelled_changes_to_no_status(self):
+        self._run(AS_OF - timedelta(days=10))
+        self.env["sale.order"].search(
+            [("partner_id", "=", self.steady.id)]
+        )._action_cancel()
+        self.company._retention_recompute(partner_ids=self.steady.ids)
+        change = self._changes(self.steady)
+        self.assertEqual(
+            (change.old_status, change.new_status, change.date),
+            ("active", False, AS_OF),
+        )
+
     def test_an_interrupted_run_writes_no_duplicate_change(self):
         self._run(AS_OF - timedelta(days=10))
 
