@@ -47,7 +47,7 @@ setup(
         "License :: OSI Approved :: GNU Lesser General Public License v3 (LGPLv3)",
     ],
     python_requires=">=3.10",
-    install_requires=["pandas", "phonenumbers"],
+    install_requires=["pandas", "phonenumbers", "scipy"],
     extras_require={"test": ["pytest>=8.1", "pytest-odoo>=2.1.3", "websocket-client"]},
     package_dir={PACKAGE: ADDON},
     packages=[PACKAGE] + [f"{PACKAGE}.{name}" for name in find_packages(ADDON)],

@@ -13,18 +13,24 @@
     "license": "LGPL-3",
     # sale_management is the Sales app: without it Odoo hides the Sales menu.
     "depends": ["sale_management", "sms"],
-    "external_dependencies": {"python": ["pandas", "phonenumbers"]},
+    "external_dependencies": {"python": ["pandas", "phonenumbers", "scipy"]},
     "data": [
         "security/ir.model.access.csv",
         "security/retention_security.xml",
         "data/ir_cron_data.xml",
         "data/sms_template_data.xml",
+        "data/retention_call_data.xml",
+        "data/retention_backtest_data.xml",
         "views/res_config_settings_views.xml",
         "views/res_partner_views.xml",
         "views/retention_sms_campaign_views.xml",
         "views/retention_analysis_views.xml",
+        "views/retention_summary_views.xml",
+        "views/retention_call_views.xml",
         "views/customer_retention_menus.xml",
+        "views/retention_backtest_views.xml",
         "wizard/retention_sms_wizard_views.xml",
+        "wizard/retention_call_outcome_wizard_views.xml",
     ],
     "assets": {
         "web.assets_tests": [

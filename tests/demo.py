@@ -13,9 +13,11 @@ scripts and screenshots); ``--stop`` stops the demo cluster.
 
 import argparse
 import os
+import random
 import sys
 from datetime import date, datetime, timedelta
 
+from .demo_backtest import print_backtest
 from .harness import datagen, pg
 from .harness.odoo_env import REPO_ROOT, OdooDatabase, odoo_command, subprocess_env
 from .harness.session import odoo_environment
@@ -55,8 +57,13 @@ def build(database, customers, orders_per_customer, seed):
         say("eight weeks of status changes, as if the addon had run every week")
         weekly_history(env, weeks=8)
         env.cr.commit()
+        say("UTM sources on the orders")
+        utm_sources(env)
+        env.cr.commit()
         say("computing retention")
         count = env["res.partner"].retention_recompute()
+        say("win-back calls planned for the customers at risk, some already made")
+        win_back_calls(env)
         env["res.users"].create(
             {
                 "name": "Sales Rep",
@@ -77,6 +84,56 @@ def build(database, customers, orders_per_customer, seed):
         )
         env.cr.commit()
         say(f"{count:,} customers computed")
+
+
+# Where the demo's customers heard of the shop: a customer's orders carry
+# one source, picked by a hash of the customer, none for one in five.
+DEMO_SOURCES = ("Google", "Instagram", "Friend's referral", "Flyer")
+
+
+def utm_sources(env):
+    ids = [env["utm.source"].create({"name": name}).id for name in DEMO_SOURCES]
+    env.flush_all()
+    env.cr.execute(
+        """
+        UPDATE sale_order
+           SET source_id = (%s::int[])[1 + abs(hashtext(partner_id::text)) %% 5]
+        """,
+        [ids],
+    )
+
+
+# Outcomes of the demo's made calls, in proportions a salon might see.
+DEMO_OUTCOMES = (
+    ("won_back", 4),
+    ("no_answer", 3),
+    ("pause", 2),
+    ("price", 2),
+    ("moved_away", 1),
+    ("competitor", 1),
+    ("quality", 1),
+    ("other", 1),
+)
+
+
+def win_back_calls(env, customers=200, made=0.7, seed=7):
+    """Call plans for the biggest customers at risk, as the planning makes
+    them, and an outcome recorded for ``made`` of them."""
+    at_risk = env["res.partner"].search(
+        [("retention_status", "=", "at_risk")],
+        order="retention_revenue desc",
+        limit=customers,
+    )
+    env.company._retention_plan_calls(limit_per_user=0, partners=at_risk)
+    calls = env["retention.call"].search([("state", "=", "planned")], order="id")
+    rng = random.Random(seed)
+    outcomes = [key for key, weight in DEMO_OUTCOMES for _i in range(weight)]
+    for call in calls:
+        if rng.random() < made:
+            wizard = env["retention.call.outcome.wizard"].create(
+                {"call_id": call.id, "outcome": rng.choice(outcomes)}
+            )
+            wizard.action_confirm()
 
 
 def weekly_history(env, weeks):
@@ -145,6 +202,12 @@ def main(argv=None):
     parser.add_argument(
         "--stop", action="store_true", help="stop the demo PostgreSQL cluster"
     )
+    parser.add_argument(
+        "--backtest",
+        action="store_true",
+        help="back-test the at-risk flags on the demo's history, print and store "
+        "it, do not serve",
+    )
     options = parser.parse_args(argv)
     if options.stop:
         pg.stop_cluster(DEMO_DIR / "pg" / "data")
@@ -174,6 +237,9 @@ def main(argv=None):
                 "updating customer_retention"
             )
             database.update(log_file=DEMO_DIR / "update.log")
+        if options.backtest:
+            print_backtest(database)
+            return 0
         if options.no_serve:
             return 0
         argv = (

@@ -2,9 +2,28 @@
 
 Runs every test (the pure engine tests in ``tests/`` and the Odoo tests in
 ``customer_retention/tests/``, browser tests included) against a freshly
-installed database, and exits with pytest's status; "no tests collected"
-counts as a failure. Extra arguments go to pytest: ``-x``, ``-k cron``,
-``customer_retention/tests/test_cron.py``, ``--lf``.
+installed database, then a second pass, the point-of-sale pass, and exits
+with the first failing pass's pytest status (0 when both pass); "no tests
+collected" counts as a failure. Extra arguments go to pytest: ``-x``, ``-k
+cron``, ``customer_retention/tests/test_cron.py``, ``--lf``.
+
+The point-of-sale pass
+    The addon reads point-of-sale orders when ``point_of_sale`` is
+    installed, without depending on it. The first pass proves that it
+    installs and works without it (test_pos.py skips itself there); the
+    second installs ``customer_retention`` with ``OPTIONAL_MODULES``
+    (point_of_sale, and loyalty and OCA's partner_contact_gender and
+    partner_contact_birthdate, which the customer summary and segments read
+    when present) into a database of its own and runs ``POS_TEST_PATHS``
+    (test_pos.py, test_sources.py, test_optional_modules.py), with the
+    extra flags (``-x``, ``-q``, ...). It runs when the arguments select
+    no tests (no test path, no ``-k``, ``-m``,
+    ``--lf``, ...). A selection applies to the first pass alone and the
+    point-of-sale pass is skipped, with a message. ``--pos-only`` runs the
+    point-of-sale pass alone (on the selection given, on ``POS_TEST_PATHS``
+    when no path is); ``--no-pos`` leaves it out. In developer mode its
+    template is kept like the first one's (installing point_of_sale costs
+    a few minutes once per version of the addon, then seconds).
 
 PostgreSQL
     ``RETENTION_DB_HOST`` (+ ``_PORT``, ``_USER``, ``_PASSWORD``) set: that
@@ -40,6 +59,7 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .harness import cli, pg, prereq
@@ -57,6 +77,40 @@ TEST_PATHS = ("tests", f"{ADDON}/tests")
 TEMPLATE_PREFIX = "retention_tmpl_"
 RUN_PREFIX = "retention_test_"
 EXIT_NO_TESTS = 5
+POS_TEST_PATHS = (
+    f"{ADDON}/tests/test_pos.py",
+    f"{ADDON}/tests/test_sources.py",
+    f"{ADDON}/tests/test_optional_modules.py",
+)
+# What the addon reads when it is there without depending on it: the till,
+# the loyalty points, OCA's gender and birthdate of a contact.
+OPTIONAL_MODULES = (
+    "point_of_sale",
+    "loyalty",
+    "partner_contact_gender",
+    "partner_contact_birthdate",
+)
+# pytest options that select tests: with one, the point-of-sale pass is skipped
+SELECTING = ("-k", "-m", "--lf", "--last-failed", "--sw", "--stepwise", "--deselect")
+
+
+@dataclass(frozen=True)
+class Pass:
+    """A database to test in: the modules installed, the prefix of its
+    template's name (developer mode), the suffix of the run's database."""
+
+    label: str
+    modules: tuple
+    template_prefix: str
+    run_suffix: str
+    warm_assets: bool  # browser tests run in it
+
+
+MAIN = Pass("main", (ADDON,), TEMPLATE_PREFIX, "", True)
+# Its own prefix: a template of one pass never prunes the other's.
+POS = Pass(
+    "point of sale", (ADDON, *OPTIONAL_MODULES), "retention_pos_tmpl_", "_pos", False
+)
 
 
 def say(message):
@@ -81,7 +135,38 @@ def parse_args(argv):
         default=os.environ.get("RETENTION_TEST_KEEP") == "1",
     )
     parser.add_argument("--stop-cluster", action="store_true")
+    pos = parser.add_mutually_exclusive_group()
+    pos.add_argument("--pos-only", action="store_true")
+    pos.add_argument("--no-pos", action="store_true")
     return parser.parse_known_args(argv)
+
+
+def _is_path(arg):
+    return not arg.startswith("-") and (REPO_ROOT / arg.split("::")[0]).exists()
+
+
+def _selects(pytest_args):
+    """Whether the pytest arguments select tests (paths, -k, --lf, ...)."""
+    return any(
+        _is_path(arg) or arg.split("=")[0] in SELECTING or arg[:2] in ("-k", "-m")
+        for arg in pytest_args
+    )
+
+
+def plan(options, pytest_args):
+    """The passes to run, as (Pass, pytest arguments)."""
+    pos_args = list(pytest_args)
+    if not any(_is_path(arg) for arg in pytest_args):
+        pos_args += POS_TEST_PATHS
+    if options.pos_only:
+        return [(POS, pos_args)]
+    passes = [(MAIN, list(pytest_args))]
+    if options.no_pos:
+        return passes
+    if _selects(pytest_args):
+        say("tests selected: the point-of-sale pass is skipped (--pos-only runs it)")
+        return passes
+    return [*passes, (POS, pos_args)]
 
 
 def main(argv=None):
@@ -91,13 +176,24 @@ def main(argv=None):
         return 0
 
     def body(stack):
-        database = (keep_mode if options.keep else throwaway_mode)(stack)
         # Chrome and Odoo's browser tests litter TMPDIR (profiles,
         # org.chromium.*): give them one to lose
         scratch = stack.enter_context(
             tempfile.TemporaryDirectory(prefix="retention-tmp-")
         )
-        return run_pytest(database, pytest_args, scratch)
+        status = 0
+        for test_pass, args in plan(options, pytest_args):
+            if test_pass is not MAIN:
+                say(f"{test_pass.label} pass: {', '.join(test_pass.modules)}")
+            database = (keep_mode if options.keep else throwaway_mode)(stack, test_pass)
+            started = time.monotonic()
+            code = run_pytest(database, args, scratch)
+            say(
+                f"{test_pass.label} pass: pytest exited with {code} "
+                f"in {time.monotonic() - started:.0f} s"
+            )
+            status = status or code
+        return status
 
     return cli.run(
         prereq.problems(),
@@ -108,27 +204,42 @@ def main(argv=None):
     )
 
 
-def throwaway_mode(stack):
-    """A server (RETENTION_DB_* or a new cluster), a temporary data
-    directory, a new database with the addon installed; all gone at exit."""
+def throwaway_mode(stack, test_pass=MAIN):
+    """A server (RETENTION_DB_* or a new cluster, one for all passes), a
+    temporary data directory, a new database with the pass's modules
+    installed; all gone at exit."""
     started = time.monotonic()
-    server = stack.enter_context(pg.server_from_env())
-    data_dir = Path(
-        stack.enter_context(tempfile.TemporaryDirectory(prefix="retention-odoo-"))
+    server, data_dir = _throwaway_server(stack)
+    database = OdooDatabase(
+        server, f"{RUN_PREFIX}{os.getpid()}{test_pass.run_suffix}", data_dir
     )
-    database = OdooDatabase(server, f"{RUN_PREFIX}{os.getpid()}", data_dir)
     if server.data_dir is None:  # a server we do not own: drop what we created
         stack.callback(_quietly, database.drop)
         database.drop()  # a leftover of a killed run with the same pid
-    say(f"installing {ADDON} into a new database ({where(server)})...")
-    database.install(log_file=data_dir / "install.log")
+    modules = ", ".join(test_pass.modules)
+    say(f"installing {modules} into a new database ({where(server)})...")
+    database.install(
+        test_pass.modules, log_file=data_dir / f"install-{database.name}.log"
+    )
     say(f"installed in {time.monotonic() - started:.0f} s")
     return database
 
 
-def keep_mode(stack):
-    """The persistent cluster in var/, a template per addon fingerprint, a
-    copy of it for this run."""
+_throwaway = {}
+
+
+def _throwaway_server(stack):
+    if not _throwaway:
+        _throwaway["server"] = stack.enter_context(pg.server_from_env())
+        _throwaway["data_dir"] = Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix="retention-odoo-"))
+        )
+    return _throwaway["server"], _throwaway["data_dir"]
+
+
+def keep_mode(stack, test_pass=MAIN):
+    """The persistent cluster in var/, a template per pass and addon
+    fingerprint, a copy of it for this run."""
     data_dir = VAR / "odoo-data"
     data_dir.mkdir(parents=True, exist_ok=True)
     with file_lock(VAR / "pgtest.lock"):
@@ -141,42 +252,49 @@ def keep_mode(stack):
         )  # an external server may be shared: leave others' alone
         if own_cluster:
             drop_abandoned_runs(server, data_dir)
-        template = ensure_template(server, data_dir, prune=own_cluster)
-        database = template.clone(f"{RUN_PREFIX}{os.getpid()}")
+        template = ensure_template(server, data_dir, test_pass, prune=own_cluster)
+        database = template.clone(f"{RUN_PREFIX}{os.getpid()}{test_pass.run_suffix}")
     stack.callback(_quietly, database.drop)
     say(f"testing a copy of {template.name} ({where(server)}; --stop-cluster stops it)")
     return database
 
 
-def ensure_template(server, data_dir, prune=True):
+def ensure_template(server, data_dir, test_pass=MAIN, prune=True):
+    prefix = test_pass.template_prefix
+    salt = ",".join(test_pass.modules[1:])  # the main pass's names are unchanged
     template = OdooDatabase(
-        server, TEMPLATE_PREFIX + addon_fingerprint()[:12], data_dir
+        server, prefix + addon_fingerprint(salt=salt)[:12], data_dir
     )
     if server.database_exists(template.name):
         return template
     started = time.monotonic()
+    modules = ", ".join(test_pass.modules)
     say(
-        f"{ADDON} changed: installing it into a new template {template.name} "
-        "(once per change)..."
+        f"{ADDON} changed: installing {modules} into a new template "
+        f"{template.name} (once per change)..."
     )
     building = OdooDatabase(server, template.name + "_building", data_dir)
     building.drop()
-    building.install(log_file=VAR / "log" / f"install-{template.name}.log")
-    building.warm_assets(
-        log_file=VAR / "log" / f"assets-{template.name}.log"
-    )  # -3 s per browser run
+    building.install(
+        test_pass.modules, log_file=VAR / "log" / f"install-{template.name}.log"
+    )
+    if test_pass.warm_assets:
+        building.warm_assets(
+            log_file=VAR / "log" / f"assets-{template.name}.log"
+        )  # -3 s per browser run
     template = building.rename(template.name)
     for name in server.databases() if prune else ():
-        if name.startswith(TEMPLATE_PREFIX) and name != template.name:
+        if name.startswith(prefix) and name != template.name:
             OdooDatabase(server, name, data_dir).drop()  # an older version of the addon
     say(f"template ready in {time.monotonic() - started:.0f} s")
     return template
 
 
 def drop_abandoned_runs(server, data_dir):
-    """Databases of runs that were killed before they could clean up."""
+    """Databases of runs that were killed before they could clean up
+    (``retention_test_<pid>``, ``retention_test_<pid>_pos``)."""
     for name in server.databases():
-        pid = name[len(RUN_PREFIX) :]
+        pid = name[len(RUN_PREFIX) :].split("_")[0]
         if name.startswith(RUN_PREFIX) and pid.isdigit() and not _alive(int(pid)):
             OdooDatabase(server, name, data_dir).drop()
 

@@ -71,7 +71,27 @@ ANALYSIS = [
         "screenshot_cohorts.png",
         ".o_pivot_cell_value",
     ),
+    (
+        "customer_retention.action_retention_category_gap",
+        "list",
+        "screenshot_category_gaps.png",
+        ".o_data_row",
+    ),
+    (
+        "customer_retention.action_retention_source_report",
+        "pivot",
+        "screenshot_retention_by_source.png",
+        ".o_pivot_cell_value",
+    ),
+    (
+        "customer_retention.action_retention_call",
+        "pivot",
+        "screenshot_call_outcomes.png",
+        ".o_pivot_cell_value",
+    ),
 ]
+# The customer summary: the first of the Top Spenders, its Retention tab.
+SUMMARY = ("customer_retention.action_retention_top_spenders", "screenshot_summary.png")
 
 
 class Browser:
@@ -237,6 +257,29 @@ def main(argv=None):
             )
             browser.screenshot(options.output / filename)
             print(f"screenshots: {options.output / filename}")
+        action, filename = SUMMARY
+        browser.goto(
+            f"{base}/odoo/action-{action}",
+            "document.querySelector('.o_list_view .o_data_row') && "
+            "!document.querySelector('.o_loading_indicator')",
+        )
+        browser.evaluate("document.querySelector('.o_data_row .o_data_cell').click()")
+        browser.wait_for("document.querySelector('.o_form_view .o_notebook')")
+        browser.evaluate(
+            "[...document.querySelectorAll('.o_notebook .nav-link')]"
+            ".find((tab) => tab.textContent.trim() === 'Retention').click()"
+        )
+        browser.wait_for(
+            "document.querySelector('.tab-pane.active [name=retention_total_spent]')"
+        )
+        # The summary under the status: scrolled into view.
+        browser.evaluate(
+            "document.querySelector('.tab-pane.active [name=retention_total_spent]')"
+            ".scrollIntoView({block: 'center'})"
+        )
+        time.sleep(1)
+        browser.screenshot(options.output / filename)
+        print(f"screenshots: {options.output / filename}")
     finally:
         if browser:
             browser.close()

@@ -25,7 +25,30 @@ from .metrics import (
     rerank,
     window_start,
 )
+from .backtest import (
+    CALIBRATION_COLUMNS,
+    NOT_CALIBRATED,
+    RULE_COLUMNS,
+    RULES,
+    Backtest,
+    backtest,
+    calibrate,
+    calibrated_settings,
+)
 from .money import round_money
+from .predict import (
+    HORIZON_DAYS,
+    MODEL_COLUMNS,
+    MODELS,
+    NO_PREDICTION,
+    PREDICTION_COLUMNS,
+    Prediction,
+    fit_models,
+    model_records,
+    predict,
+    rfm_summary,
+    score,
+)
 from .reason import render_reasons
 from .settings import (
     MAX_AT_RISK_FACTOR,
@@ -98,4 +121,23 @@ __all__ = [
     "split_holdout",
     "template_for",
     "winback_figures",
+    "HORIZON_DAYS",
+    "MODELS",
+    "MODEL_COLUMNS",
+    "NO_PREDICTION",
+    "PREDICTION_COLUMNS",
+    "Prediction",
+    "predict",
+    "fit_models",
+    "model_records",
+    "score",
+    "rfm_summary",
+    "CALIBRATION_COLUMNS",
+    "NOT_CALIBRATED",
+    "RULES",
+    "RULE_COLUMNS",
+    "Backtest",
+    "backtest",
+    "calibrate",
+    "calibrated_settings",
 ]

@@ -1,10 +1,12 @@
 """Retention over time: who came back after each period, the weekly pulse,
 the quiet hours, the first-order cohorts and the statuses at each month end.
 
-Input is a table of *visits* (:data:`VISIT_COLUMNS`): one row per order (or
-invoice) and product category, with the order's local time, salesperson,
-sales team and untaxed amount in the company currency. ``is_visit`` False
-rows (credit notes) count for nothing here. A customer's visits of one day
+Input is a table of *visits* (:data:`VISIT_COLUMNS`): one row per order
+(sales order, point-of-sale order or invoice) and product category, with the
+order's local time, salesperson, sales team and untaxed amount in the
+company currency. ``is_visit`` False rows (credit notes, refunds) count for
+nothing here; ``has_time`` False rows (invoices, dated at midnight) count
+everywhere but in the hours of the day. A customer's visits of one day
 are one visit, as everywhere in the engine.
 
 Every figure of a customer is computed from that customer's rows alone, so
@@ -25,6 +27,9 @@ VISIT_COLUMNS = [
     "categ_id",  # 0: no product category
     "revenue",
     "is_visit",
+    "source_id",  # UTM source of the document, 0: none
+    "warehouse_id",  # 0: none or unknown
+    "has_time",  # False: a day without a time of day (an invoice), at midnight
 ]
 # period type -> pandas period frequency
 PERIOD_TYPES = (("month", "M"), ("quarter", "Q"), ("year", "Y"))
@@ -66,7 +71,15 @@ def _visits(visits):
     frame = visits.loc[visits["is_visit"].astype(bool), VISIT_COLUMNS].copy()
     frame["at"] = pd.to_datetime(frame["at"])
     frame["day"] = frame["at"].dt.normalize()
-    for column in ("partner_id", "user_id", "team_id", "categ_id"):
+    frame["has_time"] = frame["has_time"].astype(bool)
+    for column in (
+        "partner_id",
+        "user_id",
+        "team_id",
+        "categ_id",
+        "source_id",
+        "warehouse_id",
+    ):
         frame[column] = frame[column].fillna(0).astype("int64")
     frame["revenue"] = frame["revenue"].astype("float64").fillna(0.0)
     return frame
@@ -164,9 +177,12 @@ def with_year_before(weekly, last_week):
 
 def hour_grid(visits):
     """Visits by month, weekday and hour of the day: a customer's orders of
-    one hour count once. Frame ``month, weekday, hour, visits`` (weekday as
-    in :data:`WEEKDAYS`, month as its first day)."""
+    one hour count once; rows without a time of day (``has_time`` False:
+    invoices) are left out rather than piled up at midnight. Frame ``month,
+    weekday, hour, visits`` (weekday as in :data:`WEEKDAYS`, month as its
+    first day)."""
     frame = _visits(visits)
+    frame = frame[frame["has_time"]]
     frame["hour"] = frame["at"].dt.hour
     slots = frame.drop_duplicates(["partner_id", "day", "hour"])
     grouped = slots.groupby(

@@ -32,6 +32,9 @@ ACTIVE_RHYTHM = _(
 ACTIVE_QUIET = _("Last order %(days)s days ago.")
 TREND_UP = _(" Spending up %(pct)s%% vs the previous %(period)s.")
 TREND_DOWN = _(" Spending down %(pct)s%% vs the previous %(period)s.")
+# Added to the sentence of a customer at risk or lost with a chance of return
+# (engine/predict.py), before its final full stop.
+CHANCE = _("; %(probability)s %% chance of a visit in the next %(days)s days.")
 PERIOD_NAMES = {"month": _("month"), "quarter": _("quarter"), "year": _("year")}
 NOTABLE_TREND = 20.0
 
@@ -52,8 +55,13 @@ def _fill(template, columns):
     return [template % dict(zip(names, row, strict=False)) for row in rows]
 
 
-def render_reasons(metrics, settings=None, gettext=None):
-    """The reason sentence of each metrics row (None without any visit)."""
+def render_reasons(metrics, settings=None, gettext=None, horizon_days=None):
+    """The reason sentence of each metrics row (None without any visit).
+
+    Rows with a ``return_probability`` (percent, :func:`predict`) of a
+    customer at risk or lost say it too, for the next ``horizon_days`` (the
+    days the chance was computed for: a number, or one per company as a
+    dict); without a probability, no number."""
     translate = gettext or (lambda template: template)
     result = pd.Series(None, index=metrics.index, dtype=object)
     if metrics.empty:
@@ -111,6 +119,7 @@ def render_reasons(metrics, settings=None, gettext=None):
                 translate(template), {k: v[mask] for k, v in columns.items()}
             )
 
+    _add_chance(result, metrics, horizon_days, translate)
     trend = metrics["trend_pct"]
     for mask, template in (
         (trend >= NOTABLE_TREND, TREND_UP),
@@ -125,3 +134,33 @@ def render_reasons(metrics, settings=None, gettext=None):
             )
             result[mask] = result[mask] + pd.Series(suffix, index=result.index[mask])
     return result
+
+
+def _add_chance(result, metrics, horizon_days, translate):
+    """Append :data:`CHANCE` to the sentences of the customers at risk or
+    lost with a probability."""
+    if "return_probability" not in metrics or horizon_days is None:
+        return
+    if isinstance(horizon_days, dict):
+        days = metrics["company_id"].map(horizon_days)
+    else:
+        days = pd.Series(horizon_days, index=metrics.index)
+    mask = (
+        metrics["status"].isin(["at_risk", "lost"])
+        & metrics["return_probability"].notna()
+        & days.notna()
+        & result.notna()
+    ).to_numpy(dtype=bool)
+    if not mask.any():
+        return
+    suffix = _fill(
+        translate(CHANCE),
+        {
+            "probability": _number(metrics["return_probability"][mask]),
+            "days": _number(days[mask]),
+        },
+    )
+    # The chance continues the sentence: its full stop moves to the end.
+    result[mask] = result[mask].str.rstrip(".") + pd.Series(
+        suffix, index=result.index[mask]
+    )

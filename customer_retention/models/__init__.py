@@ -7,3 +7,8 @@ from . import sale_order
 from . import account_move
 from . import retention_status_change
 from . import report_owners
+from . import retention_partner_category
+from . import res_partner_summary
+from . import retention_call
+from . import mail_activity
+from . import retention_backtest

@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import models
 
-from . import retention_store
+from . import retention_sources
 
 
 class AccountMove(models.Model):
@@ -9,5 +9,6 @@ class AccountMove(models.Model):
 
     def init(self):
         res = super().init()
-        retention_store.create_change_index(self)  # invoices changed since a run
+        # invoices changed since a run
+        retention_sources.create_change_index(self.env.cr, self._table)
         return res

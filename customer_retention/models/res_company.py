@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import contextlib
+import dataclasses
 import logging
 import time
 
@@ -7,19 +8,28 @@ import numpy as np
 import pandas as pd
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from ..engine import (
+    HORIZON_DAYS,
+    MODELS,
+    NO_PREDICTION,
     RANK_COLUMNS,
     TREND_PERIODS,
     CampaignSettings,
     RetentionSettings,
     compute_metrics,
+    daily_figures,
+    fit_models,
+    model_records,
     rerank,
+    score,
 )
-from . import retention_history, retention_store
-from .engine_text import engine_problems
+from ..engine.predict import SAMPLE
+from . import retention_history, retention_store, retention_summary
+from .engine_text import engine_problems, engine_text
 from .res_partner import RETENTION_FIELDS
+from .retention_call import MAX_DAILY_CAP
 
 _logger = logging.getLogger(__name__)
 
@@ -30,6 +40,7 @@ _NOTHING_DONE = {
     "chunks": 0,
     "rank_s": 0.0,
     "history_s": 0.0,
+    "predict_s": 0.0,
     "extract_s": 0.0,
     "engine_s": 0.0,
     "write_s": 0.0,
@@ -46,9 +57,19 @@ HISTORY_MODELS = (
     "retention.cohort",
     "retention.status.month",
     "retention.status.flow",
+    "retention.partner.category",
+    "retention.category.gap",
 )
 # Years of status history one may keep, and reconstruct month by month.
 MAX_HISTORY_YEARS = 20
+# Days ahead the chance of return may look (Settings).
+MIN_HORIZON_DAYS = 7
+MAX_HORIZON_DAYS = 730
+# The seed of the sample the models are fitted on: the same customers from
+# one night to the next while they stay.
+PREDICTION_SEED = 0
+# The run's position in its prediction phase once the models are fitted.
+_MODELS_FITTED = -1
 
 
 class RetentionBusyError(UserError):
@@ -177,19 +198,42 @@ class ResCompany(models.Model):
         selection=[
             ("sale", "Confirmed sales orders"),
             ("invoice", "Posted customer invoices and credit notes"),
+            (
+                "sale_invoice",
+                "Both: sales orders, and invoices and credit notes without an order",
+            ),
         ],
         string="Transactions From",
         default="sale",
         required=True,
         help="Sales orders suit shops that sell through quotations; invoices suit "
-        "businesses that invoice directly. Credit notes lower revenue but are "
-        "not visits.",
+        "businesses that invoice directly; both suit those that do each. Credit "
+        "notes lower revenue but are not visits. With both, the invoices and "
+        "credit notes of a sales order count as the order.",
+    )
+    retention_include_pos = fields.Boolean(
+        string="Also Count Point-of-Sale Orders",
+        help="Point-of-sale orders paid, posted or invoiced are visits of their "
+        "customer (refunds lower revenue); orders without a customer are not "
+        "counted. Needs the Point of Sale app; without it, nothing is read.",
     )
     retention_walk_in_id = fields.Many2one(
         "res.partner",
         string="Walk-in Customer",
         help='The anonymous customer of the till or the counter ("Retail"): its '
         "orders belong to nobody in particular and never count for retention.",
+    )
+    retention_ticket_band_width = fields.Float(
+        string="Average Ticket Band Width",
+        default=500.0,
+        digits=(16, 2),
+        help="Customers are grouped by average ticket in bands this wide, in the "
+        "company currency (500: 0-500, 500-1000...).",
+    )
+    retention_cutoff_date = fields.Date(
+        string="Last Order Cut-off Date",
+        help="Customers are split by whether their last order came before or after "
+        "this day: text only those served before a promotion started, say.",
     )
     retention_history_years = fields.Integer(
         string="Retention History (years)",
@@ -256,8 +300,10 @@ class ResCompany(models.Model):
     )
     retention_run_phase = fields.Selection(
         selection=[
+            ("fit", "Fitting the outlook's models"),
             ("compute", "Computing values"),
             ("rank", "Ranking customers"),
+            ("predict", "Predicting returns"),
             ("history", "Updating Retention Analysis"),
         ],
         readonly=True,
@@ -276,6 +322,43 @@ class ResCompany(models.Model):
         copy=False,
         help="Customers whose values changed in the recompute in progress, or in the "
         "last one: the others were left untouched.",
+    )
+
+    # The outlook (engine/predict.py): the models fitted by the nightly run.
+    retention_predict_horizon_days = fields.Integer(
+        string="Chance of Return Horizon (days)",
+        default=HORIZON_DAYS,
+        help="The chance of return is the chance of at least one visit within this "
+        "many days; the next nightly run fits the models for it.",
+    )
+    retention_prediction_params = fields.Json(
+        string="Prediction Models",
+        readonly=True,
+        copy=False,
+        help="The models fitted by the last nightly run, with which every customer "
+        "is scored until the next one.",
+    )
+    retention_prediction_fitted_at = fields.Datetime(
+        string="Prediction Models Fitted On", readonly=True, copy=False
+    )
+    retention_prediction_model = fields.Selection(
+        list(MODELS), string="Prediction Model Used", readonly=True, copy=False
+    )
+    retention_prediction_no_model = fields.Selection(
+        list(NO_PREDICTION), string="Why No Prediction Model", readonly=True, copy=False
+    )
+    retention_prediction_bgnbd_auc = fields.Float(
+        string="BG/NBD AUC", digits=(16, 2), readonly=True, copy=False
+    )
+    retention_prediction_rhythm_auc = fields.Float(
+        string="Rhythm Model AUC", digits=(16, 2), readonly=True, copy=False
+    )
+    retention_prediction_summary = fields.Char(
+        string="Model Used",
+        compute="_compute_retention_prediction_summary",
+        help="The model that gives the chance of return, and how well each model "
+        "told, on the company's own past, who came back (AUC: 0.5 is a coin toss, "
+        "1 is always right).",
     )
 
     retention_sms_cap_days = _setting(
@@ -338,13 +421,127 @@ class ResCompany(models.Model):
         "same time.",
     )
 
-    def _retention_settings(self):
-        """The engine's view of this company's thresholds."""
+    # Win-back calls (retention_call.py)
+    retention_call_daily_cap = fields.Integer(
+        string="Win-back Calls per Salesperson per Day",
+        default=20,
+        help="At most this many win-back calls are planned for one salesperson on one "
+        "day; the others wait for the next days. 0: no limit.",
+    )
+    retention_call_plan_auto = fields.Boolean(
+        string="Plan Win-back Calls Every Night",
+        help="After the nightly recompute, a Call activity is planned for every "
+        "customer who became at risk, assigned to their salesperson.",
+    )
+    retention_call_plan_since = fields.Date(
+        string="Win-back Calls Planned Since",
+        readonly=True,
+        copy=False,
+        help="Customers who became at risk from this day on are planned a call "
+        "automatically; set by the first planning.",
+    )
+    retention_calls_planned_at = fields.Datetime(
+        string="Last Win-back Call Planning",
+        readonly=True,
+        copy=False,
+        help="When the last automatic planning of win-back calls ended.",
+    )
+
+    # Back-tests and calibrated thresholds (retention_backtest.py)
+    retention_threshold_mode = fields.Selection(
+        selection=[
+            ("fixed", "Fixed: the thresholds set here"),
+            ("calibrated", "Calibrated every month on the business's own past"),
+        ],
+        string="At-Risk Thresholds",
+        default="fixed",
+        required=True,
+        help="Calibrated: the at-risk factor, the minimum days and the dormant days "
+        "are those that told best, on the last months, who would not come back "
+        "(the monthly back-test); the fixed values apply until there are some.",
+    )
+    retention_calibrated_at_risk_factor = fields.Float(
+        string="Calibrated At-Risk Factor", readonly=True, copy=False, digits=(16, 2)
+    )
+    retention_calibrated_min_at_risk_days = fields.Integer(
+        string="Calibrated Minimum Days Before At Risk", readonly=True, copy=False
+    )
+    retention_calibrated_dormant_days = fields.Integer(
+        string="Calibrated Dormant After (days)", readonly=True, copy=False
+    )
+    retention_calibrated_on = fields.Date(
+        string="Thresholds Calibrated On", readonly=True, copy=False
+    )
+    retention_calibrated_backtest_id = fields.Many2one(
+        "retention.backtest",
+        string="Back-test of the Calibration",
+        readonly=True,
+        copy=False,
+        ondelete="set null",
+    )
+    retention_backtest_attempt = fields.Datetime(
+        string="Last Monthly Back-test Attempt",
+        readonly=True,
+        copy=False,
+        help="When the monthly back-test last tried this company.",
+    )
+
+    def _retention_settings(self, fixed=False):
+        """The engine's view of this company's thresholds: in calibrated
+        mode with the calibrated ones, unless ``fixed``."""
         self.ensure_one()
-        return RetentionSettings(
+        settings = RetentionSettings(
             currency_decimals=self.currency_id.decimal_places,
             **{attr: self[fname] for fname, attr in SETTING_FIELDS.items()},
         )
+        return settings if fixed else self._retention_with_calibrated(settings)
+
+    @api.depends(
+        "retention_prediction_model",
+        "retention_prediction_no_model",
+        "retention_prediction_bgnbd_auc",
+        "retention_prediction_rhythm_auc",
+        "retention_prediction_fitted_at",
+    )
+    def _compute_retention_prediction_summary(self):
+        # Short names: the selection's labels explain each model at length.
+        names = {"bgnbd": "BG/NBD", "rhythm": self.env._("rhythm")}
+        reasons = dict(NO_PREDICTION)
+        for company in self:
+            model = company.retention_prediction_model
+            auc = {
+                "bgnbd": company.retention_prediction_bgnbd_auc,
+                "rhythm": company.retention_prediction_rhythm_auc,
+            }
+            if not company.retention_prediction_fitted_at:
+                summary = self.env._("Not fitted yet: the next nightly run fits it.")
+            elif not model:
+                summary = engine_text(
+                    self.env, reasons.get(company.retention_prediction_no_model, "")
+                )
+            elif not (auc["bgnbd"] and auc["rhythm"]):
+                summary = self.env._(
+                    "%(model)s (not back-tested: too little history to compare)",
+                    model=names[model],
+                )
+            else:
+                other = "rhythm" if model == "bgnbd" else "bgnbd"
+                summary = self.env._(
+                    "%(model)s (AUC %(auc)s against %(other)s %(other_auc)s)",
+                    model=names[model],
+                    auc=f"{auc[model]:.2f}",
+                    other=names[other],
+                    other_auc=f"{auc[other]:.2f}",
+                )
+            company.retention_prediction_summary = summary
+
+    def _retention_prediction_horizon(self):
+        """The days the stored chances of return look ahead: those the
+        models were fitted for (None without models)."""
+        self.ensure_one()
+        # sudo: the run's own models, read to word the customers' reasons
+        params = self.sudo().retention_prediction_params
+        return params.get("horizon_days") if params else None
 
     # ------------------------------------------------------------
     # Dates: a company's "today" is on its own clock
@@ -472,6 +669,20 @@ class ResCompany(models.Model):
             partner_ids=partner_ids,
             history_day=history_day,
         )
+        if as_of == self._retention_today():
+            # The summary is of today (a back-test as of a past day leaves it).
+            visits = retention_history.extract_visits(
+                self, as_of, partner_ids=partner_ids
+            )
+            retention_summary.write(self, visits, partner_ids=partner_ids)
+            # With the models of the last run: a fit is the nightly run's.
+            scoring = time.perf_counter()
+            self._retention_score(as_of, transactions=transactions, metrics=metrics)
+            predict_s = time.perf_counter() - scoring
+            for model in ("retention.partner.category", "retention.partner.state"):
+                self.env[model].invalidate_model()
+        else:
+            predict_s = 0.0
         self.env["res.partner"].invalidate_model(RETENTION_FIELDS)
         stats = dict(
             _NOTHING_DONE,
@@ -479,9 +690,10 @@ class ResCompany(models.Model):
             written=written,
             cleared=cleared,
             chunks=1,
+            predict_s=predict_s,
             extract_s=extracted - started,
             engine_s=computed - extracted,
-            write_s=time.perf_counter() - computed,
+            write_s=time.perf_counter() - computed - predict_s,
         )
         stats["longest_chunk_s"] = time.perf_counter() - started
         self._retention_log(as_of, stats)
@@ -498,10 +710,13 @@ class ResCompany(models.Model):
         """Start a whole-company run as of ``as_of``, before its first chunk."""
         self.env.flush_all()
         # sudo: the run's own bookkeeping on the company, whoever started it
+        # Today's run fits the outlook's models first, so that each chunk of
+        # values is scored with the transactions it has just read.
+        today = as_of == self._retention_today()
         self.sudo().write(
             {
                 "retention_run_as_of": as_of,
-                "retention_run_phase": "compute",
+                "retention_run_phase": "fit" if today else "compute",
                 "retention_run_cursor": 0,
                 "retention_run_started": fields.Datetime.now().replace(microsecond=0),
                 "retention_run_written": 0,
@@ -521,9 +736,13 @@ class ResCompany(models.Model):
         finished = False
         if self.retention_run_phase == "rank":
             values = self._retention_run_rank(stats)
-            if values["retention_run_phase"] != "history":
+            if not values["retention_run_phase"]:
                 values.update(self._retention_run_end_values())
                 finished = True
+        elif self.retention_run_phase == "predict":
+            values = self._retention_run_predict(stats)
+        elif self.retention_run_phase == "fit":
+            values = self._retention_run_fit(stats)
         elif self.retention_run_phase == "history":
             chunk = retention_store.next_chunk(
                 self, self.retention_run_cursor, retention_store.CHUNK_HISTORY
@@ -562,7 +781,6 @@ class ResCompany(models.Model):
         metrics = compute_metrics(
             transactions, as_of, self._retention_settings(), ranks=ranks
         )
-        del transactions
         computed = time.perf_counter()
         now = fields.Datetime.now().replace(microsecond=0)
         history_day = self._retention_history_day(as_of)
@@ -572,6 +790,13 @@ class ResCompany(models.Model):
         cleared = retention_store.clear_stale(
             self, metrics["partner_id"].to_numpy(), chunk=chunk, history_day=history_day
         )
+        if self._retention_models_fitted():
+            # The outlook from the transactions just read: no second extract.
+            scoring = time.perf_counter()
+            self._retention_score(as_of, transactions=transactions, metrics=metrics)
+            stats["predict_s"] += time.perf_counter() - scoring
+            computed += time.perf_counter() - scoring
+        del transactions
         stats.update(
             customers=stats["customers"] + len(metrics),
             written=stats["written"] + written,
@@ -606,13 +831,115 @@ class ResCompany(models.Model):
         )
         stats["written"] += fresh
         stats["rank_s"] += time.perf_counter() - started
-        # Retention Analysis is of today: a back-test as of a past day ends here.
-        history = as_of == self._retention_today()
+        # The outlook and Retention Analysis are of today: a back-test as of
+        # a past day ends here. The chunks scored the customers with the
+        # models fitted first; without them (the first night, no customer
+        # stored to fit on yet) the outlook is a phase of its own.
+        next_phase = False
+        if as_of == self._retention_today():
+            next_phase = "history" if self._retention_models_fitted() else "predict"
         return {
             "retention_run_written": self.retention_run_written + fresh,
-            "retention_run_phase": "history" if history else False,
+            "retention_run_phase": next_phase,
             "retention_run_cursor": 0,
         }
+
+    def _retention_run_fit(self, stats):
+        """The first step of today's run: fit the outlook's models on a
+        sample of the stored customers, then go on to the values."""
+        started = time.perf_counter()
+        values = {"retention_run_phase": "compute", "retention_run_cursor": 0}
+        if retention_store.sample_customers(self, 1, PREDICTION_SEED):
+            values.update(self._retention_fit_models(self.retention_run_as_of))
+        stats["predict_s"] += time.perf_counter() - started
+        return values
+
+    def _retention_models_fitted(self):
+        """Whether the run in progress fitted the outlook's models."""
+        # sudo: the run's own bookkeeping
+        company = self.sudo()
+        return bool(
+            company.retention_prediction_params
+            and company.retention_prediction_fitted_at
+            and company.retention_run_started
+            and company.retention_prediction_fitted_at >= company.retention_run_started
+        )
+
+    def _retention_run_predict(self, stats):
+        """The outlook of the run: first the models, fitted on a seeded
+        sample of the customers and kept on the company; then, chunk by
+        chunk, every customer scored with them. The run goes on to Retention
+        Analysis after the last chunk."""
+        started = time.perf_counter()
+        if not self.retention_run_cursor:
+            values = self._retention_fit_models(self.retention_run_as_of)
+            # Below every id: the models are fitted, no customer scored yet.
+            values["retention_run_cursor"] = _MODELS_FITTED
+        else:
+            chunk = retention_store.next_chunk(
+                self, self.retention_run_cursor, retention_store.CHUNK_CUSTOMERS
+            )
+            self._retention_score(self.retention_run_as_of, chunk=chunk)
+            if chunk[1] is None:
+                values = {"retention_run_phase": "history", "retention_run_cursor": 0}
+            else:
+                values = {"retention_run_cursor": chunk[1]}
+        stats["predict_s"] += time.perf_counter() - started
+        return values
+
+    def _retention_fit_models(self, as_of):
+        """Fit the company's models as of ``as_of`` on up to SAMPLE of its
+        customers (the same ones night after night while they stay); the
+        company's values that keep them."""
+        sample = retention_store.sample_customers(self, SAMPLE, PREDICTION_SEED)
+        transactions = retention_store.extract_transactions(
+            self, as_of, partner_ids=sample
+        )
+        horizon = self.retention_predict_horizon_days
+        models = fit_models(
+            transactions, as_of, self._retention_settings(), horizon_days=horizon
+        )
+        del transactions
+        records = model_records(models)
+        params = records[0] if records else {}
+        # No customer at all is too few customers too.
+        params = {
+            "company_id": self.id,
+            "no_prediction": "too_few_customers",
+            "horizon_days": horizon,
+            **params,
+        }
+        return {
+            "retention_prediction_params": params,
+            "retention_prediction_fitted_at": fields.Datetime.now(),
+            "retention_prediction_model": params.get("model") or False,
+            "retention_prediction_no_model": params.get("no_prediction") or False,
+            "retention_prediction_bgnbd_auc": params.get("bgnbd_auc") or 0.0,
+            "retention_prediction_rhythm_auc": params.get("rhythm_auc") or 0.0,
+        }
+
+    def _retention_score(self, as_of, chunk=None, transactions=None, metrics=None):
+        """Score the customers of ``chunk`` (or those of ``transactions``,
+        with their ``metrics`` rows) with the company's stored models and
+        write their outlook where it changed; returns the rows written.
+        Nothing without models."""
+        # sudo: the run's own models
+        params = self.sudo().retention_prediction_params
+        if not params:
+            return 0
+        if transactions is None:
+            transactions = retention_store.extract_transactions(
+                self, as_of, chunk=chunk
+            )
+        if metrics is None and params.get("model") == "rhythm":
+            # The rhythm model's features are the rows the run just stored.
+            metrics = daily_figures(
+                retention_store.stored_features(self, chunk=chunk), as_of
+            )
+        predictions = score(
+            transactions, as_of, [params], self._retention_settings(), metrics=metrics
+        )
+        return retention_store.write_predictions(self, predictions)
 
     def _retention_run_history(self, chunk, stats):
         """Bring Retention Analysis up to date for the customers of
@@ -634,6 +961,7 @@ class ResCompany(models.Model):
             self, visits, as_of, partner_ids=refresh, chunk=chunk
         )
         retention_history.add_pulse(self, visits)
+        retention_summary.write(self, visits, chunk=chunk)
         del visits
         if not self.retention_months_built:
             days = retention_history.months_to_rebuild(
@@ -650,6 +978,7 @@ class ResCompany(models.Model):
             stats["history_s"] += time.perf_counter() - started
             return {"retention_run_cursor": chunk[1]}
         retention_history.settle_report(self, as_of)
+        retention_summary.rebuild_category_gap(self)
         retention_history.finish(
             self, as_of, rebuilt_months=not self.retention_months_built
         )
@@ -708,8 +1037,8 @@ class ResCompany(models.Model):
         _logger.info(
             "Customer retention of %(company)s as of %(as_of)s%(state)s: "
             "%(customers)d customers in %(chunks)d step(s), %(written)d written, "
-            "%(cleared)d cleared (ranks %(rank_s).2fs, analysis %(history_s).2fs, "
-            "extract %(extract_s).2fs, "
+            "%(cleared)d cleared (ranks %(rank_s).2fs, outlook %(predict_s).2fs, "
+            "analysis %(history_s).2fs, extract %(extract_s).2fs, "
             "engine %(engine_s).2fs, write %(write_s).2fs, longest step "
             "%(longest_chunk_s).2fs)",
             dict(
@@ -807,6 +1136,7 @@ class ResCompany(models.Model):
             else:
                 if finished:
                     company.write(company._retention_attempt_values(now))
+                    company._retention_calls_after_run()
             if not finished or len(todo) > 1:
                 cron._trigger()
             self.env["ir.cron"]._notify_progress(done=1, remaining=0)
@@ -861,6 +1191,62 @@ class ResCompany(models.Model):
             return
         self.env["ir.cron"]._notify_progress(done=0, remaining=0)
 
+    @api.constrains("retention_ticket_band_width")
+    def _check_retention_ticket_band_width(self):
+        for company in self:
+            if company.retention_ticket_band_width <= 0:
+                raise ValidationError(
+                    self.env._(
+                        "The average ticket band width of %(company)s must be more "
+                        "than 0, in the company currency (500, say).",
+                        company=company.name,
+                    )
+                )
+
+    def _retention_plan_calls(self, limit_per_user=None, partners=None, planner=None):
+        """Plan win-back calls in this company (retention.call._plan): for
+        the customers who became at risk, or for ``partners``; returns the
+        counts of planned and skipped customers."""
+        self.ensure_one()
+        return self.env["retention.call"]._plan(
+            self, partners=partners, cap=limit_per_user, planner=planner
+        )
+
+    def _retention_calls_after_run(self):
+        """The company's nightly run ended: its calls are planned next."""
+        if self.retention_call_plan_auto:
+            # sudo: a trigger of the addon's own job
+            cron = self.env.ref("customer_retention.ir_cron_retention_plan_calls")
+            cron.sudo()._trigger()
+
+    @api.constrains("retention_call_daily_cap")
+    def _check_retention_call_daily_cap(self):
+        for company in self:
+            if not 0 <= company.retention_call_daily_cap <= MAX_DAILY_CAP:
+                raise ValidationError(
+                    self.env._(
+                        "The daily limit of win-back calls per salesperson of "
+                        "%(company)s must be between 0 and %(maximum)s (0: no limit).",
+                        company=company.name,
+                        maximum=MAX_DAILY_CAP,
+                    )
+                )
+
+    @api.constrains("retention_predict_horizon_days")
+    def _check_retention_predict_horizon_days(self):
+        for company in self:
+            days = company.retention_predict_horizon_days
+            if not MIN_HORIZON_DAYS <= days <= MAX_HORIZON_DAYS:
+                raise ValidationError(
+                    self.env._(
+                        "The chance of return of %(company)s must look between "
+                        "%(minimum)s and %(maximum)s days ahead (90 by default).",
+                        company=company.name,
+                        minimum=MIN_HORIZON_DAYS,
+                        maximum=MAX_HORIZON_DAYS,
+                    )
+                )
+
     @api.constrains("retention_history_years")
     def _check_retention_history_years(self):
         for company in self:
@@ -879,7 +1265,11 @@ class ResCompany(models.Model):
         # whole by the next run.
         watched = [
             name
-            for name in ("retention_source", "retention_walk_in_id")
+            for name in (
+                "retention_source",
+                "retention_include_pos",
+                "retention_walk_in_id",
+            )
             if name in vals
         ]
         if not watched:
@@ -895,7 +1285,9 @@ class ResCompany(models.Model):
     @api.constrains(*SETTING_FIELDS)
     def _check_retention_settings(self):
         for company in self:
-            company._retention_refuse(company._retention_settings().problems())
+            company._retention_refuse(
+                company._retention_settings(fixed=True).problems()
+            )
 
     @api.constrains(*CAMPAIGN_SETTING_FIELDS)
     def _check_retention_campaign_settings(self):
@@ -927,4 +1319,72 @@ class ResCompany(models.Model):
         self.ensure_one()
         return CampaignSettings(
             **{attr: self[fname] for fname, attr in CAMPAIGN_SETTING_FIELDS.items()}
+        )
+
+    # ------------------------------------------------------------
+    # Back-tests and calibrated thresholds (retention_backtest.py)
+    # ------------------------------------------------------------
+
+    def _retention_with_calibrated(self, settings):
+        """``settings`` with the calibrated at-risk thresholds in calibrated
+        mode, when there are some and they fit the other settings (a lost
+        limit lowered since, say); else ``settings`` as they are."""
+        if (
+            self.retention_threshold_mode != "calibrated"
+            or not self.retention_calibrated_on
+        ):
+            return settings
+        calibrated = dataclasses.replace(
+            settings,
+            at_risk_factor=self.retention_calibrated_at_risk_factor,
+            min_at_risk_days=self.retention_calibrated_min_at_risk_days,
+            dormant_days=self.retention_calibrated_dormant_days,
+        )
+        return settings if calibrated.problems() else calibrated
+
+    def retention_backtest(self, as_of=None, horizon_days=None):
+        """Back-test this company's at-risk flags on its own past as of
+        ``as_of`` (today) over ``horizon_days`` (the prediction horizon, 90
+        days), store it and return an action opening it. Sales managers of
+        the company only (the figures read every order)."""
+        self.ensure_one()
+        Backtest = self.env["retention.backtest"]
+        Backtest._check_may_run(self)
+        as_of = self._retention_as_of(as_of)
+        horizon = Backtest._horizon(self, horizon_days)
+        return Backtest._run(self, as_of, horizon).action_open()
+
+    def action_retention_apply_calibrated(self):
+        """Copy the calibrated thresholds into the fixed ones (checked by
+        their constraint like any other value)."""
+        self.ensure_one()
+        if not self.env.su and (
+            not self.env.user.has_group("sales_team.group_sale_manager")
+            or self not in self.env.user.company_ids
+        ):
+            raise AccessError(
+                self.env._(
+                    "Only Sales administrators of %(company)s can change its "
+                    "retention thresholds.",
+                    company=self.name,
+                )
+            )
+        if not self.retention_calibrated_on:
+            raise UserError(
+                self.env._(
+                    "%(company)s has no calibrated thresholds yet: run a back-test "
+                    "first.",
+                    company=self.name,
+                )
+            )
+        # sudo: the thresholds are the Sales administrators' (checked above),
+        # who may not write companies; the constraints still check them.
+        self.sudo().write(
+            {
+                "retention_at_risk_factor": self.retention_calibrated_at_risk_factor,
+                "retention_min_at_risk_days": (
+                    self.retention_calibrated_min_at_risk_days
+                ),
+                "retention_dormant_days": self.retention_calibrated_dormant_days,
+            }
         )

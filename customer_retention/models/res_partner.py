@@ -4,13 +4,15 @@ from datetime import timedelta
 import pandas as pd
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.osv import expression
 from odoo.tools import SQL
 
 from ..engine import (
     ACTIONS,
     ALERTS,
+    MODELS,
+    NO_PREDICTION,
     PROFILES,
     STATUSES,
     TIERS,
@@ -18,8 +20,11 @@ from ..engine import (
     daily_figures,
     render_reasons,
 )
+from ..engine.summary import SUMMARY_COLUMNS
 from . import retention_store
 from .engine_text import engine_text
+from .retention_call import CONTACT_BLOCKS
+from .retention_partner_state import last_order_side, ticket_band
 
 # Selections that group and sort in their business order (New, Active, At
 # risk, Lost; Top 10% first) rather than in the alphabetical order of their keys.
@@ -44,6 +49,30 @@ SALES_USERS = "sales_team.group_sale_salesman"
 # res.partner field retention_<column> -> its column (or derived value) in
 # retention.partner.state
 RETENTION_COLUMNS = {f"retention_{column}": column for column in VALUE_COLUMNS}
+# The customer summary (engine/summary.py) and the bands derived on read from
+# the company's settings (retention.partner.state): fields declared in
+# res_partner_summary.py.
+SUMMARY_STATE_COLUMNS = tuple(SUMMARY_COLUMNS)
+SUMMARY_ID_COLUMNS = (
+    "main_categ_id",
+    "preferred_user_id",
+    "last_team_id",
+    "last_warehouse_id",
+    "first_source_id",
+)
+RETENTION_COLUMNS.update(
+    {
+        f"retention_{column}": column
+        for column in (*SUMMARY_STATE_COLUMNS, "ticket_band", "last_order_side")
+    }
+)
+# The outlook (engine/predict.py), written by the nightly prediction phase.
+PREDICTION_STATE_COLUMNS = tuple(
+    column for column, _type in retention_store.PREDICTION_STATE_COLUMNS
+)
+RETENTION_COLUMNS.update(
+    {f"retention_{column}": column for column in PREDICTION_STATE_COLUMNS}
+)
 # Shown, not searched: the sentence is written for the reader on the day.
 RETENTION_DISPLAY_FIELDS = ("retention_reason", "retention_computed_at")
 RETENTION_FIELDS = tuple(RETENTION_COLUMNS) + RETENTION_DISPLAY_FIELDS
@@ -240,6 +269,51 @@ class ResPartner(models.Model):
         "Retention Computed On",
         help="When the customer's values were last brought up to date.",
     )
+    # The outlook (engine/predict.py)
+    retention_return_probability = _retention_field(
+        fields.Float,
+        "Chance of Return (%)",
+        column="return_probability",
+        digits=(16, 0),
+        aggregator="avg",
+        help="Chance of at least one visit in the next days of the horizon set in "
+        "Settings (90 by default), from the company's model. Empty when the "
+        "customer's history or the company's customers are too few to tell.",
+    )
+    retention_expected_visits = _retention_figure(
+        "Expected Visits (12 months)",
+        "expected_visits",
+        "Visits expected of the customer in the next 365 days.",
+    )
+    retention_predicted_revenue = _retention_field(
+        fields.Float,
+        "Predicted Revenue (12 months)",
+        column="predicted_revenue",
+        digits="Product Price",
+        help="Revenue expected of the customer in the next 12 months: expected visits "
+        "times the expected ticket.",
+    )
+    retention_revenue_at_risk = _retention_field(
+        fields.Float,
+        "Revenue at Risk",
+        column="revenue_at_risk",
+        digits="Product Price",
+        help="What the business stands to lose if the customer does not come back: "
+        "the revenue of the next 12 months expected of them as a customer, times "
+        "the chance of no visit within the horizon.",
+    )
+    retention_prediction_model = _retention_field(
+        fields.Selection,
+        "Prediction Model",
+        column="prediction_model",
+        selection=list(MODELS),
+    )
+    retention_no_prediction = _retention_field(
+        fields.Selection,
+        "Why No Chance of Return",
+        column="no_prediction",
+        selection=list(NO_PREDICTION),
+    )
 
     retention_sms_line_ids = fields.One2many(
         "retention.sms.campaign.line",
@@ -284,6 +358,30 @@ class ResPartner(models.Model):
         groups=SALES_USERS,
     )
 
+    # Win-back calls (retention_call.py)
+    retention_contact_block = fields.Selection(
+        CONTACT_BLOCKS,
+        string="Contact Mark",
+        copy=False,
+        tracking=True,
+        groups=SALES_USERS,
+        help="Moved away or do not contact: left out of win-back calls and SMS in "
+        "every company until someone clears the mark.",
+    )
+    retention_call_ids = fields.Many2many(
+        "retention.call",
+        string="Win-back Calls",
+        compute="_compute_retention_calls",
+        groups=SALES_USERS,
+        help="The customer's win-back calls in the current company, newest first.",
+    )
+    retention_open_call_id = fields.Many2one(
+        "retention.call",
+        string="Open Win-back Call",
+        compute="_compute_retention_calls",
+        groups=SALES_USERS,
+    )
+
     # ------------------------------------------------------------
     # Values: one row of retention.partner.state per company
     # ------------------------------------------------------------
@@ -299,11 +397,16 @@ class ResPartner(models.Model):
                 rows,
                 company._retention_settings(),
                 gettext=lambda template: engine_text(self.env, template),
+                horizon_days=company._retention_prediction_horizon(),
             )
         by_partner = rows.set_index("partner_id").to_dict("index")
         last_run = company.sudo().retention_last_run  # sudo: the run's own stamp
         for partner in self:
             row = by_partner.get(partner._origin.id, {})
+            row["ticket_band"] = ticket_band(_python(row.get("avg_ticket")), company)
+            row["last_order_side"] = last_order_side(
+                _python(row.get("last_order_date")), company
+            )
             for fname, column in RETENTION_COLUMNS.items():
                 partner[fname] = _python(row.get(column))
             partner.retention_reason = _python(row.get("reason")) or False
@@ -327,6 +430,24 @@ class ResPartner(models.Model):
                 lambda change, partner=partner: change.partner_id
                 == partner.commercial_partner_id
             )
+
+    @api.depends_context("company")
+    def _compute_retention_calls(self):
+        calls = self.env["retention.call"].search(
+            [
+                ("partner_id", "in", self.commercial_partner_id.ids),
+                ("company_id", "=", self.env.company.id),
+            ]
+        )
+        for partner in self:
+            own = calls.filtered(
+                lambda call, partner=partner: call.partner_id
+                == partner.commercial_partner_id
+            )
+            partner.retention_call_ids = own
+            partner.retention_open_call_id = own.filtered(
+                lambda call: call.state == "planned"
+            )[:1]
 
     def _compute_retention_recent_change(self):
         # Only a filter: what the customer's latest change was is the timeline.
@@ -363,7 +484,7 @@ class ResPartner(models.Model):
         metric columns."""
         ids = [pid for pid in self._origin.ids if pid]
         columns = [column for column, _t in retention_store.STATE_COLUMNS]
-        columns += _STAMP_COLUMNS
+        columns += [*_STAMP_COLUMNS, *SUMMARY_STATE_COLUMNS, *PREDICTION_STATE_COLUMNS]
         if not ids:
             return pd.DataFrame(columns=["company_id", "partner_id", *columns])
         self.env.cr.execute(
@@ -381,6 +502,12 @@ class ResPartner(models.Model):
         for column in _DATE_COLUMNS + ("changed_at",):
             frame[column] = pd.to_datetime(frame[column])
         for column, sql_type in retention_store.STATE_COLUMNS:
+            if sql_type == "float8":
+                frame[column] = frame[column].astype("float64")
+        for column in SUMMARY_ID_COLUMNS:
+            frame[column] = frame[column].astype("Int64")
+        frame["total_spent"] = frame["total_spent"].astype("float64")
+        for column, sql_type in retention_store.PREDICTION_STATE_COLUMNS:
             if sql_type == "float8":
                 frame[column] = frame[column].astype("float64")
         return frame
@@ -497,6 +624,32 @@ class ResPartner(models.Model):
             )
         return super()._order_field_to_sql(alias, field_name, direction, nulls, query)
 
+    @api.model
+    def _retention_customers_action(self, name, domain):
+        """A list of customers in the retention views, to text, tag or call
+        them: the partners of ``domain`` (a domain, not ids: a report cell
+        may hold a hundred thousand customers)."""
+        return {
+            "type": "ir.actions.act_window",
+            "name": name,
+            "res_model": "res.partner",
+            "view_mode": "list,form",
+            "views": [
+                (
+                    self.env.ref(
+                        "customer_retention.res_partner_view_list_retention"
+                    ).id,
+                    "list",
+                ),
+                (False, "form"),
+            ],
+            "search_view_id": self.env.ref(
+                "customer_retention.res_partner_view_search_retention"
+            ).id,
+            "domain": domain,
+            "context": {"create": False},
+        }
+
     # ------------------------------------------------------------
     # Only the engine writes retention values
     # ------------------------------------------------------------
@@ -609,3 +762,33 @@ class ResPartner(models.Model):
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
+
+    # ------------------------------------------------------------
+    # Win-back calls (the logic: retention_call.py)
+    # ------------------------------------------------------------
+
+    def action_retention_plan_call(self):
+        """Plan a win-back call for these customers (list action and the
+        Retention tab)."""
+        return self.env["retention.call"]._action_plan(self)
+
+    def action_retention_call_outcome(self):
+        """Record the outcome of the customer's open win-back call."""
+        self.ensure_one()
+        call = self.commercial_partner_id.retention_open_call_id
+        if not call:
+            raise UserError(
+                self.env._(
+                    "%(customer)s has no open win-back call.", customer=self.name
+                )
+            )
+        return call.action_record_outcome()
+
+    def action_retention_mark_moved_away(self):
+        self.env["retention.call"]._set_contact_block(self, "moved_away")
+
+    def action_retention_mark_do_not_contact(self):
+        self.env["retention.call"]._set_contact_block(self, "do_not_contact")
+
+    def action_retention_clear_contact_block(self):
+        self.env["retention.call"]._set_contact_block(self, False)

@@ -34,55 +34,7 @@ from ..engine.history import (
     weekly_pulse,
     with_year_before,
 )
-from . import retention_store
-
-# One row per order (or invoice) and product category: the order's local
-# time, salesperson and team, untaxed amount in the company currency.
-_SALE_VISITS = """
-    SELECT customer.commercial_partner_id AS partner_id,
-           (so.date_order AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s) AS at,
-           COALESCE(so.user_id, 0) AS user_id,
-           COALESCE(so.team_id, 0) AS team_id,
-           COALESCE(tmpl.categ_id, 0) AS categ_id,
-           COALESCE(SUM(line.price_subtotal
-                        / COALESCE(NULLIF(so.currency_rate, 0), 1.0)), 0) AS revenue,
-           TRUE AS is_visit
-      FROM sale_order so
-      JOIN res_partner customer ON customer.id = so.partner_id
- LEFT JOIN sale_order_line line ON line.order_id = so.id AND line.display_type IS NULL
- LEFT JOIN product_product product ON product.id = line.product_id
- LEFT JOIN product_template tmpl ON tmpl.id = product.product_tmpl_id
-     WHERE so.state = 'sale'
-       AND so.company_id = %(company_id)s
-       AND so.date_order < %(end_utc)s
-       AND customer.commercial_partner_id <> %(walk_in)s
-       {partner_filter}
-  GROUP BY so.id, 1, 2, 3, 4, 5
-"""
-# Invoices carry a day, not a time: they are placed at midnight, and the
-# weekday and hour grid is left to order-based companies.
-_INVOICE_VISITS = """
-    SELECT move.commercial_partner_id AS partner_id,
-           move.invoice_date::timestamp AS at,
-           COALESCE(move.invoice_user_id, 0) AS user_id,
-           COALESCE(move.team_id, 0) AS team_id,
-           COALESCE(tmpl.categ_id, 0) AS categ_id,
-           COALESCE(SUM(-line.balance), 0) AS revenue,
-           move.move_type = 'out_invoice' AS is_visit
-      FROM account_move move
- LEFT JOIN account_move_line line
-        ON line.move_id = move.id AND line.display_type = 'product'
- LEFT JOIN product_product product ON product.id = line.product_id
- LEFT JOIN product_template tmpl ON tmpl.id = product.product_tmpl_id
-     WHERE move.state = 'posted'
-       AND move.move_type IN ('out_invoice', 'out_refund')
-       AND move.company_id = %(company_id)s
-       AND move.invoice_date <= %(as_of)s
-       AND move.commercial_partner_id IS NOT NULL
-       AND move.commercial_partner_id <> %(walk_in)s
-       {partner_filter}
-  GROUP BY move.id, 1, 2, 3, 4, 5, 7
-"""
+from . import retention_sources, retention_store
 
 _PULSE_TABLES = (
     "retention_pulse_week",
@@ -93,14 +45,15 @@ _PULSE_TABLES = (
 
 def extract_visits(company, as_of, chunk=None, partner_ids=None):
     """The visits of ``company`` up to ``as_of`` (its local day) as the
-    engine's history table (:data:`VISIT_COLUMNS`): the customers, days,
-    currency and walk-in customer of the transactions' extract."""
+    engine's history table (:data:`VISIT_COLUMNS`): the sources, customers,
+    days, currency and walk-in customer of the transactions' extract, one
+    row per document and product category."""
     query, params = retention_store._extract_query(
         company,
         as_of,
         partner_ids=partner_ids,
         chunk=chunk,
-        templates=(_SALE_VISITS, _INVOICE_VISITS),
+        shape=retention_sources.visits_query,
     )
     frame = retention_store.read_extract(company, query, params, VISIT_COLUMNS)
     frame["at"] = pd.to_datetime(frame["at"])
@@ -290,8 +243,8 @@ def add_pulse(company, visits):
     """Add this chunk's customers to the weekly pulse, the weekday and hour
     grid and the cohorts being built."""
     _add(company, "retention_pulse_week", weekly_pulse(visits).assign(series="this"))
-    if company.retention_source != "invoice":
-        _add(company, "retention_visit_hour", hour_grid(visits))
+    # only the rows with a time of day: orders, not invoices (see hour_grid)
+    _add(company, "retention_visit_hour", hour_grid(visits))
     _add(company, "retention_cohort", cohorts(visits))
 
 

@@ -22,6 +22,7 @@ _logger = logging.getLogger(__name__)
 SKIP_REASON_SELECTION = [
     ("archived", "Archived"),
     ("company", "Other company"),
+    ("contact_block", "Moved away or do not contact"),
     ("no_number", "No number"),
     ("invalid", "Invalid number"),
     ("blacklist", "Opted out"),
@@ -136,6 +137,9 @@ class RetentionSmsCampaign(models.Model):
     skipped_recent_count = fields.Integer("Contacted Recently", readonly=True)
     skipped_duplicate_count = fields.Integer("Duplicate Number", readonly=True)
     skipped_company_count = fields.Integer("Other Company", readonly=True)
+    skipped_contact_block_count = fields.Integer(
+        "Moved Away or Do Not Contact", readonly=True
+    )
     skipped_archived_count = fields.Integer("Archived", readonly=True)
     skipped_count = fields.Integer("Skipped", compute="_compute_skipped_count")
 
@@ -184,6 +188,7 @@ class RetentionSmsCampaign(models.Model):
         "skipped_recent_count",
         "skipped_duplicate_count",
         "skipped_company_count",
+        "skipped_contact_block_count",
         "skipped_archived_count",
     )
     def _compute_skipped_count(self):

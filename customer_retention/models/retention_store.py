@@ -1,8 +1,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Set-based reads and writes between PostgreSQL and the retention engine.
 
-Nothing here decides a business rule: it turns order or invoice rows into the
-engine's transaction table and writes the engine's metric table into
+Nothing here decides a business rule: it turns the rows of the company's
+sources (orders, invoices, point-of-sale orders: retention_sources.py) into
+the engine's transaction table and writes the engine's metric table into
 ``retention_partner_state`` (one narrow row per company and customer), in a
 few statements per chunk whatever the number of customers, and only the rows
 whose values changed.
@@ -19,73 +20,9 @@ import pytz
 
 from odoo import sql_db
 from odoo.tools import SQL
-from odoo.tools.sql import create_index
 
 from ..engine import RANK_COLUMNS, TRANSACTION_COLUMNS
-
-# One row per (customer, local day, product category, visit-or-refund): the
-# engine merges the rest. Amounts are untaxed and in the company currency.
-_SALE_QUERY = """
-    SELECT so.company_id AS company_id,
-           customer.commercial_partner_id AS partner_id,
-           (so.date_order AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date AS date,
-           -- sale.order.currency_rate is "order currency per company currency"
-           -- at the order date, as in Odoo's own sale.report.
-           COALESCE(SUM(line.price_subtotal
-                        / COALESCE(NULLIF(so.currency_rate, 0), 1.0)), 0) AS amount,
-           TRUE AS is_visit,
-           COALESCE(tmpl.categ_id, 0) AS category_id
-      FROM sale_order so
-      JOIN res_partner customer ON customer.id = so.partner_id
- LEFT JOIN sale_order_line line ON line.order_id = so.id AND line.display_type IS NULL
- LEFT JOIN product_product product ON product.id = line.product_id
- LEFT JOIN product_template tmpl ON tmpl.id = product.product_tmpl_id
-     WHERE so.state = 'sale'
-       AND so.company_id = %(company_id)s
-       AND so.date_order >= %(start_utc)s
-       AND so.date_order < %(end_utc)s
-       AND customer.commercial_partner_id <> %(walk_in)s
-       {partner_filter}
-  GROUP BY 1, 2, 3, 6
-"""
-
-# Posted invoices are visits; credit notes lower revenue without being visits.
-# Product lines carry the untaxed amount in company currency in ``balance``
-# (negative for income), hence the sign.
-_INVOICE_QUERY = """
-    SELECT move.company_id AS company_id,
-           move.commercial_partner_id AS partner_id,
-           move.invoice_date AS date,
-           COALESCE(SUM(-line.balance), 0) AS amount,
-           move.move_type = 'out_invoice' AS is_visit,
-           COALESCE(tmpl.categ_id, 0) AS category_id
-      FROM account_move move
- LEFT JOIN account_move_line line
-        ON line.move_id = move.id AND line.display_type = 'product'
- LEFT JOIN product_product product ON product.id = line.product_id
- LEFT JOIN product_template tmpl ON tmpl.id = product.product_tmpl_id
-     WHERE move.state = 'posted'
-       AND move.move_type IN ('out_invoice', 'out_refund')
-       AND move.company_id = %(company_id)s
-       AND move.invoice_date >= %(date_from)s
-       AND move.invoice_date <= %(as_of)s
-       AND move.commercial_partner_id IS NOT NULL
-       AND move.commercial_partner_id <> %(walk_in)s
-       {partner_filter}
-  GROUP BY 1, 2, 3, 5, 6
-"""
-
-
-def create_change_index(model):
-    """The index on (company_id, write_date) of an order or invoice table:
-    the hourly update looks for the records of a company written since its
-    last run, without it a scan of the table."""
-    create_index(
-        model.env.cr,
-        f"{model._table}_retention_company_write_date_idx",
-        model._table,
-        ["company_id", "write_date"],
-    )
+from . import retention_sources
 
 
 def company_timezone(company):
@@ -122,31 +59,32 @@ def local_day_start_utc(company, day):
 _BEGINNING = datetime(1900, 1, 1).date()
 
 
-def _partner_filter(partner_column, invoices, partner_ids=None, chunk=None):
-    """The extracts' condition on the customers: ``partner_ids`` (commercial
-    partners, as %(partner_ids)s), or the ``chunk`` range (as
+def _partner_filter(partner_ids=None, chunk=None):
+    """The extracts' condition on the customers, per source: ``partner_ids``
+    (commercial partners, as %(partner_ids)s), or the ``chunk`` range (as
     %(chunk_after)s and %(chunk_last)s), or none."""
-    # Through the indexed partner_id of the orders: filtering on the joined
-    # customer's commercial partner alone made PostgreSQL read every order
-    # (13 s for 1,000 customers out of a million); on the orders' partner
-    # alone, it read every partner to join them.
-    partner_filter = ""
-    if partner_ids is not None:
-        partner_filter = (
-            f"AND {partner_column} IN (SELECT id FROM res_partner"
-            " WHERE commercial_partner_id = ANY(%(partner_ids)s))"
-        )
-        if not invoices:
-            partner_filter += (
-                " AND customer.commercial_partner_id = ANY(%(partner_ids)s)"
+
+    def condition(source):
+        # Through the indexed partner of the documents as well: filtering on
+        # the joined customer's commercial partner alone made PostgreSQL read
+        # every order (13 s for 1,000 customers out of a million); on the
+        # orders' partner alone, it read every partner to join them.
+        column = source.partner_column
+        if partner_ids is not None:
+            return (
+                f"AND {column} IN (SELECT id FROM res_partner"
+                " WHERE commercial_partner_id = ANY(%(partner_ids)s))"
+                f" AND {source.customer} = ANY(%(partner_ids)s)"
             )
-    elif chunk:
-        partner_filter = (
-            f"AND {partner_column} IN (SELECT id FROM res_partner"
-            " WHERE commercial_partner_id > %(chunk_after)s"
-            + (" AND commercial_partner_id <= %(chunk_last)s)" if chunk[1] else ")")
-        )
-    return partner_filter
+        if chunk:
+            return (
+                f"AND {column} IN (SELECT id FROM res_partner"
+                " WHERE commercial_partner_id > %(chunk_after)s"
+                + (" AND commercial_partner_id <= %(chunk_last)s)" if chunk[1] else ")")
+            )
+        return ""
+
+    return condition
 
 
 def _extract_query(
@@ -155,10 +93,10 @@ def _extract_query(
     partner_ids=None,
     date_from=None,
     chunk=None,
-    templates=(_SALE_QUERY, _INVOICE_QUERY),
+    shape=retention_sources.transactions_query,
 ):
-    """The extract's SQL and parameters (see :func:`extract_transactions`);
-    ``templates``: the (sales order, invoice) queries to fill in, those of
+    """The extract's SQL and parameters (see :func:`extract_transactions`):
+    the company's sources (:mod:`retention_sources`) in the given ``shape``,
     the transactions by default."""
     date_from = date_from or _BEGINNING
     params = {
@@ -174,20 +112,21 @@ def _extract_query(
         # the till's anonymous customer is nobody's retention (0: none)
         "walk_in": company.retention_walk_in_id.commercial_partner_id.id or 0,
     }
-    invoices = company.retention_source == "invoice"
-    if invoices:
-        query, partner_column = templates[1], "move.partner_id"
-    else:
-        query, partner_column = templates[0], "so.partner_id"
-    partner_filter = _partner_filter(partner_column, invoices, partner_ids, chunk)
-    return query.format(partner_filter=partner_filter), params
+    sources = retention_sources.company_sources(company)
+    return shape(sources, _partner_filter(partner_ids, chunk)), params
+
+
+# The extracts' boolean columns, which COPY writes as t/f.
+_FLAGS = ("is_visit", "has_time")
 
 
 def read_extract(company, query, params, columns):
-    """An extract's rows as a frame of ``columns``, ``is_visit`` as booleans
-    (COPY writes them as t/f)."""
+    """An extract's rows as a frame of ``columns``, its flags (``is_visit``,
+    ``has_time``) as booleans."""
     frame = _copy_to_frame(company.env.cr, query, params, columns)
-    frame["is_visit"] = frame["is_visit"].astype(str).str.lower().isin(["t", "true"])
+    for flag in _FLAGS:
+        if flag in frame:
+            frame[flag] = frame[flag].astype(str).str.lower().isin(["t", "true"])
     return frame
 
 
@@ -303,28 +242,18 @@ BUSY_RETRY = timedelta(minutes=5)
 
 
 def changed_customers(company, since, chunk=None):
-    """Commercial partners whose orders (or invoices) of ``company`` were
-    created, changed or cancelled since ``since`` (less CHANGE_OVERLAP); in
-    the ``chunk`` range only, when given."""
-    if company.retention_source == "invoice":
-        query = """
-            SELECT DISTINCT commercial_partner_id AS partner_id FROM account_move
-             WHERE company_id = %s AND write_date >= %s
-               AND move_type IN ('out_invoice', 'out_refund')
-               AND commercial_partner_id IS NOT NULL
-        """
-    else:
-        query = """
-            SELECT DISTINCT customer.commercial_partner_id AS partner_id
-              FROM sale_order so
-              JOIN res_partner customer ON customer.id = so.partner_id
-             WHERE so.company_id = %s AND so.write_date >= %s
-        """
-    query = SQL(query, company.id, since - CHANGE_OVERLAP)
+    """Commercial partners whose documents of ``company`` (those of its
+    sources: orders, invoices, point-of-sale orders) were created, changed
+    or cancelled since ``since`` (less CHANGE_OVERLAP); in the ``chunk``
+    range only, when given."""
+    query = retention_sources.changed_query(retention_sources.company_sources(company))
+    query = SQL(
+        f"SELECT DISTINCT partner_id FROM ({query}) changed",  # noqa: S608 (fixed fragments)
+        company_id=company.id,
+        since=since - CHANGE_OVERLAP,
+    )
     if chunk:
-        query = SQL(
-            "SELECT partner_id FROM (%s) changed WHERE %s", query, _range(chunk)
-        )
+        query = SQL("%s WHERE %s", query, _range(chunk))
     company.env.cr.execute(query)
     return [row[0] for row in company.env.cr.fetchall()]
 
@@ -552,11 +481,12 @@ STATE_COLUMNS = [
 ]
 
 
-def _stage(cr, table, frame):
-    """COPY ``frame`` (partner_id and columns of STATE_COLUMNS) into a new
-    temporary table typed like retention_partner_state: no huge SQL
-    literals to build, send and parse, whatever the row count."""
-    types = dict(STATE_COLUMNS, partner_id="int4")
+def _stage(cr, table, frame, types=None):
+    """COPY ``frame`` (partner_id and columns of STATE_COLUMNS, or of
+    ``types``: column -> PostgreSQL type) into a new temporary table typed
+    like retention_partner_state: no huge SQL literals to build, send and
+    parse, whatever the row count."""
+    types = dict(types or STATE_COLUMNS, partner_id="int4")
     cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(table)))
     cr.execute(
         SQL(
@@ -736,3 +666,107 @@ def _record_changes(cr, company_id, day, changes, partners):
             partners,
         )
     )
+
+
+# (column, PostgreSQL type) of the outlook a row of retention_partner_state
+# keeps (engine/predict.py; its "model" column is kept as prediction_model).
+PREDICTION_STATE_COLUMNS = [
+    ("return_probability", "float8"),
+    ("expected_visits", "float8"),
+    ("predicted_revenue", "float8"),
+    ("revenue_at_risk", "float8"),
+    ("prediction_model", "varchar"),
+    ("no_prediction", "varchar"),
+]
+# What the rhythm model reads of a stored row (engine.predict.rhythm_features
+# after engine.daily_figures).
+FEATURE_COLUMNS = (
+    "first_order_date",
+    "last_order_date",
+    "next_order_date",
+    "status",
+    "visit_count",
+    "avg_ticket",
+    "cadence_days",
+    "trend_pct",
+)
+
+
+def sample_customers(company, size, seed):
+    """Up to ``size`` of the company's customers (with a stored row), the
+    same ones for the same seed and customers: ordered by a hash of the id
+    and the seed, in SQL, whatever the company's size."""
+    cr = company.env.cr
+    cr.execute(
+        """
+        SELECT partner_id FROM retention_partner_state
+         WHERE company_id = %s
+      ORDER BY md5(partner_id::text || '-' || %s), partner_id
+         LIMIT %s
+        """,
+        [company.id, str(seed), size],
+    )
+    return [row[0] for row in cr.fetchall()]
+
+
+def stored_features(company, chunk=None, partner_ids=None):
+    """The stored rows of the customers of ``chunk`` (or ``partner_ids``)
+    with what the rhythm model reads, as a frame."""
+    scope = (
+        SQL("partner_id = ANY(%s)", list(partner_ids))
+        if partner_ids is not None
+        else _range(chunk)
+    )
+    query = SQL(
+        "SELECT company_id, partner_id, %s FROM retention_partner_state"
+        " WHERE company_id = %s AND %s",
+        SQL(", ").join(SQL.identifier(name) for name in FEATURE_COLUMNS),
+        company.id,
+        scope,
+    )
+    frame = _copy_to_frame(
+        company.env.cr,
+        query.code,
+        query.params,
+        ["company_id", "partner_id", *FEATURE_COLUMNS],
+    )
+    for column in ("first_order_date", "last_order_date", "next_order_date"):
+        frame[column] = pd.to_datetime(frame[column])
+    for column in ("avg_ticket", "cadence_days", "trend_pct"):
+        frame[column] = frame[column].astype("float64")
+    return frame
+
+
+def write_predictions(company, predictions):
+    """Write the outlook of the engine's prediction rows into the
+    customers' stored rows, only where it changed; returns the rows
+    written. A customer without a stored row is not one of the company's."""
+    if predictions.empty:
+        return 0
+    cr = company.env.cr
+    names = [column for column, _type in PREDICTION_STATE_COLUMNS]
+    frame = predictions.rename(columns={"model": "prediction_model"})[
+        ["partner_id", *names]
+    ]
+    _stage(cr, "retention_prediction_stage", frame, types=PREDICTION_STATE_COLUMNS)
+    cr.execute(
+        SQL(
+            """
+            UPDATE retention_partner_state s
+               SET %(assignments)s
+              FROM retention_prediction_stage v
+             WHERE s.company_id = %(company_id)s AND s.partner_id = v.partner_id
+               AND (%(stored)s) IS DISTINCT FROM (%(incoming)s)
+            """,
+            assignments=SQL(", ").join(
+                SQL("%s = %s", SQL.identifier(name), SQL.identifier("v", name))
+                for name in names
+            ),
+            company_id=company.id,
+            stored=SQL(", ").join(SQL.identifier("s", name) for name in names),
+            incoming=SQL(", ").join(SQL.identifier("v", name) for name in names),
+        )
+    )
+    written = cr.rowcount
+    cr.execute("DROP TABLE retention_prediction_stage")
+    return written

@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import models
 
-from . import retention_store
+from . import retention_sources
 
 
 class SaleOrder(models.Model):
@@ -9,5 +9,15 @@ class SaleOrder(models.Model):
 
     def init(self):
         res = super().init()
-        retention_store.create_change_index(self)  # sales orders changed since a run
+        # sales orders changed since a run
+        retention_sources.create_change_index(self.env.cr, self._table)
+        return res
+
+    def _register_hook(self):
+        res = super()._register_hook()
+        # Point-of-sale orders are a source without being a dependency: no
+        # model of this addon extends pos.order to declare their index on.
+        # Every registry load (after installing either addon, at start-up)
+        # makes it if missing.
+        retention_sources.create_pos_change_index(self.env)
         return res

@@ -198,26 +198,9 @@ class RetentionReport(models.Model):
         else:
             rows = self.env.context.get("active_domain") or []
             domain = [("retention_report_ids", "any", list(rows))]
-        return {
-            "type": "ir.actions.act_window",
-            "name": self.env._("Customers"),
-            "res_model": "res.partner",
-            "view_mode": "list,form",
-            "views": [
-                (
-                    self.env.ref(
-                        "customer_retention.res_partner_view_list_retention"
-                    ).id,
-                    "list",
-                ),
-                (False, "form"),
-            ],
-            "search_view_id": self.env.ref(
-                "customer_retention.res_partner_view_search_retention"
-            ).id,
-            "domain": domain,
-            "context": {"create": False},
-        }
+        return self.env["res.partner"]._retention_customers_action(
+            self.env._("Customers"), domain
+        )
 
     @api.model
     def _forget(self, field_name, ids):

@@ -7,3 +7,11 @@ from . import test_sources
 from . import test_views
 from . import test_ui_tour
 from . import test_sms
+from . import test_access
+from . import test_history
+from . import test_call_plan
+from . import test_summary
+from . import test_pos
+from . import test_optional_modules
+from . import test_backtest
+from . import test_predict

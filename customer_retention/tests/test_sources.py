@@ -3,10 +3,12 @@ from datetime import date, datetime, time
 
 from freezegun import freeze_time
 
+from odoo import Command
 from odoo.tests import tagged
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
+from ..models import retention_history, retention_store
 from .common import AS_OF, RetentionCase
 
 
@@ -122,3 +124,173 @@ class TestInvoiceSource(AccountTestInvoicingCommon):
         self.env.company.retention_source = "sale"
         self.env["res.partner"].retention_recompute(as_of=AS_OF)
         self.assertFalse(self._values(self.customer).retention_status)
+
+
+@tagged("post_install", "-at_install")
+class TestSaleAndInvoiceSource(AccountTestInvoicingCommon):
+    """Both sources: sales orders, plus the invoices and credit notes that
+    do not come from one. An invoice line linked to a line of a confirmed
+    order belongs to that order, counted once at its ordered amount; a
+    document with such a line is no visit of its own, its other lines add
+    to revenue on its day."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.startClassPatcher(freeze_time(datetime.combine(AS_OF, time(12, 0))))
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.company = cls.env.company
+        cls.company.retention_source = "sale_invoice"
+        cls.category = cls.env["product.category"].create({"name": "Bikes"})
+        cls.bike = cls.env["product.product"].create(
+            {
+                "name": "Bike service",
+                "type": "service",
+                "invoice_policy": "order",
+                "categ_id": cls.category.id,
+                "taxes_id": [Command.clear()],
+            }
+        )
+        cls.customer = cls.env["res.partner"].create({"name": "Both Ways"})
+        cls.campaign_source = cls.env["utm.source"].create({"name": "Flyer"})
+        # Order A, 03-03, 100: invoiced on 03-10, that invoice reversed by a
+        # credit note on 04-25. All three are the order: one visit, 100.
+        cls.order_a = cls._confirmed_order(date(2025, 3, 3), 100)
+        cls.order_a.source_id = cls.campaign_source
+        invoice_a = cls._post(cls.order_a._create_invoices(), date(2025, 3, 10))
+        reversal = invoice_a._reverse_moves([{"invoice_date": date(2025, 4, 25)}])
+        cls._post(reversal, date(2025, 4, 25))
+        # An invoice without an order, 04-14, 60: a visit.
+        cls._invoice("out_invoice", date(2025, 4, 14), 60)
+        # A credit note without an order, 04-20, 10: revenue -10, no visit.
+        cls._invoice("out_refund", date(2025, 4, 20), 10)
+        # A draft invoice counts for nothing.
+        cls.init_invoice(
+            "out_invoice",
+            partner=cls.customer,
+            invoice_date=date(2025, 5, 5),
+            amounts=[999],
+        )
+        # Order B, 05-12, 200, invoiced on 05-19 with a fee of 30 added on
+        # the invoice: the order's visit and 200, plus 30 on 05-19, no visit.
+        order_b = cls._confirmed_order(date(2025, 5, 12), 200)
+        invoice_b = order_b._create_invoices()
+        invoice_b.write(
+            {
+                "invoice_line_ids": [
+                    Command.create(
+                        {
+                            "name": "Delivery fee",
+                            "quantity": 1,
+                            "price_unit": 30,
+                            "tax_ids": [Command.clear()],
+                        }
+                    )
+                ]
+            }
+        )
+        cls._post(invoice_b, date(2025, 5, 19))
+
+    @classmethod
+    def _confirmed_order(cls, day, amount):
+        order = cls.env["sale.order"].create(
+            {
+                "partner_id": cls.customer.id,
+                "order_line": [
+                    Command.create(
+                        {
+                            "product_id": cls.bike.id,
+                            "product_uom_qty": 1,
+                            "price_unit": amount,
+                            "tax_id": [Command.clear()],
+                        }
+                    )
+                ],
+            }
+        )
+        order.action_confirm()
+        order.date_order = datetime.combine(day, time(12, 0))
+        return order
+
+    @classmethod
+    def _post(cls, move, day):
+        move.invoice_date = day
+        move.action_post()
+        return move
+
+    @classmethod
+    def _invoice(cls, move_type, day, amount):
+        return cls.init_invoice(
+            move_type,
+            partner=cls.customer,
+            invoice_date=day,
+            amounts=[amount],
+            taxes=cls.env["account.tax"],
+            post=True,
+        )
+
+    def _values(self):
+        return self.customer.with_company(self.company)
+
+    def test_orders_and_invoices_without_an_order(self):
+        self.env["res.partner"].retention_recompute(as_of=AS_OF)
+        customer = self._values()
+        # Visits 03-03 (order A), 04-14 (invoice), 05-12 (order B): 42 and 28
+        # days apart, median 35. Revenue 100 + 60 - 10 + 200 + 30 = 380; the
+        # invoices of the orders and the credit note of order A count nothing
+        # more, the draft nothing. Ticket 380 / 3 = 126.67.
+        self.assertEqual(customer.retention_visit_count, 3)
+        self.assertAlmostEqual(customer.retention_revenue, 380.0)
+        self.assertAlmostEqual(customer.retention_avg_ticket, 380.0 / 3, places=2)
+        self.assertEqual(customer.retention_cadence_days, 35.0)
+        self.assertEqual(customer.retention_last_order_date, date(2025, 5, 12))
+
+    def test_each_source_alone(self):
+        # Orders alone: 03-03 and 05-12, 100 + 200.
+        self.company.retention_source = "sale"
+        self.env["res.partner"].retention_recompute(as_of=AS_OF)
+        self.assertEqual(self._values().retention_visit_count, 2)
+        self.assertAlmostEqual(self._values().retention_revenue, 300.0)
+        # Invoices alone: 03-10 (100), 04-14 (60), 05-19 (230) are visits;
+        # credit notes -100 (order A's) and -10: 280.
+        self.company.retention_source = "invoice"
+        self.env["res.partner"].retention_recompute(as_of=AS_OF)
+        self.assertEqual(self._values().retention_visit_count, 3)
+        self.assertAlmostEqual(self._values().retention_revenue, 280.0)
+
+    def test_visits_carry_source_time_and_warehouse(self):
+        visits = retention_history.extract_visits(self.company, AS_OF)
+        visits = visits[visits["is_visit"]].sort_values("at")
+        # Order A, the invoice of 04-14 and order B; the invoice at midnight,
+        # without a time of day, the orders at their local time.
+        self.assertEqual(len(visits), 3)
+        self.assertEqual(visits["has_time"].tolist(), [True, False, True])
+        self.assertEqual(visits["source_id"].tolist(), [self.campaign_source.id, 0, 0])
+        warehouse = (
+            self.order_a.warehouse_id.id  # sale_stock installed
+            if "warehouse_id" in self.order_a._fields
+            else 0
+        )
+        self.assertEqual(visits["warehouse_id"].tolist()[0], warehouse)
+        self.assertEqual(visits["warehouse_id"].tolist()[1], 0)
+        # 30 of order B's invoice: revenue on 05-19 without a visit.
+        fee = retention_history.extract_visits(self.company, AS_OF)
+        fee = fee[fee["at"] == datetime(2025, 5, 19)]
+        self.assertEqual(fee[["revenue", "is_visit"]].values.tolist(), [[30.0, False]])
+
+    def test_changed_invoices_and_orders_are_both_seen(self):
+        # Written long ago: nobody changed since 2020.
+        for table in ("sale_order", "account_move"):
+            self.env.cr.execute(f"UPDATE {table} SET write_date = '2000-01-01'")  # noqa: S608
+        since = datetime(2020, 1, 1)
+        self.assertFalse(retention_store.changed_customers(self.company, since))
+        # A new invoice (write_date: the database's clock, now) ...
+        self._invoice("out_invoice", date(2025, 6, 20), 5)
+        changed = retention_store.changed_customers(self.company, since)
+        self.assertEqual(changed, [self.customer.id])
+        # ... or an order written again.
+        self.env.cr.execute("UPDATE account_move SET write_date = '2000-01-01'")
+        self.order_a.client_order_ref = "changed"
+        self.env.flush_all()
+        changed = retention_store.changed_customers(self.company, since)
+        self.assertEqual(changed, [self.customer.id])

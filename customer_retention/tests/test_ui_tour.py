@@ -67,6 +67,27 @@ class TestUiTour(HttpCase):
             tour_enabled=False,
         )
 
+    def test_salesperson_call_tour(self):
+        """A customer's summary, then a win-back call planned and its
+        outcome recorded, as the customer's salesperson."""
+        overdue = self.env["res.partner"].search([("name", "=", "Overdue Garage")])
+        overdue.user_id = self.rep
+        self.start_tour(
+            "/odoo",
+            "customer_retention_call_tour",
+            login="retention_tour_rep",
+            timeout=120,
+        )
+        call = self.env["retention.call"].search([("partner_id", "=", overdue.id)])
+        self.assertEqual(len(call), 1)
+        self.assertEqual(
+            (call.user_id, call.state, call.outcome), (self.rep, "done", "pause")
+        )
+        activities = self.env["mail.activity"].search(
+            [("res_model", "=", "res.partner"), ("res_id", "=", overdue.id)]
+        )
+        self.assertFalse(activities, "the call's activity is done")
+
     def test_salesperson_analysis_tour(self):
         """Retention Analysis as a salesperson: who came back, the customers
         of a cell who did not, the cohorts and the weekly pulse."""

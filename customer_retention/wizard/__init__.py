@@ -1,2 +1,3 @@
 from . import retention_sms_wizard
 from . import sms_composer
+from . import retention_call_outcome_wizard

@@ -13,6 +13,7 @@ from ..models.engine_text import engine_problems
 SKIP_REASONS = {
     "archived": "skip_archived_ids",
     "company": "skip_company_ids",
+    "contact_block": "skip_contact_block_ids",
     "no_number": "skip_no_number_ids",
     "invalid": "skip_invalid_ids",
     "blacklist": "skip_blacklist_ids",
@@ -24,6 +25,7 @@ SKIP_REASONS = {
 CAMPAIGN_COUNTS = {
     "archived": "skipped_archived_count",
     "company": "skipped_company_count",
+    "contact_block": "skipped_contact_block_count",
     "no_number": "skipped_no_number_count",
     "invalid": "skipped_invalid_count",
     "blacklist": "skipped_blacklist_count",
@@ -104,6 +106,7 @@ class RetentionSmsWizard(models.TransientModel):
     send_partner_ids = _recipients("Customers: To Send")
     skip_archived_ids = _recipients("Customers: Archived")
     skip_company_ids = _recipients("Customers: Other Company")
+    skip_contact_block_ids = _recipients("Customers: Do Not Contact")
     skip_no_number_ids = _recipients("Customers: No Number")
     skip_invalid_ids = _recipients("Customers: Invalid Number")
     skip_blacklist_ids = _recipients("Customers: Opted Out")
@@ -112,6 +115,7 @@ class RetentionSmsWizard(models.TransientModel):
     send_count = _count("To Send")
     skip_archived_count = _count("Archived")
     skip_company_count = _count("Other Company")
+    skip_contact_block_count = _count("Moved Away or Do Not Contact")
     skip_no_number_count = _count("No Number")
     skip_invalid_count = _count("Invalid Number")
     skip_blacklist_count = _count("Opted Out")
@@ -229,7 +233,15 @@ class RetentionSmsWizard(models.TransientModel):
         # may not read are left out.
         readable = partners.search_fetch(
             [("id", "in", partners.ids)],
-            ["active", "company_id", "mobile", "phone", "phone_sanitized"],
+            [
+                "active",
+                "company_id",
+                "mobile",
+                "phone",
+                "phone_sanitized",
+                "retention_contact_block",
+                "commercial_partner_id",
+            ],
         )
         ids = {key: [] for key in ("send", *SKIP_REASONS)}
         numbers = {}
@@ -239,6 +251,11 @@ class RetentionSmsWizard(models.TransientModel):
                 ids["archived"].append(partner.id)
             elif company_id and company_id != company.id:
                 ids["company"].append(partner.id)
+            elif (
+                partner.retention_contact_block
+                or partner.commercial_partner_id.retention_contact_block
+            ):  # marked moved away or do not contact (retention_call.py)
+                ids["contact_block"].append(partner.id)
             elif not (partner.mobile or partner.phone):
                 ids["no_number"].append(partner.id)
             elif not partner.phone_sanitized:

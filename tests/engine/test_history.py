@@ -25,7 +25,14 @@ TODAY = date(2026, 3, 10)
 
 
 def visit(
-    partner, at, user=KAROLINA, categ=LASHES, revenue=100.0, team=0, is_visit=True
+    partner,
+    at,
+    user=KAROLINA,
+    categ=LASHES,
+    revenue=100.0,
+    team=0,
+    is_visit=True,
+    has_time=True,
 ):
     return {
         "partner_id": partner,
@@ -35,6 +42,9 @@ def visit(
         "categ_id": categ,
         "revenue": revenue,
         "is_visit": is_visit,
+        "source_id": 0,
+        "warehouse_id": 0,
+        "has_time": has_time,
     }
 
 
@@ -241,6 +251,21 @@ def test_hour_grid_by_local_weekday_and_hour():
         (date(2026, 3, 1), "0", 9): 2,
         (date(2026, 3, 1), "5", 18): 1,
     }
+
+
+def test_hour_grid_leaves_out_rows_without_a_time_of_day():
+    # An invoice of Monday is dated at midnight: no hour of the day for it,
+    # while the order of the same morning is at 09:00.
+    grid = hour_grid(
+        frame(
+            visit(1, "2026-03-02 00:00", has_time=False),
+            visit(2, "2026-03-02 09:30"),
+        )
+    )
+    cells = grid.set_index(["month", "weekday", "hour"])["visits"].to_dict()
+    assert cells == {(date(2026, 3, 1), "0", 9): 1}
+    only_invoices = hour_grid(frame(visit(1, "2026-03-02 00:00", has_time=False)))
+    assert only_invoices.empty
 
 
 def test_cohorts_count_each_months_customers_still_buying():

@@ -212,3 +212,52 @@ def test_no_metrics_no_sentences():
     empty = pd.DataFrame({column: pd.Series(dtype=object) for column in METRIC_COLUMNS})
     sentences = render_reasons(empty)
     assert len(sentences) == 0
+
+
+# the chance of return (engine/predict.py), where it helps
+
+
+def with_chance(*rows, probability, settings=None, horizon_days=90):
+    """The sentence of partner 1 in company 1 with the given probability."""
+    frame = pd.DataFrame(list(rows), columns=TRANSACTION_COLUMNS)
+    metrics = compute_metrics(frame, AS_OF, settings)
+    metrics["return_probability"] = probability
+    return render_reasons(metrics, settings, horizon_days=horizon_days).iloc[0]
+
+
+def test_an_overdue_customer_hears_the_chance_of_a_visit():
+    # The at-risk sentence above, with 18.4 % rounded to 18.
+    assert with_chance(*visits(154, 124, 94), probability=18.4, settings=MONTH) == (
+        "Last order 94 days ago; usually every 30 days; 3.1x overdue; 18 % chance of "
+        "a visit in the next 90 days."
+    )
+
+
+def test_a_lost_customer_hears_it_before_the_trend():
+    # Lost, spending down 100 % by quarter (a visit 400 and 480 days ago:
+    # nothing in either quarter, so no trend): the chance of 2.5 % -> 3 (half up)
+    # over the company's 120-day horizon.
+    assert with_chance(*visits(400), probability=2.5, horizon_days={1: 120}) == (
+        "Last order 400 days ago; no order for more than 365 days, the customer counts "
+        "as lost; 3 % chance of a visit in the next 120 days."
+    )
+
+
+def test_the_chance_comes_before_the_trend():
+    # At risk and spending down 100 % by quarter (see the gettext test).
+    assert with_chance(*visits(154, 124, 94), probability=40.0) == (
+        "Last order 94 days ago; usually every 30 days; 3.1x overdue; 40 % chance of "
+        "a visit in the next 90 days. Spending down 100% vs the previous quarter."
+    )
+
+
+def test_no_chance_for_an_active_customer_nor_without_a_probability():
+    # Active: the chance adds nothing to "next order expected around".
+    assert with_chance(*visits(120), probability=80.0, settings=MONTH) == (
+        "Last order 120 days ago."
+    )
+    # At risk without a probability (too little history, too few customers):
+    # no number, the sentence as before.
+    assert with_chance(
+        *visits(154, 124, 94), probability=float("nan"), settings=MONTH
+    ) == ("Last order 94 days ago; usually every 30 days; 3.1x overdue.")

@@ -11,7 +11,10 @@ import shutil
 
 from .odoo_env import ODOO_SERIES
 
-SETUP_HINT = "run `bash .ci/setup` (or `python3 -m pip install -r requirements.txt`)"
+SETUP_HINT = (
+    "run `bash .ci/setup` (or `python3 -m pip install -r requirements.txt` and "
+    "`python3 -m pip install --no-deps -r requirements-addons.txt`)"
+)
 BROWSERS = (
     "google-chrome",
     "chromium",
@@ -64,6 +67,14 @@ CHECKS = {
     "pytest-odoo": lambda: python_module("pytest_odoo", "pytest-odoo"),
     "websocket-client": lambda: python_module("websocket", "websocket-client"),
     "browser": browser,
+    "scipy": lambda: python_module("scipy"),
+    # read by the second pass of tests/run.py (requirements-addons.txt)
+    "partner_contact_gender": lambda: python_module(
+        "odoo.addons.partner_contact_gender", "odoo-addon-partner_contact_gender"
+    ),
+    "partner_contact_birthdate": lambda: python_module(
+        "odoo.addons.partner_contact_birthdate", "odoo-addon-partner_contact_birthdate"
+    ),
 }
 
 

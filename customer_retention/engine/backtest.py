@@ -1,0 +1,442 @@
+"""Back-test and calibration of the at-risk rule on the business's own past.
+
+Go back H days (``horizon_days``) to the cutoff, look only at the data up to
+it, flag customers, and compare with what really happened: a customer
+*churned* when they had no visit in the H days after the cutoff. The flag of
+the product is its status (:func:`compute_metrics`): at risk or lost.
+
+Who is judged: the customers with a visit in the look-back window on the
+cutoff day (``visit_count`` > 0), the customers the product follows. A
+flagged customer who churned is a true positive (tp), a flagged one who came
+back a false positive (fp), an unflagged one who churned a false negative
+(fn), an unflagged one who came back a true negative (tn).
+"""
+
+# The engine has no env: `_` only marks templates for Odoo's translation
+# export; the Odoo layer translates them.
+# pylint: disable=prefer-env-translation
+
+from dataclasses import replace
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from .metrics import _clean, compute_metrics
+from .predict import (
+    HORIZON_DAYS,
+    MIN_CUSTOMERS,
+    MIN_HISTORY_DAYS,
+    MIN_OUTCOME,
+    SAMPLE,
+    auc,
+    predict,
+    sample_mask,
+)
+from .settings import _, settings_by_company
+
+FIXED_DAYS = (60, 90, 180)
+PROBABILITY_CUT = 50.0  # percent
+RULES = (
+    ("current", _("Current settings")),
+    ("calibrated", _("Calibrated settings")),
+    ("days_60", _("More than 60 days since the last visit")),
+    ("days_90", _("More than 90 days since the last visit")),
+    ("days_180", _("More than 180 days since the last visit")),
+    ("probability_50", _("Chance of return below 50 %")),
+)
+FLAGGED_STATUSES = ("at_risk", "lost")
+RULE_COLUMNS = [
+    "company_id",
+    "rule",
+    "cutoff",
+    "tp",
+    "fp",
+    "fn",
+    "tn",
+    "n",
+    "precision",
+    "recall",
+    "f1",
+    "youden_j",
+    "auc",
+]
+CALIBRATION_COLUMNS = [
+    "company_id",
+    "cutoff",
+    "at_risk_factor",
+    "min_at_risk_days",
+    "dormant_days",
+    "youden_j",
+    "current_youden_j",
+    "tp",
+    "fp",
+    "fn",
+    "tn",
+    "n",
+    "not_calibrated",
+]
+# Why a company keeps its settings.
+NOT_CALIBRATED = (
+    ("too_few_customers", _("Too few customers followed on the day of the replay.")),
+    ("one_outcome", _("Too few customers who came back, or too few who did not.")),
+)
+# The settings tried, all combinations with minimum <= dormant <= lost days;
+# the company's current values are tried too.
+GRID = {
+    "at_risk_factor": (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0),
+    "min_at_risk_days": (7, 14, 21, 30, 45, 60, 90),
+    "dormant_days": (60, 90, 120, 150, 180, 240, 300, 365),
+}
+# Grid points compared at once: customers x points booleans in memory.
+_POINTS_AT_ONCE = 64
+
+
+class Backtest(NamedTuple):
+    """What :func:`backtest` returns: ``rules`` (:data:`RULE_COLUMNS`, one
+    row per company and rule), ``calibration`` (:data:`CALIBRATION_COLUMNS`,
+    the settings calibrated on the latest horizon, to apply now) and
+    ``settings`` ({company_id: RetentionSettings} with them)."""
+
+    rules: pd.DataFrame
+    calibration: pd.DataFrame
+    settings: dict
+
+
+# --- Metrics ------------------------------------------------------------------
+
+
+def confusion(flagged, churned):
+    """Counts tp, fp, fn, tn and n of a flag against churn (booleans)."""
+    flagged = np.asarray(flagged, dtype=bool)
+    churned = np.asarray(churned, dtype=bool)
+    tp = int(np.sum(flagged & churned))
+    fp = int(np.sum(flagged & ~churned))
+    fn = int(np.sum(~flagged & churned))
+    tn = int(np.sum(~flagged & ~churned))
+    return {"tp": tp, "fp": fp, "fn": fn, "tn": tn, "n": tp + fp + fn + tn}
+
+
+def _share(part, whole):
+    return part / whole if whole else float("nan")
+
+
+def precision(tp, fp):
+    """Share of the flagged customers who churned."""
+    return _share(tp, tp + fp)
+
+
+def recall(tp, fn):
+    """Share of the leavers who were flagged."""
+    return _share(tp, tp + fn)
+
+
+def f1(tp, fp, fn):
+    """Harmonic mean of precision and recall: 2 tp / (2 tp + fp + fn)."""
+    return _share(2 * tp, 2 * tp + fp + fn)
+
+
+def youden_j(tp, fp, fn, tn):
+    """Youden's J: share of leavers caught minus share of stayers flagged."""
+    return recall(tp, fn) - _share(fp, fp + tn)
+
+
+def _scores(counts):
+    tp, fp, fn, tn = counts["tp"], counts["fp"], counts["fn"], counts["tn"]
+    return {
+        "precision": precision(tp, fp),
+        "recall": recall(tp, fn),
+        "f1": f1(tp, fp, fn),
+        "youden_j": youden_j(tp, fp, fn, tn),
+    }
+
+
+# --- Calibration -----------------------------------------------------------------
+
+
+def calibrate(
+    transactions,
+    as_of,
+    settings=None,
+    horizon_days=HORIZON_DAYS,
+    grid=None,
+    sample=SAMPLE,
+    seed=0,
+    min_customers=MIN_CUSTOMERS,
+):
+    """The at-risk factor, minimum at-risk days and dormant days of each
+    company that maximise Youden's J of its flag, replayed on its own past.
+
+    Only transactions on or before ``as_of`` are read: the statuses are
+    replayed as of cut = as_of - H and compared with the visits in
+    (cut, as_of]. The other settings (look-back, new and lost days) stay.
+    Each customer's days since the last visit, cadence and whether new are
+    computed once (:func:`compute_metrics` with the current settings: the
+    product's own rule), then every grid point is one comparison of whole
+    columns. Ties keep the current settings, then the first point of the
+    grid.
+
+    :param grid: {setting: values} for the three settings (:data:`GRID`).
+    :param sample: customers per company replayed (seeded, see
+        :func:`sample_mask`); None: all.
+    :return: frame with :data:`CALIBRATION_COLUMNS`, one row per company:
+        the chosen values, their J and the counts behind it, the J of the
+        current settings, and ``not_calibrated`` (:data:`NOT_CALIBRATED`)
+        when the company keeps its settings.
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    cutoff = as_of - pd.Timedelta(days=int(horizon_days))
+    tx = _sample_transactions(_clean(transactions, as_of), sample, seed)
+    companies = np.unique(tx["company_id"].to_numpy())
+    current = settings_by_company(settings, companies)
+    replay = _replay(tx, cutoff, as_of, current)
+    points = {name: tuple(values) for name, values in (grid or GRID).items()}
+    rows = []
+    for company in companies:
+        judged = replay[replay["company_id"].to_numpy() == company]
+        found = _calibrate_company(judged, current[company], points, min_customers)
+        rows.append({"company_id": int(company), "cutoff": cutoff.date(), **found})
+    result = pd.DataFrame(rows, columns=CALIBRATION_COLUMNS)
+    # object, so that "calibrated" stays None rather than NaN.
+    result["not_calibrated"] = pd.Series(
+        [row["not_calibrated"] for row in rows], index=result.index, dtype=object
+    )
+    return result
+
+
+def calibrated_settings(calibration, settings=None):
+    """{company_id: RetentionSettings} of the companies of ``calibration``:
+    their settings with the calibrated values."""
+    current = settings_by_company(settings, calibration["company_id"].unique())
+    return {
+        int(row.company_id): replace(
+            current[row.company_id],
+            at_risk_factor=float(row.at_risk_factor),
+            min_at_risk_days=int(row.min_at_risk_days),
+            dormant_days=int(row.dormant_days),
+        )
+        for row in calibration.itertuples()
+    }
+
+
+def _sample_transactions(tx, sample, seed):
+    """The rows of a seeded sample of customers (:func:`sample_mask`)."""
+    if sample is None or tx.empty:
+        return tx
+    codes = tx.groupby(["company_id", "partner_id"], sort=True).ngroup().to_numpy()
+    company = np.empty(codes.max() + 1, dtype="int64")
+    company[codes] = tx["company_id"].to_numpy()
+    return tx[sample_mask(company, sample, seed)[codes]]
+
+
+def _replay(tx, cutoff, end, settings):
+    """Metrics rows as of ``cutoff`` of the customers with a visit in the
+    look-back window, with ``churned``: no visit in (cutoff, end]."""
+    keys = ["company_id", "partner_id"]
+    rows = compute_metrics(tx, cutoff, settings)
+    rows = rows[rows["visit_count"] > 0].reset_index(drop=True)
+    after = tx["is_visit"] & (tx["date"] > cutoff) & (tx["date"] <= end)
+    came = tx.loc[after, keys].drop_duplicates()
+    came_back = pd.MultiIndex.from_frame(rows[keys]).isin(
+        pd.MultiIndex.from_frame(came)
+    )
+    return rows.assign(churned=~came_back)
+
+
+def _calibrate_company(judged, current, grid, min_customers):
+    churned = judged["churned"].to_numpy(dtype=bool)
+    counts = confusion(judged["status"].isin(FLAGGED_STATUSES), churned)
+    found = {
+        "at_risk_factor": current.at_risk_factor,
+        "min_at_risk_days": current.min_at_risk_days,
+        "dormant_days": current.dormant_days,
+        "current_youden_j": youden_j(**_four(counts)),
+        "not_calibrated": None,
+    }
+    gone = int(churned.sum())
+    if len(churned) < min_customers:
+        found["not_calibrated"] = "too_few_customers"
+    elif min(gone, len(churned) - gone) < MIN_OUTCOME:
+        found["not_calibrated"] = "one_outcome"
+    if found["not_calibrated"]:
+        return found | counts | {"youden_j": found["current_youden_j"]}
+    points = _grid_points(grid, current)
+    flagged, caught = _grid_counts(points, judged, churned)
+    stayed = len(churned) - gone
+    j = caught / gone - (flagged - caught) / stayed
+    best = int(np.argmax(j))  # the first of equals: the current settings first
+    chosen = points.iloc[best]
+    found.update(
+        at_risk_factor=float(chosen["at_risk_factor"]),
+        min_at_risk_days=int(chosen["min_at_risk_days"]),
+        dormant_days=int(chosen["dormant_days"]),
+    )
+    tp, fp = int(caught[best]), int(flagged[best] - caught[best])
+    counts = {"tp": tp, "fp": fp, "fn": gone - tp, "tn": stayed - fp}
+    return found | counts | {"n": len(churned), "youden_j": float(j[best])}
+
+
+def _four(counts):
+    return {key: counts[key] for key in ("tp", "fp", "fn", "tn")}
+
+
+def _grid_points(grid, current):
+    """The current settings, then every valid combination of the grid."""
+    combos = pd.MultiIndex.from_product(
+        [grid["at_risk_factor"], grid["min_at_risk_days"], grid["dormant_days"]],
+        names=["at_risk_factor", "min_at_risk_days", "dormant_days"],
+    ).to_frame(index=False)
+    now = pd.DataFrame(
+        [[current.at_risk_factor, current.min_at_risk_days, current.dormant_days]],
+        columns=combos.columns,
+    )
+    points = pd.concat([now, combos], ignore_index=True)
+    valid = (
+        (points["at_risk_factor"] >= 1)
+        & (points["min_at_risk_days"] <= points["dormant_days"])
+        & (points["dormant_days"] <= current.lost_days)
+    )
+    points = points[valid | (points.index == 0)].drop_duplicates()
+    return points.astype(
+        {
+            "at_risk_factor": "float64",
+            "min_at_risk_days": "int64",
+            "dormant_days": "int64",
+        }
+    ).reset_index(drop=True)
+
+
+def _grid_counts(points, judged, churned):
+    """Customers flagged and flagged leavers at each grid point. The flag is
+    the product's: not new, and days since the last visit beyond the at-risk
+    threshold, clip(factor x cadence, minimum, dormant), or dormant days
+    without a cadence (lost is beyond it too, since dormant <= lost)."""
+    since = judged["days_since_last"].to_numpy(dtype="float64")[:, None]
+    cadence = judged["cadence_days"].to_numpy(dtype="float64")[:, None]
+    has_cadence = ~np.isnan(cadence)
+    can_flag = (judged["status"].to_numpy() != "new")[:, None]
+    flagged = np.empty(len(points), dtype="int64")
+    caught = np.empty(len(points), dtype="int64")
+    for start in range(0, len(points), _POINTS_AT_ONCE):
+        chunk = points.iloc[start : start + _POINTS_AT_ONCE]
+        factor = chunk["at_risk_factor"].to_numpy()[None, :]
+        minimum = chunk["min_at_risk_days"].to_numpy()[None, :]
+        dormant = chunk["dormant_days"].to_numpy()[None, :]
+        threshold = np.where(
+            has_cadence,
+            np.minimum(np.maximum(factor * cadence, minimum), dormant),
+            dormant,
+        )
+        flag = can_flag & (since > threshold)
+        flagged[start : start + len(chunk)] = np.count_nonzero(flag, axis=0)
+        caught[start : start + len(chunk)] = np.count_nonzero(flag[churned], axis=0)
+    return flagged, caught
+
+
+# --- Back-test ------------------------------------------------------------------
+
+
+def backtest(
+    transactions,
+    as_of,
+    settings=None,
+    horizon_days=HORIZON_DAYS,
+    grid=None,
+    sample=None,
+    seed=0,
+    min_customers=MIN_CUSTOMERS,
+    min_history_days=MIN_HISTORY_DAYS,
+):
+    """Each rule's flags as of cut = as_of - H against the visits in
+    (cut, as_of], per company. Only transactions on or before ``as_of`` are
+    read, and each rule sees only the data up to cut:
+
+    * ``current``: the current settings (status at risk or lost);
+    * ``calibrated``: the settings :func:`calibrate` finds as of cut, i.e.
+      replayed as of cut - H on the visits in (cut - H, cut]: out of sample;
+    * ``days_60``, ``days_90``, ``days_180``: days since the last visit beyond;
+    * ``probability_50``: :func:`predict` as of cut gives a chance of return
+      below 50 % (a customer without a probability is not flagged).
+
+    ``auc`` ranks the leavers by the score the rule cuts: days since the last
+    visit over the at-risk threshold (0 for new customers) for the settings,
+    days since the last visit, 100 - chance of return (customers without a
+    chance left out). J and AUC decide between rules.
+
+    :param sample: customers per company judged (seeded); None: all.
+    :return: :class:`Backtest`; its ``calibration`` and ``settings`` are
+        :func:`calibrate` as of ``as_of`` (replay as of cut, visits in
+        (cut, as_of]), the settings to apply now.
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    horizon = int(horizon_days)
+    cutoff = as_of - pd.Timedelta(days=horizon)
+    tx = _sample_transactions(_clean(transactions, as_of), sample, seed)
+    current = settings_by_company(settings, np.unique(tx["company_id"].to_numpy()))
+    options = dict(horizon_days=horizon, seed=seed, min_customers=min_customers)
+    earlier = calibrate(tx, cutoff, current, grid=grid, **options)
+    then = current | calibrated_settings(earlier, current)
+    replay = _replay(tx, cutoff, as_of, current)
+    calibrated = _replay(tx, cutoff, as_of, then)
+    chance = predict(
+        tx, cutoff, current, min_history_days=min_history_days, **options
+    ).customers
+    judged = _rule_scores(replay, calibrated, chance)
+    rules = [
+        {"company_id": int(company), "rule": rule, "cutoff": cutoff.date(), **figures}
+        for company, group in judged.groupby("company_id", sort=True)
+        for rule, figures in _rule_figures(group).items()
+    ]
+    now = calibrate(tx, as_of, current, grid=grid, **options)
+    return Backtest(
+        pd.DataFrame(rules, columns=RULE_COLUMNS),
+        now,
+        current | calibrated_settings(now, current),
+    )
+
+
+def _rule_scores(replay, calibrated, chance):
+    """Per judged customer: churned, and each rule's flag and score."""
+    keys = ["company_id", "partner_id"]
+    judged = replay[[*keys, "churned"]].copy()
+    since = replay["days_since_last"].to_numpy(dtype="float64")
+    judged["flag_current"] = replay["status"].isin(FLAGGED_STATUSES).to_numpy()
+    judged["score_current"] = _overdue_score(replay)
+    other = replay[keys].merge(calibrated, how="left", on=keys)
+    judged["flag_calibrated"] = other["status"].isin(FLAGGED_STATUSES).to_numpy()
+    judged["score_calibrated"] = _overdue_score(other)
+    for days in FIXED_DAYS:
+        judged[f"flag_days_{days}"] = since > days
+        judged[f"score_days_{days}"] = since
+    probability = (
+        replay[keys]
+        .merge(chance[[*keys, "return_probability"]], how="left", on=keys)[
+            "return_probability"
+        ]
+        .to_numpy(dtype="float64")
+    )
+    judged["flag_probability_50"] = probability < PROBABILITY_CUT
+    judged["score_probability_50"] = 100.0 - probability
+    return judged
+
+
+def _overdue_score(rows):
+    """Days since the last visit over the at-risk threshold; 0 when new (the
+    flag is this score above 1, as dormant <= lost days)."""
+    ratio = rows["days_since_last"].to_numpy(dtype="float64") / rows[
+        "at_risk_threshold"
+    ].to_numpy(dtype="float64")
+    return np.where(rows["status"].to_numpy() == "new", 0.0, ratio)
+
+
+def _rule_figures(group):
+    churned = group["churned"].to_numpy(dtype=bool)
+    figures = {}
+    for rule, _label in RULES:
+        counts = confusion(group[f"flag_{rule}"].to_numpy(dtype=bool), churned)
+        figures[rule] = (
+            counts
+            | _scores(counts)
+            | {"auc": auc(churned, group[f"score_{rule}"].to_numpy(dtype="float64"))}
+        )
+    return figures

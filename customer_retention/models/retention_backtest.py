@@ -1,0 +1,508 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Back-tests of the at-risk flag on the company's own past, and the
+thresholds calibrated on them (issue #13, sections 2 and 3).
+
+A back-test goes back H days from ``as_of`` to the cut, looks only at the
+transactions up to ``as_of``, flags the customers as of the cut with each
+rule (:data:`engine.RULES`) and compares the flags with who came back in the
+H days after the cut. The engine does all of it (engine/backtest.py); this
+file extracts the transactions, stores the figures and keeps the calibrated
+thresholds on the company.
+"""
+
+import logging
+import math
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import AccessError, UserError
+
+from ..engine import HORIZON_DAYS, NOT_CALIBRATED, RULES, backtest
+from ..engine.backtest import MIN_CUSTOMERS
+from ..engine.predict import SAMPLE
+from . import retention_store
+
+_logger = logging.getLogger(__name__)
+
+# The back-test horizon a user may ask for, in days.
+MIN_HORIZON_DAYS = 7
+MAX_HORIZON_DAYS = 730
+# The seed of the customers sampled beyond SAMPLE: the same customers every
+# month, so that two back-tests differ by the business, not by the draw.
+SAMPLE_SEED = "customer_retention.backtest"
+# A company whose monthly back-test was attempted this recently is not due.
+MONTHLY_SLACK_DAYS = 20
+MANAGER_GROUP = "sales_team.group_sale_manager"
+# The figures of a rule, as the engine names them.
+COUNTS = ("tp", "fp", "fn", "tn", "n")
+SCORES = ("precision", "recall", "f1", "youden_j", "auc")
+
+
+def _number(value):
+    """A float for the database: NaN (undefined, e.g. nothing flagged) is NULL."""
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+class RetentionBacktest(models.Model):
+    _name = "retention.backtest"
+    _description = "Customer Retention Back-test"
+    _order = "as_of desc, id desc"
+
+    company_id = fields.Many2one(
+        "res.company", required=True, readonly=True, index=True, ondelete="cascade"
+    )
+    user_id = fields.Many2one(
+        "res.users", string="Run by", readonly=True, ondelete="set null"
+    )
+    date = fields.Datetime(
+        string="Run on", required=True, readonly=True, default=fields.Datetime.now
+    )
+    as_of = fields.Date(
+        string="As of",
+        required=True,
+        readonly=True,
+        help="Only the orders up to this day were read.",
+    )
+    cutoff = fields.Date(
+        string="Flags as of",
+        readonly=True,
+        help="The day the customers were flagged: as of minus the horizon. The "
+        "flags saw only the orders up to it.",
+    )
+    horizon_days = fields.Integer(
+        string="Horizon (days)",
+        readonly=True,
+        help="A flagged customer with no visit in this many days after the day of "
+        "the flags did not come back.",
+    )
+    customers = fields.Integer(
+        string="Customers Judged",
+        readonly=True,
+        help="Customers with a visit in the look-back window on the day of the flags.",
+    )
+    sample_size = fields.Integer(
+        readonly=True,
+        help="Customers of the seeded random sample the back-test read; 0: all.",
+    )
+    company_customers = fields.Integer(
+        string="Customers of the Company",
+        readonly=True,
+        help="Customers with retention values when the back-test ran.",
+    )
+    scope = fields.Char(compute="_compute_scope")
+    summaries = fields.Text(
+        string="In Plain Words",
+        compute="_compute_summaries",
+        help="What each rule caught, in one sentence per rule.",
+    )
+    not_calibrated = fields.Selection(
+        NOT_CALIBRATED,
+        string="Calibration Kept",
+        readonly=True,
+        help="Why the calibration kept the current thresholds; empty when it chose "
+        "its own.",
+    )
+    at_risk_factor = fields.Float(
+        string="Calibrated At-Risk Factor", readonly=True, digits=(16, 2)
+    )
+    min_at_risk_days = fields.Integer(
+        string="Calibrated Minimum Days Before At Risk", readonly=True
+    )
+    dormant_days = fields.Integer(string="Calibrated Dormant After", readonly=True)
+    calibration_youden_j = fields.Float(
+        string="J of the Calibrated Thresholds",
+        readonly=True,
+        digits=(16, 3),
+        help="Youden's J of the calibrated thresholds on the last horizon before "
+        "as of, where they were chosen.",
+    )
+    calibration_current_youden_j = fields.Float(
+        string="J of the Current Thresholds",
+        readonly=True,
+        digits=(16, 3),
+        help="Youden's J of the current thresholds on the same customers.",
+    )
+    current_youden_j = fields.Float(
+        string="J (Current Settings)",
+        readonly=True,
+        digits=(16, 3),
+        help="Youden's J of the current settings in this back-test.",
+    )
+    calibrated_youden_j = fields.Float(
+        string="J (Calibrated Settings)",
+        readonly=True,
+        digits=(16, 3),
+        help="Youden's J of the thresholds calibrated on the horizon before the day "
+        "of the flags: out of sample.",
+    )
+    rule_ids = fields.One2many(
+        "retention.backtest.rule", "backtest_id", string="Rules", readonly=True
+    )
+
+    @api.depends("as_of", "company_id")
+    def _compute_display_name(self):
+        for record in self:
+            record.display_name = self.env._(
+                "Back-test as of %(day)s", day=record.as_of or ""
+            )
+
+    @api.depends("sample_size", "company_customers", "customers", "cutoff")
+    def _compute_scope(self):
+        for record in self:
+            if record.sample_size:
+                record.scope = self.env._(
+                    "On a sample of %(sample)s customers out of %(total)s; "
+                    "%(judged)s of them were followed on %(cutoff)s.",
+                    sample=f"{record.sample_size:,}",
+                    total=f"{record.company_customers:,}",
+                    judged=f"{record.customers:,}",
+                    cutoff=record.cutoff or "",
+                )
+            else:
+                record.scope = self.env._(
+                    "On all %(judged)s customers followed on %(cutoff)s.",
+                    judged=f"{record.customers:,}",
+                    cutoff=record.cutoff or "",
+                )
+
+    @api.depends("rule_ids.summary")
+    def _compute_summaries(self):
+        for record in self:
+            record.summaries = "\n".join(record.rule_ids.mapped("summary"))
+
+    # ------------------------------------------------------------
+    # Running a back-test
+    # ------------------------------------------------------------
+
+    @api.model
+    def _check_may_run(self, company):
+        """Back-tests read every order of the company: sales managers (or
+        the superuser, for the monthly job) of that company only."""
+        if self.env.su:
+            return
+        user = self.env.user
+        if not user.has_group(MANAGER_GROUP):
+            raise AccessError(
+                self.env._(
+                    "Only Sales administrators can run a back-test of customer "
+                    "retention."
+                )
+            )
+        if company not in user.company_ids:
+            raise AccessError(
+                self.env._(
+                    "You cannot run a back-test of %(company)s: it is not one of "
+                    "your companies.",
+                    company=company.name,
+                )
+            )
+
+    @api.model
+    def _horizon(self, company, horizon_days):
+        """``horizon_days``, or the company's prediction horizon where the
+        addon has one, or the engine's; a UserError when out of range."""
+        if not horizon_days:
+            field = company._fields.get("retention_predict_horizon_days")
+            horizon_days = (field and company[field.name]) or HORIZON_DAYS
+        try:
+            horizon = int(horizon_days)
+        except (TypeError, ValueError):
+            horizon = None
+        if horizon is None or not MIN_HORIZON_DAYS <= horizon <= MAX_HORIZON_DAYS:
+            raise UserError(
+                self.env._(
+                    "The back-test horizon must be a number of days between "
+                    "%(minimum)s and %(maximum)s (got %(value)s).",
+                    minimum=MIN_HORIZON_DAYS,
+                    maximum=MAX_HORIZON_DAYS,
+                    value=horizon_days,
+                )
+            )
+        return horizon
+
+    @api.model
+    def _sample(self, company):
+        """(customer count, sample): the commercial partners of a seeded
+        random sample of SAMPLE customers when the company has more, else
+        None (all). At a million customers one worker cannot hold every
+        transaction; the same md5 order every month keeps the sample stable."""
+        cr = self.env.cr
+        cr.execute(
+            "SELECT count(*) FROM retention_partner_state WHERE company_id = %s",
+            [company.id],
+        )
+        total = cr.fetchone()[0]
+        if total <= SAMPLE:
+            return total, None
+        cr.execute(
+            """SELECT partner_id FROM retention_partner_state
+                WHERE company_id = %s
+                ORDER BY md5(partner_id::text || %s)
+                LIMIT %s""",
+            [company.id, SAMPLE_SEED, SAMPLE],
+        )
+        return total, [row[0] for row in cr.fetchall()]
+
+    @api.model
+    def _run(self, company, as_of, horizon_days):
+        """Back-test ``company`` as of ``as_of`` (a checked date) over
+        ``horizon_days`` (checked), store it with its rules and, when as of
+        the company's today, keep its calibration on the company. Returns
+        the back-test."""
+        settings = company._retention_settings()
+        total, sample = self._sample(company)
+        # The extract reads with SQL: pending ORM writes must reach the database.
+        self.env.flush_all()
+        transactions = retention_store.extract_transactions(
+            company, as_of, partner_ids=sample
+        )
+        # The sample is taken above, in SQL: the engine judges all it is given.
+        result = backtest(
+            transactions,
+            as_of,
+            {company.id: settings},
+            horizon_days=horizon_days,
+            min_customers=self._min_customers,
+        )
+        del transactions
+        record = self._store(company, as_of, horizon_days, total, sample, result)
+        if as_of == company._retention_today() and not record.not_calibrated:
+            # sudo: the calibration's own values on the company, read-only for all
+            company.sudo().write(
+                {
+                    "retention_calibrated_at_risk_factor": record.at_risk_factor,
+                    "retention_calibrated_min_at_risk_days": record.min_at_risk_days,
+                    "retention_calibrated_dormant_days": record.dormant_days,
+                    "retention_calibrated_on": as_of,
+                    "retention_calibrated_backtest_id": record.id,
+                }
+            )
+        return record
+
+    # Customers the calibration and the chance of return need (a test seam).
+    _min_customers = MIN_CUSTOMERS
+
+    @api.model
+    def _store(self, company, as_of, horizon_days, total, sample, result):
+        rules = result.rules[result.rules["company_id"] == company.id]
+        calibration = result.calibration[result.calibration["company_id"] == company.id]
+        by_rule = {row.rule: row for row in rules.itertuples()}
+        values = {
+            "company_id": company.id,
+            "user_id": self.env.uid,
+            "as_of": as_of,
+            "horizon_days": horizon_days,
+            "sample_size": len(sample) if sample is not None else 0,
+            "company_customers": total,
+            "rule_ids": [
+                (0, 0, self.env["retention.backtest.rule"]._values(row, sequence))
+                for sequence, row in enumerate(rules.itertuples())
+            ],
+        }
+        if not rules.empty:
+            values["cutoff"] = rules["cutoff"].iloc[0]
+            values["customers"] = int(rules["n"].iloc[0])
+        for rule, field in (
+            ("current", "current_youden_j"),
+            ("calibrated", "calibrated_youden_j"),
+        ):
+            if rule in by_rule:
+                values[field] = _number(by_rule[rule].youden_j)
+        if not calibration.empty:
+            found = calibration.iloc[0]
+            values.update(
+                not_calibrated=found["not_calibrated"] or False,
+                at_risk_factor=float(found["at_risk_factor"]),
+                min_at_risk_days=int(found["min_at_risk_days"]),
+                dormant_days=int(found["dormant_days"]),
+                calibration_youden_j=_number(found["youden_j"]),
+                calibration_current_youden_j=_number(found["current_youden_j"]),
+            )
+        # sudo: back-tests are written by this method alone (no create right),
+        # after _check_may_run; users read them through the record rules.
+        return self.sudo().create(values).sudo(False)
+
+    @api.model
+    def action_run_now(self):
+        """The list's button: back-test the current company as of today."""
+        return self.env.company.retention_backtest()
+
+    def action_open(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "current",
+        }
+
+    # ------------------------------------------------------------
+    # Monthly job
+    # ------------------------------------------------------------
+
+    @api.model
+    def _due_companies(self):
+        """Companies with customers whose monthly back-test is due."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            """SELECT c.id FROM res_company c
+                WHERE EXISTS (SELECT 1 FROM retention_partner_state s
+                               WHERE s.company_id = c.id)
+                  AND (c.retention_backtest_attempt IS NULL
+                       OR c.retention_backtest_attempt < %s)
+                ORDER BY c.id""",
+            [fields.Datetime.now() - timedelta(days=MONTHLY_SLACK_DAYS)],
+        )
+        return self.env["res.company"].browse(
+            [row[0] for row in self.env.cr.fetchall()]
+        )
+
+    @api.model
+    def _cron_backtest(self):
+        """Monthly job: back-test each company with customers as of its
+        today, store it and keep its calibration, one company per call,
+        committed after each like the daily job. A company that fails is
+        logged and skipped until next month; the others go on."""
+        due = self._due_companies()
+        committing = not retention_store.testing()
+        for company in due[:1]:
+            now = fields.Datetime.now()
+            try:
+                with retention_store.isolated(self.env.cr, committing):
+                    self._run(
+                        company,
+                        company._retention_today(),
+                        self._horizon(company, None),
+                    )
+            except Exception:  # noqa: BLE001 (one company's failure must not stop the others)
+                _logger.exception(
+                    "Customer retention back-test of %s failed", company.name
+                )
+            # sudo: the monthly job's own watermark on the company
+            company.sudo().retention_backtest_attempt = now
+            self.env["ir.cron"]._notify_progress(done=1, remaining=len(due) - 1)
+            return
+        self.env["ir.cron"]._notify_progress(done=0, remaining=0)
+
+
+class RetentionBacktestRule(models.Model):
+    _name = "retention.backtest.rule"
+    _description = "Customer Retention Back-test Rule"
+    _order = "backtest_id desc, sequence, id"
+    _rec_name = "rule"
+
+    backtest_id = fields.Many2one(
+        "retention.backtest",
+        required=True,
+        readonly=True,
+        index=True,
+        ondelete="cascade",
+    )
+    company_id = fields.Many2one(
+        related="backtest_id.company_id", store=True, index=True
+    )
+    as_of = fields.Date(related="backtest_id.as_of", store=True)
+    horizon_days = fields.Integer(related="backtest_id.horizon_days")
+    sequence = fields.Integer(readonly=True)
+    rule = fields.Selection(RULES, required=True, readonly=True)
+    tp = fields.Integer(
+        string="Caught",
+        readonly=True,
+        help="Flagged customers who did not come back (true positives).",
+    )
+    fp = fields.Integer(
+        string="Flagged, Came Back",
+        readonly=True,
+        help="Flagged customers who came back anyway (false positives).",
+    )
+    fn = fields.Integer(
+        string="Missed",
+        readonly=True,
+        help="Customers not flagged who did not come back (false negatives).",
+    )
+    tn = fields.Integer(
+        string="Left Alone, Came Back",
+        readonly=True,
+        help="Customers not flagged who came back (true negatives).",
+    )
+    n = fields.Integer(string="Customers", readonly=True)
+    precision = fields.Float(
+        readonly=True,
+        help="Share of the flagged customers who did not come back: caught / flagged.",
+    )
+    recall = fields.Float(
+        readonly=True,
+        help="Share of the customers who did not come back that were flagged: "
+        "caught / (caught + missed).",
+    )
+    f1 = fields.Float(
+        readonly=True,
+        help="Harmonic mean of precision and recall.",
+    )
+    youden_j = fields.Float(
+        string="Youden's J",
+        readonly=True,
+        digits=(16, 3),
+        aggregator="avg",
+        help="Recall minus the share of the customers who came back that were "
+        "flagged: 0 is a coin toss, 1 is perfect. J and the AUC decide.",
+    )
+    auc = fields.Float(
+        string="AUC",
+        readonly=True,
+        digits=(16, 3),
+        aggregator="avg",
+        help="Chance that a customer who did not come back scores higher than one "
+        "who did, on the score the rule cuts: 0.5 is a coin toss, 1 is perfect.",
+    )
+    has_auc = fields.Boolean(readonly=True)
+    has_precision = fields.Boolean(compute="_compute_defined")
+    has_recall = fields.Boolean(compute="_compute_defined")
+    summary = fields.Char(string="In Plain Words", compute="_compute_summary")
+
+    @api.model
+    def _values(self, row, sequence):
+        values = {"sequence": sequence, "rule": row.rule}
+        values.update({name: int(getattr(row, name)) for name in COUNTS})
+        for name in SCORES:
+            values[name] = _number(getattr(row, name)) or 0.0
+        values["has_auc"] = _number(row.auc) is not None
+        return values
+
+    @api.depends("tp", "fp", "fn")
+    def _compute_defined(self):
+        for rule in self:
+            rule.has_precision = bool(rule.tp + rule.fp)
+            rule.has_recall = bool(rule.tp + rule.fn)
+
+    @api.depends("rule", "tp", "fp", "fn", "horizon_days")
+    def _compute_summary(self):
+        labels = dict(self._fields["rule"]._description_selection(self.env))
+        for rule in self:
+            label = labels.get(rule.rule, "")
+            flagged, gone = rule.tp + rule.fp, rule.tp + rule.fn
+            if not gone:
+                rule.summary = self.env._(
+                    "On your own history, every customer judged came back within "
+                    "%(days)s days: there was nobody to catch.",
+                    days=rule.horizon_days,
+                )
+            elif not flagged:
+                rule.summary = self.env._(
+                    "On your own history, '%(rule)s' flagged nobody; %(gone)s "
+                    "customers then did not come back.",
+                    rule=label,
+                    gone=gone,
+                )
+            else:
+                rule.summary = self.env._(
+                    "On your own history, '%(rule)s' caught %(caught)s %% of the "
+                    "customers who then did not come back; %(wrong)s %% of those "
+                    "flagged came back anyway.",
+                    rule=label,
+                    caught=round(100 * rule.tp / gone),
+                    wrong=round(100 * rule.fp / flagged),
+                )
