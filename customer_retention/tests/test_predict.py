@@ -94,6 +94,39 @@ class TestPredict(HistoryCase):
         # The run went through its phases and ended.
         self.assertFalse(self.company.retention_run_phase)
 
+    def test_later_nights_fit_first_and_score_each_chunk_in_passing(self):
+        # The first night had no stored customer to fit on before the
+        # values: it fitted after ranking and scored in a phase of its own.
+        # From then on the models are fitted first and every chunk of values
+        # is scored from the transactions it read: one extract per chunk.
+        phases = []
+        run_chunk = res_company.ResCompany._retention_run_chunk
+
+        def record(company, commit, stats):
+            phases.append(company.retention_run_phase)
+            return run_chunk(company, commit, stats)
+
+        extract = res_company.retention_store.extract_transactions
+        with (
+            mock.patch.object(res_company.ResCompany, "_retention_run_chunk", record),
+            mock.patch.object(
+                res_company.retention_store,
+                "extract_transactions",
+                side_effect=extract,
+            ) as extracts,
+        ):
+            self._run(AS_OF + timedelta(days=1))
+        self.assertEqual(phases[:3], ["fit", "compute", "rank"])
+        self.assertNotIn("predict", phases)
+        # The sample the models are fitted on, then the one chunk.
+        self.assertEqual(extracts.call_count, 2)
+        self.assertGreater(
+            self.company.retention_prediction_fitted_at,
+            self.company.retention_run_started - timedelta(seconds=1),
+        )
+        for partner in self.customers[:8]:
+            self.assertTrue(0 <= self._state(partner).return_probability <= 100)
+
     def test_revenue_at_risk_is_the_value_times_the_chance_of_no_visit(self):
         # Customer 37: every 30 days, 5 visits, the last 120 days ago.
         # Visit days (day 0 = the first): 0, 30, 60, 90, 120 -> x = 4 repeat
