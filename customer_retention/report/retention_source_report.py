@@ -48,9 +48,7 @@ class RetentionSourceReport(models.Model):
     active_rate = fields.Float(
         string="Still Buying (%)", readonly=True, aggregator="avg", digits=(16, 1)
     )
-    total_spent = fields.Float(
-        string="Total Spent", readonly=True, aggregator="sum", digits="Product Price"
-    )
+    total_spent = fields.Float(readonly=True, aggregator="sum", digits="Product Price")
     avg_spent = fields.Float(
         string="Average Spent per Customer",
         readonly=True,
