@@ -529,9 +529,9 @@ class ResCompany(models.Model):
                 summary = self.env._(
                     "%(model)s (AUC %(auc)s against %(other)s %(other_auc)s)",
                     model=names[model],
-                    auc=f"{auc[model]:.2f}",
+                    auc=format(auc[model], ".2f"),
                     other=names[other],
-                    other_auc=f"{auc[other]:.2f}",
+                    other_auc=format(auc[other], ".2f"),
                 )
             company.retention_prediction_summary = summary
 

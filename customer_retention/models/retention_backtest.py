@@ -154,15 +154,15 @@ class RetentionBacktest(models.Model):
                 record.scope = self.env._(
                     "On a sample of %(sample)s customers out of %(total)s; "
                     "%(judged)s of them were followed on %(cutoff)s.",
-                    sample=f"{record.sample_size:,}",
-                    total=f"{record.company_customers:,}",
-                    judged=f"{record.customers:,}",
+                    sample=format(record.sample_size, ","),
+                    total=format(record.company_customers, ","),
+                    judged=format(record.customers, ","),
                     cutoff=record.cutoff or "",
                 )
             else:
                 record.scope = self.env._(
                     "On all %(judged)s customers followed on %(cutoff)s.",
-                    judged=f"{record.customers:,}",
+                    judged=format(record.customers, ","),
                     cutoff=record.cutoff or "",
                 )
 
