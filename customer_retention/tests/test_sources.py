@@ -4,7 +4,7 @@ from datetime import date, datetime, time
 from freezegun import freeze_time
 
 from odoo import Command
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
@@ -119,6 +119,34 @@ class TestInvoiceSource(AccountTestInvoicingCommon):
         self.assertFalse(refund_only.retention_status)
         self.assertEqual(refund_only.retention_visit_count, 0)
         self.assertAlmostEqual(refund_only.retention_revenue, -40.0)
+
+    def test_open_receivable_on_the_summary_for_a_salesperson(self):
+        debtor = self.env["res.partner"].create({"name": "Debtor"})
+        for move_type, amount in (
+            ("out_invoice", 100),
+            ("out_invoice", 250),
+            ("out_refund", 30),
+        ):
+            self.init_invoice(
+                move_type,
+                partner=debtor,
+                invoice_date=date(2025, 6, 2),
+                amounts=[amount],
+                taxes=[],
+                post=True,
+            )
+        rep = new_test_user(
+            self.env,
+            "receivable_rep",
+            groups="sales_team.group_sale_salesman",
+            company_id=self.env.company.id,
+            company_ids=[(6, 0, self.env.company.ids)],
+        )
+        # Unpaid, untaxed: 100 + 250 - 30. A salesperson has no accounting
+        # rights, yet sees what the customer owes.
+        seen = debtor.with_user(rep).with_company(self.env.company)
+        self.assertAlmostEqual(seen.retention_receivable, 320.0)
+        self.assertFalse(rep.has_group("account.group_account_invoice"))
 
     def test_sale_source_ignores_invoices(self):
         self.env.company.retention_source = "sale"
