@@ -61,6 +61,10 @@ def write(company, visits, partner_ids=None, chunk=None):
 def _write_summary(company, summary, partner_ids, chunk):
     cr = company.env.cr
     retention_store._stage(cr, "retention_summary_stage", summary, types=_SUMMARY_TYPES)
+    # The clean-up below probes it per stored customer whatever the plan
+    # (the first night, the stored rows have no statistics yet: 40 s a chunk
+    # at M without this index).
+    cr.execute("CREATE INDEX ON retention_summary_stage (partner_id)")
     names = SQL(", ").join(SQL.identifier(name) for name in SUMMARY_COLUMNS)
     stored = SQL(", ").join(SQL.identifier("s", name) for name in SUMMARY_COLUMNS)
     incoming = SQL(", ").join(SQL.identifier("v", name) for name in SUMMARY_COLUMNS)
@@ -107,6 +111,7 @@ def _write_categories(company, categories, partner_ids, chunk):
     retention_store._stage(
         cr, "retention_category_stage", categories, types=_CATEGORY_TYPES
     )
+    cr.execute("CREATE INDEX ON retention_category_stage (partner_id, categ_id)")
     values = [
         name for name in CATEGORY_COLUMNS if name not in ("partner_id", "categ_id")
     ]
