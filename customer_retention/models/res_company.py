@@ -849,8 +849,11 @@ class ResCompany(models.Model):
         sample of the stored customers, then go on to the values."""
         started = time.perf_counter()
         values = {"retention_run_phase": "compute", "retention_run_cursor": 0}
-        if retention_store.sample_customers(self, 1, PREDICTION_SEED):
-            values.update(self._retention_fit_models(self.retention_run_as_of))
+        sample = retention_store.sample_customers(self, SAMPLE, PREDICTION_SEED)
+        if sample:
+            values.update(
+                self._retention_fit_models(self.retention_run_as_of, sample=sample)
+            )
         stats["predict_s"] += time.perf_counter() - started
         return values
 
@@ -887,11 +890,13 @@ class ResCompany(models.Model):
         stats["predict_s"] += time.perf_counter() - started
         return values
 
-    def _retention_fit_models(self, as_of):
+    def _retention_fit_models(self, as_of, sample=None):
         """Fit the company's models as of ``as_of`` on up to SAMPLE of its
-        customers (the same ones night after night while they stay); the
-        company's values that keep them."""
-        sample = retention_store.sample_customers(self, SAMPLE, PREDICTION_SEED)
+        customers (the same ones night after night while they stay; those of
+        ``sample`` when the caller has drawn them); the company's values
+        that keep them."""
+        if sample is None:
+            sample = retention_store.sample_customers(self, SAMPLE, PREDICTION_SEED)
         transactions = retention_store.extract_transactions(
             self, as_of, partner_ids=sample
         )

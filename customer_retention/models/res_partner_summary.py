@@ -241,11 +241,7 @@ class ResPartner(models.Model):
         for partner, balance in zip(self, balances, strict=True):
             commercial = partner.commercial_partner_id
             partner.retention_currency_id = company.currency_id
-            partner.retention_receivable = (
-                balance.commercial_partner_id.credit
-                if "credit" in balance._fields
-                else 0.0
-            )
+            partner.retention_receivable = balance.commercial_partner_id.credit
             partner.retention_loyalty_enabled = loyalty
             partner.retention_loyalty_points = points.get(commercial.id, 0.0)
             partner.retention_last_warehouse = warehouses.get(

@@ -329,6 +329,14 @@ def _copy_in(cr, table, frame):
     cr.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
 
 
+def customers_scope(partner_ids=None, chunk=None):
+    """The condition on ``partner_id`` of the rows a step writes: those of
+    ``partner_ids``, or of the ``chunk`` range."""
+    if partner_ids is not None:
+        return SQL("partner_id = ANY(%s)", list(partner_ids))
+    return _range(chunk)
+
+
 def _range(chunk):
     after, last = chunk
     condition = SQL("partner_id > %s", after)
@@ -569,10 +577,7 @@ def clear_stale(
     for a chunk of a whole run. With ``history_day``, each deleted row is a
     status change to no status."""
     cr = company.env.cr
-    if partner_ids is not None:
-        scope = SQL("partner_id = ANY(%s)", list(partner_ids))
-    else:
-        scope = _range(chunk)
+    scope = customers_scope(partner_ids, chunk)
     cr.execute(
         SQL(
             """

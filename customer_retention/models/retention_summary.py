@@ -34,18 +34,6 @@ _CATEGORY_TYPES = {
 }
 
 
-def _scope(column, partner_ids=None, chunk=None):
-    """The condition on ``column`` of the customers written: ``partner_ids``
-    or the ``chunk`` range."""
-    if partner_ids is not None:
-        return SQL("%s = ANY(%s)", SQL.identifier(column), list(partner_ids))
-    after, last = chunk
-    condition = SQL("%s > %s", SQL.identifier(column), after)
-    if last is not None:
-        condition = SQL("%s AND %s <= %s", condition, SQL.identifier(column), last)
-    return condition
-
-
 def write(company, visits, partner_ids=None, chunk=None):
     """Write the summary and the categories bought of the customers of
     ``visits`` (those of ``partner_ids`` or of the ``chunk`` range): only
@@ -98,7 +86,7 @@ def _write_summary(company, summary, partner_ids, chunk):
             names=names,
             empty=SQL(", ").join(SQL("NULL") for _name in SUMMARY_COLUMNS),
             company_id=company.id,
-            scope=_scope("partner_id", partner_ids, chunk),
+            scope=retention_store.customers_scope(partner_ids, chunk),
         )
     )
     written += cr.rowcount
@@ -125,7 +113,7 @@ def _write_categories(company, categories, partner_ids, chunk):
                                   AND v.categ_id = c.categ_id)
             """,
             company_id=company.id,
-            scope=_scope("partner_id", partner_ids, chunk),
+            scope=retention_store.customers_scope(partner_ids, chunk),
         )
     )
     written = cr.rowcount
