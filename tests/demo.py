@@ -41,7 +41,11 @@ def build(database, customers, orders_per_customer, seed):
             f"~{customers * orders_per_customer:,.0f} orders"
         )
         history = datagen.generate(
-            customers, orders_per_customer, seed=seed, today=date.today()
+            customers,
+            orders_per_customer,
+            seed=seed,
+            today=date.today(),
+            steady=True,
         )
         partners = env["res.partner"].browse(datagen.load(env, history).tolist())
         # Rows loaded by COPY skip stored computes: the SMS features need

@@ -83,9 +83,22 @@ def _phone(rng, country, count):
 
 
 def generate(
-    customers=2000, orders_per_customer=20.0, seed=42, today=None, salespeople=5
+    customers=2000,
+    orders_per_customer=20.0,
+    seed=42,
+    today=None,
+    salespeople=5,
+    steady=False,
 ):
-    """Customers and their confirmed orders; same seed and today, same data."""
+    """Customers and their confirmed orders; same seed and today, same data.
+
+    ``steady``: customers arrive, fade and leave all through the three years,
+    as in a business that has been running for a while, so that any past day
+    looks like today (the demo, whose past the back-test replays). Without
+    it, as the benchmark's data sets were built: the regular customers all
+    arrive in the first year, and the decliners and leavers stop a given
+    time before ``today``, so that today's statuses are known in advance but
+    the past looks like no other day."""
     rng = np.random.default_rng(seed)
     today = today or date.today()
     start = today - timedelta(days=HISTORY_DAYS)
@@ -113,12 +126,21 @@ def generate(
     )
 
     # Each customer's active span [first, last] in days since start.
-    first = rng.integers(0, HISTORY_DAYS // 3, size=customers).astype(float)
-    last = np.full(customers, float(HISTORY_DAYS))
     is_ = {name: behaviour == name for name in BEHAVIOURS}
-    last[is_["churned"]] = HISTORY_DAYS - rng.integers(
-        200, 700, size=is_["churned"].sum()
-    )
+    last = np.full(customers, float(HISTORY_DAYS))
+    if steady:
+        # Arrivals all through the history but its last months (the new
+        # customers below); leavers stop anywhere after their arrival.
+        first = rng.integers(0, int(HISTORY_DAYS * 0.85), size=customers).astype(float)
+        churned = is_["churned"]
+        last[churned] = first[churned] + rng.uniform(0, 1, churned.sum()) * (
+            HISTORY_DAYS - first[churned]
+        )
+    else:
+        first = rng.integers(0, HISTORY_DAYS // 3, size=customers).astype(float)
+        last[is_["churned"]] = HISTORY_DAYS - rng.integers(
+            200, 700, size=is_["churned"].sum()
+        )
     first[is_["new"]] = HISTORY_DAYS - rng.integers(5, 85, size=is_["new"].sum())
     first[is_["one_time"]] = rng.integers(0, HISTORY_DAYS, size=is_["one_time"].sum())
     last[is_["one_time"]] = first[is_["one_time"]]
@@ -137,12 +159,19 @@ def generate(
     natural = (span / cadence)[~fixed].sum()
     if wanted > 0 and natural > 0:
         cadence[~fixed] = np.clip(cadence[~fixed] * natural / wanted, 2, None)
-    # Decliners slow down and stop, 1.6 to 3.5 of their rhythm ago.
+    # Decliners slow down and stop: steady, anywhere after their arrival
+    # (beyond the history's end for about a quarter, still fading); else
+    # 1.6 to 3.5 of their rhythm ago.
     declining = is_["declining"]
-    last[declining] = np.maximum(
-        first[declining],
-        HISTORY_DAYS - cadence[declining] * rng.uniform(1.6, 3.5, declining.sum()),
-    )
+    if steady:
+        stop = first[declining] + rng.uniform(0, 1.3, declining.sum()) * (
+            HISTORY_DAYS - first[declining]
+        )
+    else:
+        stop = HISTORY_DAYS - cadence[declining] * rng.uniform(
+            1.6, 3.5, declining.sum()
+        )
+    last[declining] = np.clip(stop, first[declining], HISTORY_DAYS)
     span = last - first
     expected[~fixed] = np.round(span[~fixed] / cadence[~fixed]).astype(int) + 1
     owner = np.repeat(keys, expected)
