@@ -71,4 +71,13 @@ def print_backtest(database, horizon_days=None, as_of=None):
         )
         for rule in backtest.rule_ids:
             print(f"- {rule.summary}")
+        if backtest.group_ids:
+            print("Peer groups calibrated on their own:")
+        else:
+            print(
+                "No peer group has enough customers to be calibrated on its own "
+                "(500 on each of the last two horizons)."
+            )
+        for group in backtest.group_ids:
+            print(f"- {group.summary} ({group.customers:,} customers judged)")
         return rows

@@ -33,7 +33,7 @@ from .predict import (
     predict,
     sample_mask,
 )
-from .settings import _, settings_by_company
+from .settings import _, settings_by_company, without_group_thresholds
 
 FIXED_DAYS = (60, 90, 180)
 PROBABILITY_CUT = 50.0  # percent
@@ -76,6 +76,22 @@ CALIBRATION_COLUMNS = [
     "n",
     "not_calibrated",
 ]
+GROUP_COLUMNS = [
+    "company_id",
+    "group_key",
+    "n",
+    "at_risk_factor",
+    "min_at_risk_days",
+    "dormant_days",
+    "youden_j",
+    "company_youden_j",
+    "validated_youden_j",
+    "validated_company_youden_j",
+    "own",
+]
+# Customers of a peer group judged on each of the two last horizons before it
+# may have thresholds of its own.
+MIN_GROUP_CUSTOMERS = 500
 # Why a company keeps its settings.
 NOT_CALIBRATED = (
     ("too_few_customers", _("Too few customers followed on the day of the replay.")),
@@ -95,11 +111,13 @@ _POINTS_AT_ONCE = 64
 class Backtest(NamedTuple):
     """What :func:`backtest` returns: ``rules`` (:data:`RULE_COLUMNS`, one
     row per company and rule), ``calibration`` (:data:`CALIBRATION_COLUMNS`,
-    the settings calibrated on the latest horizon, to apply now) and
+    the settings calibrated on the latest horizon, to apply now), ``groups``
+    (:data:`GROUP_COLUMNS`, the peer groups calibrated on their own) and
     ``settings`` ({company_id: RetentionSettings} with them)."""
 
     rules: pd.DataFrame
     calibration: pd.DataFrame
+    groups: pd.DataFrame
     settings: dict
 
 
@@ -189,7 +207,8 @@ def calibrate(
     tx = _sample_transactions(_clean(transactions, as_of), sample, seed)
     companies = np.unique(tx["company_id"].to_numpy())
     current = settings_by_company(settings, companies)
-    replay = _replay(tx, cutoff, as_of, current)
+    # Days since, cadence and new do not depend on the at-risk thresholds.
+    replay = _replay(tx, cutoff, as_of, without_group_thresholds(current))
     points = {name: tuple(values) for name, values in (grid or GRID).items()}
     rows = []
     for company in companies:
@@ -204,9 +223,11 @@ def calibrate(
     return result
 
 
-def calibrated_settings(calibration, settings=None):
+def calibrated_settings(calibration, settings=None, groups=None):
     """{company_id: RetentionSettings} of the companies of ``calibration``:
-    their settings with the calibrated values."""
+    their settings with the calibrated values, and the thresholds of the
+    peer groups of ``groups`` (:func:`calibrate_groups`) that have their own
+    (none else)."""
     current = settings_by_company(settings, calibration["company_id"].unique())
     return {
         int(row.company_id): replace(
@@ -214,9 +235,139 @@ def calibrated_settings(calibration, settings=None):
             at_risk_factor=float(row.at_risk_factor),
             min_at_risk_days=int(row.min_at_risk_days),
             dormant_days=int(row.dormant_days),
+            group_thresholds=own_thresholds(groups, row.company_id),
         )
         for row in calibration.itertuples()
     }
+
+
+def own_thresholds(groups, company_id):
+    """The ``group_thresholds`` of ``company_id`` in ``groups``
+    (:func:`calibrate_groups`): those of its groups that have their own."""
+    if groups is None or groups.empty:
+        return ()
+    mine = groups[(groups["company_id"] == company_id) & groups["own"].astype(bool)]
+    return tuple(
+        (
+            int(row.group_key),
+            float(row.at_risk_factor),
+            int(row.min_at_risk_days),
+            int(row.dormant_days),
+        )
+        for row in mine.itertuples()
+    )
+
+
+def calibrate_groups(
+    transactions,
+    as_of,
+    calibration,
+    groups,
+    settings=None,
+    horizon_days=HORIZON_DAYS,
+    grid=None,
+    sample=SAMPLE,
+    seed=0,
+    min_customers=MIN_GROUP_CUSTOMERS,
+):
+    """The peer groups that get at-risk thresholds of their own, and which.
+
+    A group with at least ``min_customers`` customers judged, and
+    :data:`MIN_OUTCOME` who came back and who did not, on each of the last
+    two horizons before ``as_of`` is tried: its own best grid point and the
+    company's, both chosen on the horizon before the last (replayed as of
+    as_of - 2H on the visits in (as_of - 2H, as_of - H]), are judged on the
+    group's customers on the last one (as :func:`calibrate` replays it). The
+    group has its own thresholds (``own``) only when its own choice did
+    strictly better there than the company's: a group whose difference does
+    not carry from one horizon to the next keeps the company's. Its own
+    thresholds are then its best point on the last horizon. Only
+    transactions on or before ``as_of`` are read.
+
+    :param calibration: :func:`calibrate` as of ``as_of`` with the same
+        arguments: the company's thresholds the groups are compared with.
+    :param groups: frame ``company_id, partner_id, group_key`` (customers
+        without a group are never calibrated on their own).
+    :return: frame with :data:`GROUP_COLUMNS`, one row per group tried: its
+        customers judged on the last horizon, the thresholds it would have,
+        their J there, the J of the company's calibrated thresholds on the
+        same customers, and the J of both choices made one horizon earlier
+        (``validated_*``), which decide ``own``.
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    horizon = pd.Timedelta(days=int(horizon_days))
+    cutoff = as_of - horizon
+    tx = _sample_transactions(_clean(transactions, as_of), sample, seed)
+    rows = []
+    if groups is None or tx.empty or calibration.empty:
+        return pd.DataFrame(rows, columns=GROUP_COLUMNS)
+    current = without_group_thresholds(
+        settings_by_company(settings, np.unique(tx["company_id"].to_numpy()))
+    )
+    # The rows carry each customer's group_key.
+    last = _replay(tx, cutoff, as_of, current, groups)
+    before = _replay(tx, cutoff - horizon, cutoff, current, groups)
+    points = {name: tuple(values) for name, values in (grid or GRID).items()}
+    for chosen in calibration.itertuples():
+        if chosen.not_calibrated:
+            continue
+        company = chosen.company_id
+        settings_now = current[company]
+        grid_points = _grid_points(points, settings_now)
+        earlier = before[before["company_id"].to_numpy() == company]
+        company_before = int(np.argmax(_grid_j(grid_points, earlier)))
+        latest = last[last["company_id"].to_numpy() == company]
+        company_now = _one_point(chosen)
+        for key, judged in latest.groupby("group_key", sort=True):
+            then = earlier[earlier["group_key"].to_numpy() == key]
+            if not (_enough(judged, min_customers) and _enough(then, min_customers)):
+                continue
+            j_now = _grid_j(grid_points, judged)
+            own_before = int(np.argmax(_grid_j(grid_points, then)))
+            best = int(np.argmax(j_now))
+            point = grid_points.iloc[best]
+            rows.append(
+                {
+                    "company_id": int(company),
+                    "group_key": int(key),
+                    "n": len(judged),
+                    "at_risk_factor": float(point["at_risk_factor"]),
+                    "min_at_risk_days": int(point["min_at_risk_days"]),
+                    "dormant_days": int(point["dormant_days"]),
+                    "youden_j": float(j_now[best]),
+                    "company_youden_j": float(_grid_j(company_now, judged)[0]),
+                    "validated_youden_j": float(j_now[own_before]),
+                    "validated_company_youden_j": float(j_now[company_before]),
+                    "own": bool(j_now[own_before] > j_now[company_before]),
+                }
+            )
+    return pd.DataFrame(rows, columns=GROUP_COLUMNS)
+
+
+def _enough(judged, min_customers):
+    """Enough customers judged, and enough of each outcome, to calibrate on."""
+    gone = int(judged["churned"].sum())
+    return len(judged) >= min_customers and min(gone, len(judged) - gone) >= MIN_OUTCOME
+
+
+def _one_point(row):
+    """A grid of the one point of a calibration row."""
+    return pd.DataFrame(
+        {
+            "at_risk_factor": [float(row.at_risk_factor)],
+            "min_at_risk_days": [int(row.min_at_risk_days)],
+            "dormant_days": [int(row.dormant_days)],
+        }
+    )
+
+
+def _grid_j(points, judged):
+    """Youden's J of the flag at each grid point on the ``judged`` rows."""
+    churned = judged["churned"].to_numpy(dtype=bool)
+    flagged, caught = _grid_counts(points, judged, churned)
+    gone = int(churned.sum())
+    stayed = len(churned) - gone
+    return caught / gone - (flagged - caught) / stayed
 
 
 def _sample_transactions(tx, sample, seed):
@@ -229,11 +380,11 @@ def _sample_transactions(tx, sample, seed):
     return tx[sample_mask(company, sample, seed)[codes]]
 
 
-def _replay(tx, cutoff, end, settings):
+def _replay(tx, cutoff, end, settings, groups=None):
     """Metrics rows as of ``cutoff`` of the customers with a visit in the
     look-back window, with ``churned``: no visit in (cutoff, end]."""
     keys = ["company_id", "partner_id"]
-    rows = compute_metrics(tx, cutoff, settings)
+    rows = compute_metrics(tx, cutoff, settings, groups=groups)
     rows = rows[rows["visit_count"] > 0].reset_index(drop=True)
     after = tx["is_visit"] & (tx["date"] > cutoff) & (tx["date"] <= end)
     came = tx.loc[after, keys].drop_duplicates()
@@ -346,6 +497,8 @@ def backtest(
     seed=0,
     min_customers=MIN_CUSTOMERS,
     min_history_days=MIN_HISTORY_DAYS,
+    groups=None,
+    min_group_customers=MIN_GROUP_CUSTOMERS,
 ):
     """Each rule's flags as of cut = as_of - H against the visits in
     (cut, as_of], per company. Only transactions on or before ``as_of`` are
@@ -353,7 +506,10 @@ def backtest(
 
     * ``current``: the current settings (status at risk or lost);
     * ``calibrated``: the settings :func:`calibrate` finds as of cut, i.e.
-      replayed as of cut - H on the visits in (cut - H, cut]: out of sample;
+      replayed as of cut - H on the visits in (cut - H, cut], with the peer
+      groups :func:`calibrate_groups` gives thresholds of their own as of
+      cut (when ``groups``, the customers' peer groups, are given): out of
+      sample;
     * ``days_60``, ``days_90``, ``days_180``: days since the last visit beyond;
     * ``probability_50``: :func:`predict` as of cut gives a chance of return
       below 50 % (a customer without a probability is not flagged).
@@ -364,9 +520,12 @@ def backtest(
     chance left out). J and AUC decide between rules.
 
     :param sample: customers per company judged (seeded); None: all.
-    :return: :class:`Backtest`; its ``calibration`` and ``settings`` are
-        :func:`calibrate` as of ``as_of`` (replay as of cut, visits in
-        (cut, as_of]), the settings to apply now.
+    :param groups: frame ``company_id, partner_id, group_key``; needed when
+        ``settings`` have peer-group thresholds.
+    :return: :class:`Backtest`; its ``calibration``, ``groups`` and
+        ``settings`` are :func:`calibrate` and :func:`calibrate_groups` as of
+        ``as_of`` (replay as of cut, visits in (cut, as_of]), the settings
+        to apply now.
     """
     as_of = pd.Timestamp(as_of).normalize()
     horizon = int(horizon_days)
@@ -374,10 +533,16 @@ def backtest(
     tx = _sample_transactions(_clean(transactions, as_of), sample, seed)
     current = settings_by_company(settings, np.unique(tx["company_id"].to_numpy()))
     options = dict(horizon_days=horizon, seed=seed, min_customers=min_customers)
+    group_options = dict(
+        horizon_days=horizon, seed=seed, grid=grid, min_customers=min_group_customers
+    )
     earlier = calibrate(tx, cutoff, current, grid=grid, **options)
-    then = current | calibrated_settings(earlier, current)
-    replay = _replay(tx, cutoff, as_of, current)
-    calibrated = _replay(tx, cutoff, as_of, then)
+    earlier_groups = calibrate_groups(
+        tx, cutoff, earlier, groups, current, **group_options
+    )
+    then = current | calibrated_settings(earlier, current, earlier_groups)
+    replay = _replay(tx, cutoff, as_of, current, groups)
+    calibrated = _replay(tx, cutoff, as_of, then, groups)
     chance = predict(
         tx, cutoff, current, min_history_days=min_history_days, **options
     ).customers
@@ -388,10 +553,12 @@ def backtest(
         for rule, figures in _rule_figures(group).items()
     ]
     now = calibrate(tx, as_of, current, grid=grid, **options)
+    now_groups = calibrate_groups(tx, as_of, now, groups, current, **group_options)
     return Backtest(
         pd.DataFrame(rules, columns=RULE_COLUMNS),
         now,
-        current | calibrated_settings(now, current),
+        now_groups,
+        current | calibrated_settings(now, current, now_groups),
     )
 
 

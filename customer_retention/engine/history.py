@@ -226,13 +226,13 @@ def month_ends(first_day, today, months):
     return [day.date() for day in ends]
 
 
-def status_by_month(transactions, days, settings=None):
+def status_by_month(transactions, days, settings=None, groups=None):
     """Customers by status at the end of each of ``days``, as if the rule
     had run on that day with ``settings`` (the engine's
-    :func:`statuses_over_time`): frame ``company_id, month_end, status,
-    customers``."""
+    :func:`statuses_over_time`, with ``groups``): frame ``company_id,
+    month_end, status, customers``."""
     parts = []
-    for day, current in statuses_over_time(transactions, days, settings):
+    for day, current in statuses_over_time(transactions, days, settings, groups):
         if current.empty:
             continue
         counts = (

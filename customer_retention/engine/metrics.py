@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .money import round_money
-from .settings import DAYS_PER_YEAR, settings_by_company
+from .settings import DAYS_PER_YEAR, settings_by_company, without_group_thresholds
 
 STATUSES = (
     ("new", "New"),
@@ -111,7 +111,9 @@ def compute_metrics(
     :param as_of: reference day; later rows are ignored.
     :param settings: a :class:`RetentionSettings` or ``{company_id: settings}``.
     :param groups: optional frame ``company_id, partner_id, group_key``: the
-        peer group of each customer (missing or null: the group "no value").
+        peer group of each customer (missing or null: the group "no value"),
+        for the ranks and for the thresholds of the groups that have their
+        own (``RetentionSettings.group_thresholds``; required then).
     :param peers: optional frame ``company_id, group_key, revenue`` of
         customers *not* in ``transactions`` that still count in the group
         ranks (incremental recomputes rank against stored revenues, rounded
@@ -131,7 +133,7 @@ def compute_metrics(
         )
 
     customers, days = _customer_days(tx)
-    limits = _limits(customers, settings, as_of)
+    limits = _limits(customers, settings, as_of, groups)
     _visit_figures(customers, days, limits, as_of)
     _window_figures(customers, days, limits)
     _cadence(customers, days, limits)
@@ -144,13 +146,13 @@ def compute_metrics(
     return customers[METRIC_COLUMNS].reset_index(drop=True)
 
 
-def statuses_over_time(transactions, days, settings=None):
+def statuses_over_time(transactions, days, settings=None, groups=None):
     """Each customer's status on each of ``days`` (ascending), as pairs
     (day, frame ``company_id, partner_id, status``), from its transactions
     up to that day, as :func:`compute_metrics` decides it, without the
     figures status does not need (trend, rank, profile). The customers'
     days are grouped once for all the days. The month-end statuses of the
-    past are rebuilt with it."""
+    past are rebuilt with it. ``groups`` as for :func:`compute_metrics`."""
     ends = [pd.Timestamp(day).normalize() for day in days]
     tx = _clean(transactions, max(ends)) if ends else transactions.iloc[:0]
     if tx.empty:
@@ -173,7 +175,7 @@ def statuses_over_time(transactions, days, settings=None):
         customers = everybody.loc[present].copy()
         customers.index = pd.RangeIndex(len(present))
         customers["customer"] = customers.index
-        limits = _limits(customers, settings, as_of)
+        limits = _limits(customers, settings, as_of, groups)
         _visit_figures(customers, days_then, limits, as_of)
         days_then["in_window"] = _in_window(
             days_then["date"].to_numpy(), days_then["customer"].to_numpy(), limits
@@ -215,12 +217,14 @@ def _customer_days(tx):
     return customers, days
 
 
-def _limits(customers, settings, as_of):
-    """Each customer's thresholds as columns, from its company's settings."""
+def _limits(customers, settings, as_of, groups=None):
+    """Each customer's thresholds as columns, from its company's settings,
+    and its peer group's at-risk thresholds where the group has its own."""
     per_company = settings_by_company(settings, customers["company_id"].unique())
     table = pd.DataFrame.from_dict(
         {
-            company: vars(value) | {"trend_days": value.trend_days}
+            company: {name: getattr(value, name) for name in value.names()}
+            | {"trend_days": value.trend_days}
             for company, value in per_company.items()
         },
         orient="index",
@@ -228,12 +232,63 @@ def _limits(customers, settings, as_of):
     limits = table.reindex(customers["company_id"].to_numpy()).set_index(
         customers.index
     )
+    _group_thresholds(customers, limits, per_company, groups)
     lookback = limits["lookback_days"].astype("int64")
     # NaT: look-back 0, the whole history (see _in_window).
     limits["window_start"] = (as_of - pd.to_timedelta(lookback, unit="D")).where(
         lookback > 0
     )
     return limits
+
+
+# The thresholds a peer group may have of its own (RetentionSettings.group_thresholds).
+GROUP_THRESHOLD_COLUMNS = ("at_risk_factor", "min_at_risk_days", "dormant_days")
+
+
+def _group_thresholds(customers, limits, per_company, groups):
+    """Replace, in ``limits``, the at-risk thresholds of the customers whose
+    peer group has its own."""
+    own = [
+        (company, key, *values)
+        for company, value in per_company.items()
+        for key, *values in value.group_thresholds
+    ]
+    if not own:
+        return
+    if groups is None:
+        raise ValueError(
+            "Settings with peer-group thresholds need the customers' peer groups."
+        )
+    table = pd.DataFrame(
+        own, columns=["company_id", "group_key", *GROUP_THRESHOLD_COLUMNS]
+    ).astype({"company_id": "int64", "group_key": "float64"})
+    keyed = pd.DataFrame(
+        {
+            "company_id": customers["company_id"].to_numpy(dtype="int64"),
+            "group_key": pd.to_numeric(
+                pd.Series(_group_keys(customers, groups)), errors="coerce"
+            ).to_numpy(dtype="float64"),
+        }
+    )
+    matched = keyed.merge(table, how="left", on=["company_id", "group_key"])
+    for column in GROUP_THRESHOLD_COLUMNS:
+        values = matched[column].to_numpy(dtype="float64")
+        limits[column] = np.where(
+            np.isnan(values), limits[column].to_numpy(dtype="float64"), values
+        )
+
+
+def _group_keys(customers, groups):
+    """Each customer's peer-group key (None without one), in their order."""
+    if groups is None or not len(groups):
+        return np.full(len(customers), None, dtype=object)
+    keys = groups.loc[:, ["company_id", "partner_id", "group_key"]].drop_duplicates(
+        ["company_id", "partner_id"]
+    )
+    merged = customers[["company_id", "partner_id"]].merge(
+        keys, how="left", on=["company_id", "partner_id"]
+    )
+    return merged["group_key"].to_numpy()
 
 
 def window_start(as_of, settings):
@@ -399,7 +454,8 @@ def rerank(metrics, as_of, settings=None, groups=None):
         return customers
     customers["last_order_date"] = pd.to_datetime(customers["last_order_date"])
     customers["days_since_last"] = _days_since(customers["last_order_date"], as_of)
-    limits = _limits(customers, settings, as_of)
+    # The statuses are given: no at-risk threshold is needed.
+    limits = _limits(customers, without_group_thresholds(settings), as_of)
     _rank(customers, limits, groups, None)
     _profile(customers, limits)
     _alert_and_action(customers)
@@ -410,16 +466,7 @@ def _rank(customers, limits, groups, peers, ranks=None):
     """Top-x % by window revenue among customers of the same company and
     group that have a positive revenue (see :func:`_top_pct`), or the
     precomputed ``ranks``."""
-    if groups is not None and len(groups):
-        keys = groups.loc[:, ["company_id", "partner_id", "group_key"]].drop_duplicates(
-            ["company_id", "partner_id"]
-        )
-        merged = customers[["company_id", "partner_id"]].merge(
-            keys, how="left", on=["company_id", "partner_id"]
-        )
-        group_key = merged["group_key"].to_numpy()
-    else:
-        group_key = np.full(len(customers), None, dtype=object)
+    group_key = _group_keys(customers, groups)
     customers["group_key"] = pd.Series(
         group_key, index=customers.index, dtype=object
     ).where(pd.notna(group_key), None)

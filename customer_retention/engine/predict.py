@@ -39,7 +39,12 @@ from scipy.stats import rankdata
 
 from .metrics import _clean, _customer_days, compute_metrics
 from .money import round_money
-from .settings import DAYS_PER_YEAR, _, settings_by_company
+from .settings import (
+    DAYS_PER_YEAR,
+    _,
+    settings_by_company,
+    without_group_thresholds,
+)
 
 HORIZON_DAYS = 90
 # Customers per company the models are fitted on (a seeded random sample
@@ -767,8 +772,11 @@ def score(transactions, as_of, models, settings=None, horizon_days=None, metrics
     rhythm = [company for company, fit in fits.items() if fit["model"] == "rhythm"]
     if rhythm:
         if metrics is None:
+            # The features do not depend on the at-risk thresholds.
             metrics = compute_metrics(
-                transactions[transactions["company_id"].isin(rhythm)], as_of, settings
+                transactions[transactions["company_id"].isin(rhythm)],
+                as_of,
+                without_group_thresholds(settings),
             )
         _score_rhythm(result, customers, fits, rhythm, metrics, as_of)
     _value(result, customers, settings)
@@ -885,7 +893,11 @@ def _sample_features(sampled_tx, customers, settings, as_of, horizon, ready):
     window = np.zeros(len(customers), dtype=bool)
     for key, day in (("train", 2 * horizon), ("cut", horizon)):
         then = as_of - pd.Timedelta(days=day)
-        rows = _with_codes(compute_metrics(sampled_tx, then, settings), customers)
+        # The features do not depend on the at-risk thresholds.
+        rows = _with_codes(
+            compute_metrics(sampled_tx, then, without_group_thresholds(settings)),
+            customers,
+        )
         if key == "cut":
             window[rows["customer"].to_numpy()] = rows["visit_count"].to_numpy() > 0
         keep = ready[key][rows["customer"].to_numpy()]

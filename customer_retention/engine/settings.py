@@ -9,7 +9,7 @@ export finds them; the Odoo layer translates and formats them.
 # pylint: disable=prefer-env-translation
 
 import numbers
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 
 def _(message):
@@ -89,6 +89,11 @@ class RetentionSettings:
     frequent_visits: int = 4  # visits in the last 365 days
     category_share: float = 0.8  # share of revenue from one category
     currency_decimals: int = 2  # of the company currency; amounts are rounded to them
+    # The peer groups with thresholds of their own, chosen by the calibration
+    # (engine.backtest.calibrate_groups), as (group_key, at_risk_factor,
+    # min_at_risk_days, dormant_days) tuples; the other groups use the
+    # values above. Statuses then need the customers' peer groups.
+    group_thresholds: tuple = ()
 
     @property
     def trend_days(self):
@@ -276,7 +281,22 @@ class RetentionSettings:
 
     @classmethod
     def names(cls):
-        return [f.name for f in fields(cls)]
+        """The plain settings (not the peer groups' calibrated thresholds)."""
+        return [f.name for f in fields(cls) if f.name != "group_thresholds"]
+
+
+def without_group_thresholds(settings):
+    """``settings`` (one, a dict per company, or None) with the companies'
+    own thresholds only: for figures that do not depend on the at-risk
+    threshold (the outlook's features, the replays of the calibration)."""
+    if settings is None:
+        return None
+    if isinstance(settings, RetentionSettings):
+        return replace(settings, group_thresholds=())
+    return {
+        company: replace(value, group_thresholds=())
+        for company, value in settings.items()
+    }
 
 
 def settings_by_company(settings, company_ids):

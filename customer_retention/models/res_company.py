@@ -473,6 +473,20 @@ class ResCompany(models.Model):
     retention_calibrated_on = fields.Date(
         string="Thresholds Calibrated On", readonly=True, copy=False
     )
+    retention_calibrated_groups = fields.Json(
+        string="Peer Groups' Own Thresholds",
+        readonly=True,
+        copy=False,
+        help="The peer groups whose own calibrated thresholds told better than the "
+        "company's, on two horizons in a row: {'field': the peer-group field they "
+        "were calibrated on, 'thresholds': [[group id, factor, minimum days, "
+        "dormant days], ...]}. In calibrated mode only, while the peer group "
+        "stays that field.",
+    )
+    retention_calibrated_groups_summary = fields.Char(
+        string="Peer Groups With Their Own Thresholds",
+        compute="_compute_retention_calibrated_groups_summary",
+    )
     retention_calibrated_backtest_id = fields.Many2one(
         "retention.backtest",
         string="Back-test of the Calibration",
@@ -778,9 +792,13 @@ class ResCompany(models.Model):
         as_of = self.retention_run_as_of
         transactions = retention_store.extract_transactions(self, as_of, chunk=chunk)
         ranks = retention_store.stored_ranks(self, chunk)
+        settings = self._retention_settings()
+        groups = self._retention_status_groups(
+            settings, transactions["partner_id"].unique()
+        )
         extracted = time.perf_counter()
         metrics = compute_metrics(
-            transactions, as_of, self._retention_settings(), ranks=ranks
+            transactions, as_of, settings, groups=groups, ranks=ranks
         )
         computed = time.perf_counter()
         now = fields.Datetime.now().replace(microsecond=0)
@@ -979,8 +997,15 @@ class ResCompany(models.Model):
                 transactions = retention_store.extract_transactions(
                     self, as_of, chunk=chunk
                 )
+                settings = self._retention_settings()
                 retention_history.add_status_months(
-                    self, transactions, days, self._retention_settings()
+                    self,
+                    transactions,
+                    days,
+                    settings,
+                    groups=self._retention_status_groups(
+                        settings, transactions["partner_id"].unique()
+                    ),
                 )
         if chunk[1] is not None:
             stats["history_s"] += time.perf_counter() - started
@@ -1336,7 +1361,8 @@ class ResCompany(models.Model):
     def _retention_with_calibrated(self, settings):
         """``settings`` with the calibrated at-risk thresholds in calibrated
         mode, when there are some and they fit the other settings (a lost
-        limit lowered since, say); else ``settings`` as they are."""
+        limit lowered since, say), and the peer groups' own; else
+        ``settings`` as they are."""
         if (
             self.retention_threshold_mode != "calibrated"
             or not self.retention_calibrated_on
@@ -1348,7 +1374,59 @@ class ResCompany(models.Model):
             min_at_risk_days=self.retention_calibrated_min_at_risk_days,
             dormant_days=self.retention_calibrated_dormant_days,
         )
-        return settings if calibrated.problems() else calibrated
+        if calibrated.problems():
+            return settings
+        return dataclasses.replace(
+            calibrated,
+            group_thresholds=self._retention_group_thresholds(calibrated.lost_days),
+        )
+
+    def _retention_group_thresholds(self, lost_days):
+        """The peer groups' own calibrated thresholds as the engine takes
+        them, while the peer group is still the field they were calibrated
+        on, and those that fit the lost limit (lowered since, say)."""
+        stored = self.retention_calibrated_groups or {}
+        field = retention_store.group_column(self)
+        if not field or stored.get("field") != field:
+            return ()
+        return tuple(
+            (int(key), float(factor), int(minimum), int(dormant))
+            for key, factor, minimum, dormant in stored.get("thresholds") or ()
+            if 1 <= factor and minimum <= dormant <= lost_days
+        )
+
+    def _retention_status_groups(self, settings, partner_ids):
+        """The peer groups of ``partner_ids`` when their statuses need them
+        (peer groups with thresholds of their own), else None."""
+        if not settings.group_thresholds:
+            return None
+        return retention_store.extract_groups(self, partner_ids)
+
+    @api.depends("retention_calibrated_groups", "retention_group_field")
+    def _compute_retention_calibrated_groups_summary(self):
+        for company in self:
+            own = company._retention_group_thresholds(company.retention_lost_days)
+            field = retention_store.group_column(company)
+            if not own or not field:
+                company.retention_calibrated_groups_summary = False
+                continue
+            comodel = self.env["res.partner"]._fields[field].comodel_name
+            names = dict(
+                self.env[comodel]
+                .browse([key for key, *_values in own])
+                .mapped(lambda record: (record.id, record.display_name))
+            )
+            company.retention_calibrated_groups_summary = "; ".join(
+                self.env._(
+                    "%(group)s: %(factor)s × usual interval, %(minimum)s to "
+                    "%(dormant)s days",
+                    group=names.get(key, key),
+                    factor=f"{factor:g}",
+                    minimum=minimum,
+                    dormant=dormant,
+                )
+                for key, factor, minimum, dormant in own
+            )
 
     def retention_backtest(self, as_of=None, horizon_days=None):
         """Back-test this company's at-risk flags on its own past as of

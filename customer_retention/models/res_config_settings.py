@@ -110,6 +110,9 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.retention_calibrated_dormant_days"
     )
     retention_calibrated_on = fields.Date(related="company_id.retention_calibrated_on")
+    retention_calibrated_groups_summary = fields.Char(
+        related="company_id.retention_calibrated_groups_summary"
+    )
     retention_calibrated_youden_j = fields.Float(
         related="company_id.retention_calibrated_backtest_id.calibration_youden_j"
     )

@@ -18,7 +18,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from ..engine import HORIZON_DAYS, NOT_CALIBRATED, RULES, backtest
-from ..engine.backtest import MIN_CUSTOMERS
+from ..engine.backtest import MIN_CUSTOMERS, MIN_GROUP_CUSTOMERS, own_thresholds
 from ..engine.predict import SAMPLE
 from . import retention_store
 
@@ -36,6 +36,11 @@ MANAGER_GROUP = "sales_team.group_sale_manager"
 # The figures of a rule, as the engine names them.
 COUNTS = ("tp", "fp", "fn", "tn", "n")
 SCORES = ("precision", "recall", "f1", "youden_j", "auc")
+
+
+def _youden_field(string, help_text):
+    """A stored Youden's J, read-only, with 3 decimals."""
+    return fields.Float(string=string, readonly=True, digits=(16, 3), help=help_text)
 
 
 def _number(value):
@@ -110,34 +115,39 @@ class RetentionBacktest(models.Model):
         string="Calibrated Minimum Days Before At Risk", readonly=True
     )
     dormant_days = fields.Integer(string="Calibrated Dormant After", readonly=True)
-    calibration_youden_j = fields.Float(
-        string="J of the Calibrated Thresholds",
-        readonly=True,
-        digits=(16, 3),
-        help="Youden's J of the calibrated thresholds on the last horizon before "
+    calibration_youden_j = _youden_field(
+        "J of the Calibrated Thresholds",
+        "Youden's J of the calibrated thresholds on the last horizon before "
         "as of, where they were chosen.",
     )
-    calibration_current_youden_j = fields.Float(
-        string="J of the Current Thresholds",
-        readonly=True,
-        digits=(16, 3),
-        help="Youden's J of the current thresholds on the same customers.",
+    calibration_current_youden_j = _youden_field(
+        "J of the Current Thresholds",
+        "Youden's J of the current thresholds on the same customers.",
     )
-    current_youden_j = fields.Float(
-        string="J (Current Settings)",
-        readonly=True,
-        digits=(16, 3),
-        help="Youden's J of the current settings in this back-test.",
+    current_youden_j = _youden_field(
+        "J (Current Settings)",
+        "Youden's J of the current settings in this back-test.",
     )
-    calibrated_youden_j = fields.Float(
-        string="J (Calibrated Settings)",
-        readonly=True,
-        digits=(16, 3),
-        help="Youden's J of the thresholds calibrated on the horizon before the day "
+    calibrated_youden_j = _youden_field(
+        "J (Calibrated Settings)",
+        "Youden's J of the thresholds calibrated on the horizon before the day "
         "of the flags: out of sample.",
     )
     rule_ids = fields.One2many(
         "retention.backtest.rule", "backtest_id", string="Rules", readonly=True
+    )
+    group_field = fields.Char(
+        string="Peer Group Field",
+        readonly=True,
+        help="The customer field the peer groups were read from.",
+    )
+    group_ids = fields.One2many(
+        "retention.backtest.group",
+        "backtest_id",
+        string="Peer Groups",
+        readonly=True,
+        help="The peer groups with enough customers to be calibrated on their own, "
+        "and whether their own thresholds told better than the company's.",
     )
 
     @api.depends("as_of", "company_id")
@@ -257,6 +267,11 @@ class RetentionBacktest(models.Model):
         transactions = retention_store.extract_transactions(
             company, as_of, partner_ids=sample
         )
+        # The peer groups of the customers read: calibrated on their own
+        # where they have enough customers.
+        groups = retention_store.extract_groups(
+            company, transactions["partner_id"].unique()
+        )
         # The sample is taken above, in SQL: the engine judges all it is given.
         result = backtest(
             transactions,
@@ -264,29 +279,42 @@ class RetentionBacktest(models.Model):
             {company.id: settings},
             horizon_days=horizon_days,
             min_customers=self._min_customers,
+            groups=groups,
+            min_group_customers=self._min_group_customers,
         )
-        del transactions
+        del transactions, groups
         record = self._store(company, as_of, horizon_days, total, sample, result)
         if as_of == company._retention_today() and not record.not_calibrated:
+            own = own_thresholds(result.groups, company.id)
             # sudo: the calibration's own values on the company, read-only for all
             company.sudo().write(
                 {
                     "retention_calibrated_at_risk_factor": record.at_risk_factor,
                     "retention_calibrated_min_at_risk_days": record.min_at_risk_days,
                     "retention_calibrated_dormant_days": record.dormant_days,
+                    "retention_calibrated_groups": {
+                        "field": retention_store.group_column(company),
+                        "thresholds": [list(values) for values in own],
+                    }
+                    if own
+                    else False,
                     "retention_calibrated_on": as_of,
                     "retention_calibrated_backtest_id": record.id,
                 }
             )
         return record
 
-    # Customers the calibration and the chance of return need (a test seam).
+    # Customers the calibration and the chance of return need, and those a
+    # peer group needs to be calibrated on its own (test seams).
     _min_customers = MIN_CUSTOMERS
+    _min_group_customers = MIN_GROUP_CUSTOMERS
 
     @api.model
     def _store(self, company, as_of, horizon_days, total, sample, result):
         rules = result.rules[result.rules["company_id"] == company.id]
         calibration = result.calibration[result.calibration["company_id"] == company.id]
+        groups = result.groups[result.groups["company_id"] == company.id]
+        field = retention_store.group_column(company)
         by_rule = {row.rule: row for row in rules.itertuples()}
         values = {
             "company_id": company.id,
@@ -298,6 +326,11 @@ class RetentionBacktest(models.Model):
             "rule_ids": [
                 (0, 0, self.env["retention.backtest.rule"]._values(row, sequence))
                 for sequence, row in enumerate(rules.itertuples())
+            ],
+            "group_field": field or False,
+            "group_ids": [
+                (0, 0, self.env["retention.backtest.group"]._values(row))
+                for row in groups.itertuples()
             ],
         }
         if not rules.empty:
@@ -505,4 +538,130 @@ class RetentionBacktestRule(models.Model):
                     rule=label,
                     caught=round(100 * rule.tp / gone),
                     wrong=round(100 * rule.fp / flagged),
+                )
+
+
+class RetentionBacktestGroup(models.Model):
+    """A peer group calibrated on its own by a back-test (engine
+    calibrate_groups): the thresholds it would have, and whether it has them,
+    i.e. whether its own choice did better than the company's one horizon
+    later."""
+
+    _name = "retention.backtest.group"
+    _description = "Customer Retention Back-test Peer Group"
+    _order = "backtest_id desc, own desc, customers desc, id"
+    _rec_name = "group_name"
+
+    backtest_id = fields.Many2one(
+        "retention.backtest",
+        required=True,
+        readonly=True,
+        index=True,
+        ondelete="cascade",
+    )
+    company_id = fields.Many2one(
+        related="backtest_id.company_id", store=True, index=True
+    )
+    group_key = fields.Integer(string="Peer Group ID", readonly=True)
+    group_name = fields.Char(
+        string="Peer Group", compute="_compute_group_name", compute_sudo=False
+    )
+    customers = fields.Integer(
+        string="Customers Judged",
+        readonly=True,
+        help="Customers of the group followed on the day of the replay.",
+    )
+    own = fields.Boolean(
+        string="Own Thresholds",
+        readonly=True,
+        help="The group's own thresholds, chosen one horizon earlier, told better "
+        "than the company's on the last horizon: in calibrated mode the group uses "
+        "its own.",
+    )
+    at_risk_factor = fields.Float(readonly=True, digits=(16, 2))
+    min_at_risk_days = fields.Integer(string="Minimum Days", readonly=True)
+    dormant_days = fields.Integer(string="Dormant After", readonly=True)
+    youden_j = _youden_field(
+        "J (Own)",
+        "Youden's J of the group's own thresholds on its customers.",
+    )
+    company_youden_j = _youden_field(
+        "J (Company's)",
+        "Youden's J of the company's calibrated thresholds on the same customers.",
+    )
+    validated_youden_j = _youden_field(
+        "J (Own, Chosen Earlier)",
+        "Youden's J, on the last horizon, of the group's own thresholds chosen "
+        "one horizon earlier: what decides.",
+    )
+    validated_company_youden_j = _youden_field(
+        "J (Company's, Chosen Earlier)",
+        "The same for the company's thresholds chosen one horizon earlier.",
+    )
+    summary = fields.Char(string="In Plain Words", compute="_compute_summary")
+
+    @api.model
+    def _values(self, row):
+        values = {
+            "group_key": int(row.group_key),
+            "customers": int(row.n),
+            "own": bool(row.own),
+            "at_risk_factor": float(row.at_risk_factor),
+            "min_at_risk_days": int(row.min_at_risk_days),
+            "dormant_days": int(row.dormant_days),
+        }
+        for name in (
+            "youden_j",
+            "company_youden_j",
+            "validated_youden_j",
+            "validated_company_youden_j",
+        ):
+            values[name] = _number(getattr(row, name)) or 0.0
+        return values
+
+    @api.depends("group_key", "backtest_id.group_field")
+    def _compute_group_name(self):
+        Partner = self.env["res.partner"]
+        for line in self:
+            field = Partner._fields.get(line.backtest_id.group_field or "")
+            record = (
+                self.env[field.comodel_name].browse(line.group_key).exists()
+                if field is not None and field.comodel_name
+                else None
+            )
+            line.group_name = record.display_name if record else str(line.group_key)
+
+    @api.depends(
+        "group_name",
+        "own",
+        "at_risk_factor",
+        "min_at_risk_days",
+        "dormant_days",
+        "validated_youden_j",
+        "validated_company_youden_j",
+    )
+    def _compute_summary(self):
+        for line in self:
+            values = dict(
+                group=line.group_name,
+                factor=f"{line.at_risk_factor:g}",
+                minimum=line.min_at_risk_days,
+                dormant=line.dormant_days,
+                own=f"{line.validated_youden_j:.3f}",
+                company=f"{line.validated_company_youden_j:.3f}",
+            )
+            if line.own:
+                line.summary = self.env._(
+                    "%(group)s has its own thresholds (%(factor)s × usual interval, "
+                    "%(minimum)s to %(dormant)s days): chosen a horizon earlier, "
+                    "they told better than the company's (J %(own)s against "
+                    "%(company)s).",
+                    **values,
+                )
+            else:
+                line.summary = self.env._(
+                    "%(group)s keeps the company's thresholds: its own, chosen a "
+                    "horizon earlier, did not tell better (J %(own)s against "
+                    "%(company)s).",
+                    **values,
                 )

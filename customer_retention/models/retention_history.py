@@ -268,10 +268,11 @@ def months_to_rebuild(company, today, years):
     ]
 
 
-def add_status_months(company, transactions, days, settings):
+def add_status_months(company, transactions, days, settings, groups=None):
     """Add this chunk's customers to the statuses at the past month ends
-    ``days``, reconstructed from their orders."""
-    counts = status_by_month(transactions, days, settings)
+    ``days``, reconstructed from their orders (``groups``: their peer
+    groups, when ``settings`` have peer groups' own thresholds)."""
+    counts = status_by_month(transactions, days, settings, groups)
     _add(
         company,
         "retention_status_month",

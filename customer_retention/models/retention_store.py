@@ -258,7 +258,7 @@ def changed_customers(company, since, chunk=None):
     return [row[0] for row in company.env.cr.fetchall()]
 
 
-def _group_column(company):
+def group_column(company):
     """The res_partner column that holds the company's peer group, or None
     when the company ranks all customers together."""
     field_name = company.retention_group_field
@@ -273,7 +273,7 @@ def _group_column(company):
 def extract_groups(company, partner_ids):
     """Peer-group value of each customer, from the res.partner field chosen in
     the company settings; None when the company ranks all customers together."""
-    field_name = _group_column(company)
+    field_name = group_column(company)
     if not field_name:
         return None
     cr = company.env.cr
@@ -289,16 +289,16 @@ def extract_groups(company, partner_ids):
 def extract_peer_revenue(company, groups, exclude_ids):
     """Stored window revenue of the other customers in the groups of the
     customers being recomputed: a partial recompute ranks against them."""
-    field_name = _group_column(company)
+    field_name = group_column(company)
     cr = company.env.cr
-    group_column = f'p."{field_name}"' if groups is not None else "NULL"
+    column = f'p."{field_name}"' if groups is not None else "NULL"
     group_filter = ""
     params = {"company_id": company.id, "exclude": list(exclude_ids)}
     if groups is not None:
         keys = groups["group_key"].dropna().astype(int).unique().tolist()
-        group_filter = f"AND ({group_column} = ANY(%(keys)s)"
+        group_filter = f"AND ({column} = ANY(%(keys)s)"
         group_filter += (
-            f" OR {group_column} IS NULL)" if groups["group_key"].isna().any() else ")"
+            f" OR {column} IS NULL)" if groups["group_key"].isna().any() else ")"
         )
         params["keys"] = keys
     # Through COPY: a company of a million customers has as many peers.
@@ -306,7 +306,7 @@ def extract_peer_revenue(company, groups, exclude_ids):
     frame = _copy_to_frame(
         cr,
         f"""
-        SELECT {group_column}, s.revenue
+        SELECT {column}, s.revenue
           FROM retention_partner_state s
           {join}
          WHERE s.company_id = %(company_id)s
@@ -380,7 +380,7 @@ def rank_inputs(company):
     """Every stored row of the company with what ranking it again needs and
     its current rank columns, and each customer's peer group, as frames
     (rows, groups). One narrow table read: a few seconds at a million."""
-    group_column = _group_column(company)
+    field_name = group_column(company)
     names = RANK_INPUTS + RANK_COLUMNS
     query = SQL(
         """
@@ -389,7 +389,7 @@ def rank_inputs(company):
           JOIN res_partner p ON p.id = s.partner_id
          WHERE s.company_id = %s
         """,
-        SQL("p.%s", SQL.identifier(group_column)) if group_column else SQL("NULL"),
+        SQL("p.%s", SQL.identifier(field_name)) if field_name else SQL("NULL"),
         SQL(", ").join(SQL.identifier("s", name) for name in names),
         company.id,
     )
@@ -403,7 +403,7 @@ def rank_inputs(company):
         dtype=dict.fromkeys(words, "category"),
     )
     groups = None
-    if group_column:
+    if field_name:
         groups = frame[["company_id", "partner_id", "group_key"]]
     return frame.drop(columns="group_key"), groups
 

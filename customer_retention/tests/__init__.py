@@ -14,4 +14,5 @@ from . import test_summary
 from . import test_pos
 from . import test_optional_modules
 from . import test_backtest
+from . import test_backtest_groups
 from . import test_predict

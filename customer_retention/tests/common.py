@@ -11,6 +11,10 @@ from odoo.addons.sms.tests.common import SMSCase
 AS_OF = date(2025, 6, 30)
 
 
+def _order_spec(partner, day, amount=100.0, salesperson=None):
+    return partner, day, amount, salesperson
+
+
 class CompanyUsers:
     """Users confined to the test company (``cls.company``)."""
 
@@ -99,6 +103,44 @@ class RetentionCase(CompanyUsers, TransactionCase):
             order.action_confirm()
         order.date_order = datetime.combine(day, time(12, 0))
         return order
+
+    @classmethod
+    def _confirmed_orders(cls, specs, company=None):
+        """Confirmed orders, made at once, from (partner, day[, amount[,
+        salesperson]]) (amount 100 by default; no salesperson: none at all),
+        each dated at noon UTC of its day."""
+        company = company or cls.company
+        specs = [_order_spec(*spec) for spec in specs]
+        orders = (
+            cls.env["sale.order"]
+            .with_company(company)
+            .create(
+                [
+                    {
+                        "partner_id": partner.id,
+                        "company_id": company.id,
+                        "user_id": seller.id if seller else False,
+                        "order_line": [
+                            (
+                                0,
+                                0,
+                                {
+                                    "product_id": cls.service.id,
+                                    "product_uom_qty": 1,
+                                    "price_unit": amount,
+                                    "tax_id": [(6, 0, [])],
+                                },
+                            )
+                        ],
+                    }
+                    for partner, _day, amount, seller in specs
+                ]
+            )
+        )
+        orders.action_confirm()
+        for order, (_partner, day, *_rest) in zip(orders, specs, strict=True):
+            order.date_order = datetime.combine(day, time(12, 0))
+        return orders
 
     def recompute(self, as_of=AS_OF):
         return self.env["res.partner"].retention_recompute(as_of=as_of)

@@ -23,7 +23,7 @@ Nobody is new: every first order is more than 90 days before the cut.
 """
 
 import sys
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from unittest.mock import patch
 
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -76,44 +76,9 @@ class TestBacktest(RetentionCase):
             ]
             if not churned:
                 specs.append((partner, AS_OF - timedelta(days=30)))
-        cls._orders(specs)
+        cls._confirmed_orders(specs)
         cls.manager = cls._user("backtest_manager", "sales_team.group_sale_manager")
         cls.salesman = cls._user("backtest_salesman", "sales_team.group_sale_salesman")
-
-    @classmethod
-    def _orders(cls, specs, company=None):
-        """Confirmed orders of 100 from (partner, day), made at once, each at
-        noon UTC of its day."""
-        company = company or cls.company
-        orders = (
-            cls.env["sale.order"]
-            .with_company(company)
-            .create(
-                [
-                    {
-                        "partner_id": partner.id,
-                        "company_id": company.id,
-                        "order_line": [
-                            (
-                                0,
-                                0,
-                                {
-                                    "product_id": cls.service.id,
-                                    "product_uom_qty": 1,
-                                    "price_unit": 100,
-                                    "tax_id": [(6, 0, [])],
-                                },
-                            )
-                        ],
-                    }
-                    for partner, _day in specs
-                ]
-            )
-        )
-        orders.action_confirm()
-        for order, (_partner, day) in zip(orders, specs, strict=True):
-            order.date_order = datetime.combine(day, time(12, 0))
-        return orders
 
     def _backtest(self, company=None, **kwargs):
         company = company or self.company
@@ -224,7 +189,7 @@ class TestBacktest(RetentionCase):
             # The issue's proof: orders after as_of, from the leavers and from
             # new customers, change nothing.
             newcomer = self._customer("Newcomer")
-            self._orders(
+            self._confirmed_orders(
                 [
                     (self.customers[3], AS_OF + timedelta(days=1)),
                     (self.customers[5], AS_OF + timedelta(days=10)),
@@ -325,7 +290,7 @@ class TestBacktest(RetentionCase):
     def test_monthly_job_one_backtest_per_company(self):
         other = self.env["res.company"].create({"name": "Second Shop"})
         stranger = self._customer("Other shop's customer", company_id=other.id)
-        self._orders(
+        self._confirmed_orders(
             [
                 (stranger, AS_OF - timedelta(days=200)),
                 (stranger, AS_OF - timedelta(days=150)),

@@ -53,44 +53,8 @@ class CallPlanCase(RetentionCase):
             (cls.steady, AS_OF - timedelta(days=n), 20.0, None)
             for n in (40, 30, 20, 10)
         ]
-        cls._orders(specs)
+        cls._confirmed_orders(specs)
         cls.slipping = cls.anna | cls.bartek | cls.celina | cls.dorota | cls.edward
-
-    @classmethod
-    def _orders(cls, specs, company=None):
-        """Confirmed orders from (partner, day, amount, salesperson), each
-        dated at noon UTC of its day; no salesperson: none at all."""
-        company = company or cls.company
-        orders = (
-            cls.env["sale.order"]
-            .with_company(company)
-            .create(
-                [
-                    {
-                        "partner_id": partner.id,
-                        "company_id": company.id,
-                        "user_id": seller.id if seller else False,
-                        "order_line": [
-                            (
-                                0,
-                                0,
-                                {
-                                    "product_id": cls.service.id,
-                                    "product_uom_qty": 1,
-                                    "price_unit": amount,
-                                    "tax_id": [(6, 0, [])],
-                                },
-                            )
-                        ],
-                    }
-                    for partner, _day, amount, seller in specs
-                ]
-            )
-        )
-        orders.action_confirm()
-        for order, (_partner, day, *_rest) in zip(orders, specs, strict=True):
-            order.date_order = datetime.combine(day, time(12, 0))
-        return orders
 
     def _run(self, day=AS_OF, company=None):
         """The whole-company run of ``day``, as the daily job runs it."""
@@ -437,7 +401,7 @@ class TestCallOutcome(CallPlanCase):
             }
         )
         zofia = self._customer("Zofia", user_id=rep_b.id)
-        self._orders(
+        self._confirmed_orders(
             [
                 (zofia, AS_OF - timedelta(days=n), 70.0, None)
                 for n in (136, 106, 76, 46)

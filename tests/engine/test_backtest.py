@@ -13,6 +13,7 @@ from retention_engine.backtest import (
     auc,
     backtest,
     calibrate,
+    calibrate_groups,
     calibrated_settings,
     confusion,
     f1,
@@ -257,3 +258,160 @@ def test_the_calibrated_rule_is_judged_out_of_sample():
     assert rules.loc["calibrated", "youden_j"] == pytest.approx(0.5)
     assert rules.loc["current", "youden_j"] == pytest.approx(0.5)
     assert result.settings[1].at_risk_factor == 2.0
+
+
+# --- Peer groups with thresholds of their own -------------------------------------
+
+# Two horizons replayed as of AS_OF: the last one flags as of R2 = AS_OF - 90
+# (visits after it up to AS_OF decide), the one before as of R1 = AS_OF - 180.
+# Everybody has a 20-day rhythm (the median gap), first visit 600 days ago.
+# Group 1: regulars who stay (since < 20 at R1 and R2); leavers who stop 60
+# days before R1 (since 60 at R1, 150 at R2) and leavers who stop 60 days
+# before R2 (since 10 at R1, coming back: stayers then; since 60 at R2).
+# Group 2: leavers who stop 120 days before R1 (since 120 at R1, 210 at R2);
+# stayers with a 70-day gap around each replay day (since 60 at R1 and R2,
+# back 10 days after it). So group 1's leavers are caught at 30 or 40 days
+# without a stayer flagged, and group 2's are told from its stayers only
+# beyond 100 days.
+R1, R2 = 180, 90
+GROUP_GRID = {
+    "at_risk_factor": (1.0,),
+    "min_at_risk_days": (40, 100),
+    "dormant_days": (365,),
+}
+
+
+def rhythm(partner, last, first=600, skip=()):
+    """Visits every 20 days from ``first`` days before AS_OF to ``last``;
+    ``skip``: (from, to) day ranges (days before AS_OF) left out."""
+    days = range(last, first + 1, 20)
+    days = [d for d in days if not any(b < d < a for a, b in skip)]
+    return [tx(partner, day, 50) for day in days]
+
+
+def gappy(partner):
+    """Every 20 days, but gone 60 days before each replay day, back 10 days
+    after it."""
+    gaps = ((R1 + 60, R1 - 10), (R2 + 60, R2 - 10))
+    rows = rhythm(partner, 5, skip=gaps)
+    return rows + [tx(partner, day, 50) for gap in gaps for day in gap]
+
+
+def group_scenario():
+    rows, keys = [], []
+    partner = 0
+
+    def add(group, count, make):
+        nonlocal partner
+        for _ in range(count):
+            partner += 1
+            rows.extend(make(partner))
+            keys.append((1, partner, group))
+
+    add(1, 40, lambda p: rhythm(p, 5))  # regulars
+    add(1, 20, lambda p: rhythm(p, R1 + 60))  # leave before R1
+    add(1, 20, lambda p: rhythm(p, R2 + 60))  # leave before R2
+    add(2, 10, lambda p: rhythm(p, R1 + 120))  # leave long before R1
+    add(2, 20, gappy)
+    groups = pd.DataFrame(keys, columns=["company_id", "partner_id", "group_key"])
+    return frame(rows), groups
+
+
+def test_a_peer_group_gets_its_own_thresholds_only_where_they_carry_over():
+    transactions, groups = group_scenario()
+    calibration = calibrate(transactions, AS_OF, grid=GROUP_GRID)
+    # The company as of R2: 50 leavers (group 1: 20 since 150, 20 since 60;
+    # group 2: 10 since 210), 60 stayers (40 regulars; 20 gappy, since 60).
+    # Beyond 30 (the defaults, 1.5 x 20) or 40 days: every leaver and the
+    # gappy stayers, J = 1 - 20/60 = 2/3. Beyond 100: 30 leavers, no stayer,
+    # J = 30/50 = 0.6. The defaults come first.
+    row = calibration.iloc[0]
+    assert (row.at_risk_factor, row.min_at_risk_days, row.dormant_days) == (
+        1.5,
+        30,
+        180,
+    )
+    assert row.youden_j == pytest.approx(2 / 3)
+
+    found = calibrate_groups(
+        transactions, AS_OF, calibration, groups, grid=GROUP_GRID, min_customers=30
+    ).set_index("group_key")
+    # Group 2, as of R1 and as of R2: beyond 100 days catches its 10 leavers
+    # and none of its 20 stayers (J 1); the company's 30 days flags all 30
+    # (J 0). Chosen as of R1, 100 days does better as of R2: its own.
+    two = found.loc[2]
+    assert bool(two.own)
+    assert (two.at_risk_factor, two.min_at_risk_days, two.dormant_days) == (
+        1.0,
+        100,
+        365,
+    )
+    assert two.n == 30
+    assert (two.youden_j, two.company_youden_j) == (1.0, 0.0)
+    assert (two.validated_youden_j, two.validated_company_youden_j) == (1.0, 0.0)
+    # Group 1: the company's 30 days is already its best (J 1 both times):
+    # nothing better carries over, it keeps the company's.
+    one = found.loc[1]
+    assert not bool(one.own)
+    assert one.n == 80
+    assert (one.youden_j, one.company_youden_j) == (1.0, 1.0)
+
+    settings = calibrated_settings(calibration, None, found.reset_index())[1]
+    assert settings.group_thresholds == ((2, 1.0, 100, 365),)
+    # The statuses as of R2 with them: group 2's stayers active, its leavers
+    # at risk; group 1 as before (the leavers since 60 at risk).
+    as_of = AS_OF - pd.Timedelta(days=R2)
+    statuses = compute_metrics(transactions, as_of, settings, groups=groups)
+    status = dict(zip(statuses["partner_id"], statuses["status"], strict=True))
+    assert {status[p] for p in range(81, 91)} == {"at_risk"}  # since 210 > 100
+    assert {status[p] for p in range(91, 111)} == {"active"}  # since 60 <= 100
+    assert {status[p] for p in range(61, 81)} == {"at_risk"}  # since 60 > 30
+    assert {status[p] for p in range(1, 41)} == {"active"}
+    # Without the groups the engine refuses rather than ignore them.
+    with pytest.raises(ValueError, match="peer groups"):
+        compute_metrics(transactions, as_of, settings)
+
+
+def test_a_small_peer_group_keeps_the_companys_thresholds():
+    transactions, groups = group_scenario()
+    calibration = calibrate(transactions, AS_OF, grid=GROUP_GRID)
+    # Group 2 has 30 customers judged: below 31, it is not tried.
+    found = calibrate_groups(
+        transactions, AS_OF, calibration, groups, grid=GROUP_GRID, min_customers=31
+    )
+    assert found["group_key"].tolist() == [1]
+    assert calibrated_settings(calibration, None, found)[1].group_thresholds == ()
+
+
+def test_peer_group_calibration_ignores_transactions_after_as_of():
+    transactions, groups = group_scenario()
+    later = frame([tx(p, AS_OF + pd.Timedelta(days=5), 50) for p in range(1, 111)])
+    options = dict(grid=GROUP_GRID, min_customers=30)
+    before = calibrate_groups(
+        transactions,
+        AS_OF,
+        calibrate(transactions, AS_OF, grid=GROUP_GRID),
+        groups,
+        **options,
+    )
+    both = pd.concat([transactions, later], ignore_index=True)
+    after = calibrate_groups(
+        both, AS_OF, calibrate(both, AS_OF, grid=GROUP_GRID), groups, **options
+    )
+    pd.testing.assert_frame_equal(before, after)
+
+
+def test_the_back_test_returns_the_peer_groups_calibrated_now():
+    transactions, groups = group_scenario()
+    result = backtest(
+        transactions,
+        AS_OF,
+        grid=GROUP_GRID,
+        groups=groups,
+        min_group_customers=30,
+    )
+    assert result.groups.set_index("group_key")["own"].to_dict() == {
+        1: False,
+        2: True,
+    }
+    assert result.settings[1].group_thresholds == ((2, 1.0, 100, 365),)
