@@ -12,3 +12,4 @@ from . import res_partner_summary
 from . import retention_call
 from . import mail_activity
 from . import retention_backtest
+from . import res_company_calibration

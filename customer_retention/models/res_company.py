@@ -1,6 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import contextlib
-import dataclasses
 import logging
 import time
 
@@ -8,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.exceptions import UserError, ValidationError
 
 from ..engine import (
     HORIZON_DAYS,
@@ -446,59 +445,6 @@ class ResCompany(models.Model):
         readonly=True,
         copy=False,
         help="When the last automatic planning of win-back calls ended.",
-    )
-
-    # Back-tests and calibrated thresholds (retention_backtest.py)
-    retention_threshold_mode = fields.Selection(
-        selection=[
-            ("fixed", "Fixed: the thresholds set here"),
-            ("calibrated", "Calibrated every month on the business's own past"),
-        ],
-        string="At-Risk Thresholds",
-        default="fixed",
-        required=True,
-        help="Calibrated: the at-risk factor, the minimum days and the dormant days "
-        "are those that told best, on the last months, who would not come back "
-        "(the monthly back-test); the fixed values apply until there are some.",
-    )
-    retention_calibrated_at_risk_factor = fields.Float(
-        string="Calibrated At-Risk Factor", readonly=True, copy=False, digits=(16, 2)
-    )
-    retention_calibrated_min_at_risk_days = fields.Integer(
-        string="Calibrated Minimum Days Before At Risk", readonly=True, copy=False
-    )
-    retention_calibrated_dormant_days = fields.Integer(
-        string="Calibrated Dormant After (days)", readonly=True, copy=False
-    )
-    retention_calibrated_on = fields.Date(
-        string="Thresholds Calibrated On", readonly=True, copy=False
-    )
-    retention_calibrated_groups = fields.Json(
-        string="Peer Groups' Own Thresholds",
-        readonly=True,
-        copy=False,
-        help="The peer groups whose own calibrated thresholds told better than the "
-        "company's, on two horizons in a row: {'field': the peer-group field they "
-        "were calibrated on, 'thresholds': [[group id, factor, minimum days, "
-        "dormant days], ...]}. In calibrated mode only, while the peer group "
-        "stays that field.",
-    )
-    retention_calibrated_groups_summary = fields.Char(
-        string="Peer Groups With Their Own Thresholds",
-        compute="_compute_retention_calibrated_groups_summary",
-    )
-    retention_calibrated_backtest_id = fields.Many2one(
-        "retention.backtest",
-        string="Back-test of the Calibration",
-        readonly=True,
-        copy=False,
-        ondelete="set null",
-    )
-    retention_backtest_attempt = fields.Datetime(
-        string="Last Monthly Back-test Attempt",
-        readonly=True,
-        copy=False,
-        help="When the monthly back-test last tried this company.",
     )
 
     def _retention_settings(self, fixed=False):
@@ -1352,125 +1298,4 @@ class ResCompany(models.Model):
         self.ensure_one()
         return CampaignSettings(
             **{attr: self[fname] for fname, attr in CAMPAIGN_SETTING_FIELDS.items()}
-        )
-
-    # ------------------------------------------------------------
-    # Back-tests and calibrated thresholds (retention_backtest.py)
-    # ------------------------------------------------------------
-
-    def _retention_with_calibrated(self, settings):
-        """``settings`` with the calibrated at-risk thresholds in calibrated
-        mode, when there are some and they fit the other settings (a lost
-        limit lowered since, say), and the peer groups' own; else
-        ``settings`` as they are."""
-        if (
-            self.retention_threshold_mode != "calibrated"
-            or not self.retention_calibrated_on
-        ):
-            return settings
-        calibrated = dataclasses.replace(
-            settings,
-            at_risk_factor=self.retention_calibrated_at_risk_factor,
-            min_at_risk_days=self.retention_calibrated_min_at_risk_days,
-            dormant_days=self.retention_calibrated_dormant_days,
-        )
-        if calibrated.problems():
-            return settings
-        return dataclasses.replace(
-            calibrated,
-            group_thresholds=self._retention_group_thresholds(calibrated.lost_days),
-        )
-
-    def _retention_group_thresholds(self, lost_days):
-        """The peer groups' own calibrated thresholds as the engine takes
-        them, while the peer group is still the field they were calibrated
-        on, and those that fit the lost limit (lowered since, say)."""
-        stored = self.retention_calibrated_groups or {}
-        field = retention_store.group_column(self)
-        if not field or stored.get("field") != field:
-            return ()
-        return tuple(
-            (int(key), float(factor), int(minimum), int(dormant))
-            for key, factor, minimum, dormant in stored.get("thresholds") or ()
-            if 1 <= factor and minimum <= dormant <= lost_days
-        )
-
-    def _retention_status_groups(self, settings, partner_ids):
-        """The peer groups of ``partner_ids`` when their statuses need them
-        (peer groups with thresholds of their own), else None."""
-        if not settings.group_thresholds:
-            return None
-        return retention_store.extract_groups(self, partner_ids)
-
-    @api.depends("retention_calibrated_groups", "retention_group_field")
-    def _compute_retention_calibrated_groups_summary(self):
-        for company in self:
-            own = company._retention_group_thresholds(company.retention_lost_days)
-            field = retention_store.group_column(company)
-            if not own or not field:
-                company.retention_calibrated_groups_summary = False
-                continue
-            comodel = self.env["res.partner"]._fields[field].comodel_name
-            names = dict(
-                self.env[comodel]
-                .browse([key for key, *_values in own])
-                .mapped(lambda record: (record.id, record.display_name))
-            )
-            company.retention_calibrated_groups_summary = "; ".join(
-                self.env._(
-                    "%(group)s: %(factor)s × usual interval, %(minimum)s to "
-                    "%(dormant)s days",
-                    group=names.get(key, key),
-                    factor=f"{factor:g}",
-                    minimum=minimum,
-                    dormant=dormant,
-                )
-                for key, factor, minimum, dormant in own
-            )
-
-    def retention_backtest(self, as_of=None, horizon_days=None):
-        """Back-test this company's at-risk flags on its own past as of
-        ``as_of`` (today) over ``horizon_days`` (the prediction horizon, 90
-        days), store it and return an action opening it. Sales managers of
-        the company only (the figures read every order)."""
-        self.ensure_one()
-        Backtest = self.env["retention.backtest"]
-        Backtest._check_may_run(self)
-        as_of = self._retention_as_of(as_of)
-        horizon = Backtest._horizon(self, horizon_days)
-        return Backtest._run(self, as_of, horizon).action_open()
-
-    def action_retention_apply_calibrated(self):
-        """Copy the calibrated thresholds into the fixed ones (checked by
-        their constraint like any other value)."""
-        self.ensure_one()
-        if not self.env.su and (
-            not self.env.user.has_group("sales_team.group_sale_manager")
-            or self not in self.env.user.company_ids
-        ):
-            raise AccessError(
-                self.env._(
-                    "Only Sales administrators of %(company)s can change its "
-                    "retention thresholds.",
-                    company=self.name,
-                )
-            )
-        if not self.retention_calibrated_on:
-            raise UserError(
-                self.env._(
-                    "%(company)s has no calibrated thresholds yet: run a back-test "
-                    "first.",
-                    company=self.name,
-                )
-            )
-        # sudo: the thresholds are the Sales administrators' (checked above),
-        # who may not write companies; the constraints still check them.
-        self.sudo().write(
-            {
-                "retention_at_risk_factor": self.retention_calibrated_at_risk_factor,
-                "retention_min_at_risk_days": (
-                    self.retention_calibrated_min_at_risk_days
-                ),
-                "retention_dormant_days": self.retention_calibrated_dormant_days,
-            }
         )
