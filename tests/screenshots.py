@@ -92,6 +92,8 @@ ANALYSIS = [
 ]
 # The customer summary: the first of the Top Spenders, its Retention tab.
 SUMMARY = ("customer_retention.action_retention_top_spenders", "screenshot_summary.png")
+# The latest back-test of the demo (python3 -m tests.demo --backtest), its form.
+BACKTEST = ("customer_retention.action_retention_backtest", "screenshot_backtest.png")
 
 
 class Browser:
@@ -276,6 +278,19 @@ def main(argv=None):
         browser.evaluate(
             "document.querySelector('.tab-pane.active [name=retention_total_spent]')"
             ".scrollIntoView({block: 'center'})"
+        )
+        time.sleep(1)
+        browser.screenshot(options.output / filename)
+        print(f"screenshots: {options.output / filename}")
+        action, filename = BACKTEST
+        browser.goto(
+            f"{base}/odoo/action-{action}?view_type=list",
+            "document.querySelector('.o_list_view .o_data_row') && "
+            "!document.querySelector('.o_loading_indicator')",
+        )
+        browser.evaluate("document.querySelector('.o_data_row .o_data_cell').click()")
+        browser.wait_for(
+            "document.querySelector('.o_form_view [name=rule_ids] .o_data_row')"
         )
         time.sleep(1)
         browser.screenshot(options.output / filename)

@@ -102,7 +102,7 @@ class RetentionBacktest(models.Model):
         help="What each rule caught, in one sentence per rule.",
     )
     not_calibrated = fields.Selection(
-        NOT_CALIBRATED,
+        list(NOT_CALIBRATED),
         string="Calibration Kept",
         readonly=True,
         help="Why the calibration kept the current thresholds; empty when it chose "
@@ -440,7 +440,8 @@ class RetentionBacktestRule(models.Model):
     as_of = fields.Date(related="backtest_id.as_of", store=True)
     horizon_days = fields.Integer(related="backtest_id.horizon_days")
     sequence = fields.Integer(readonly=True)
-    rule = fields.Selection(RULES, required=True, readonly=True)
+    # A list: Odoo reflects (and translates) list selections only.
+    rule = fields.Selection(list(RULES), required=True, readonly=True)
     tp = fields.Integer(
         string="Caught",
         readonly=True,

@@ -63,13 +63,14 @@ class RetentionPartnerState(models.Model):
     at_risk_threshold = fields.Float(readonly=True)
     visits_365 = fields.Integer(readonly=True)
     top_category_share = fields.Float(readonly=True)
-    status = fields.Selection(STATUSES, readonly=True)
+    # Lists: Odoo reflects (and translates) list selections only.
+    status = fields.Selection(list(STATUSES), readonly=True)
     trend_pct = fields.Float(readonly=True)
     group_top_pct = fields.Float(readonly=True)
-    group_tier = fields.Selection(TIERS, readonly=True)
-    profile = fields.Selection(PROFILES, readonly=True)
-    alert = fields.Selection(ALERTS, readonly=True)
-    action = fields.Selection(ACTIONS, readonly=True)
+    group_tier = fields.Selection(list(TIERS), readonly=True)
+    profile = fields.Selection(list(PROFILES), readonly=True)
+    alert = fields.Selection(list(ALERTS), readonly=True)
+    action = fields.Selection(list(ACTIONS), readonly=True)
     changed_at = fields.Datetime(
         readonly=True, help="When the values of this row last changed."
     )

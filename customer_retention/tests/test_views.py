@@ -367,3 +367,35 @@ class TestViews(RetentionCase):
         )
         groups = Partner.read_group(domain, ["retention_status"], ["retention_status"])
         self.assertEqual([group["retention_status"] for group in groups], STATUS_ORDER)
+
+
+@tagged("post_install", "-at_install")
+class TestSelections(RetentionCase):
+    """Odoo reflects, and so labels and translates, only the selections
+    given as lists: one given as a tuple showed blank cells to every user
+    with a language (the back-test's rules did)."""
+
+    def test_every_selection_of_the_addon_has_its_labels(self):
+        models = self.env["ir.model.data"].search(
+            [("module", "=", "customer_retention"), ("model", "=", "ir.model")]
+        )
+        names = self.env["ir.model"].browse(models.mapped("res_id")).mapped("model")
+        names += ["res.partner", "res.company", "res.config.settings"]
+        checked = 0
+        for name in names:
+            Model = self.env[name].with_context(lang="en_US")
+            for field_name, field in Model._fields.items():
+                if field.type != "selection" or field._module != "customer_retention":
+                    continue
+                with self.subTest(model=name, field=field_name):
+                    description = Model.fields_get([field_name], ["selection"])
+                    self.assertTrue(description[field_name]["selection"])
+                    checked += 1
+        self.assertGreater(checked, 20)
+        # The one that was blank: the rules of a back-test, by their label.
+        rule = dict(
+            self.env["retention.backtest.rule"]
+            .with_context(lang="en_US")
+            .fields_get(["rule"], ["selection"])["rule"]["selection"]
+        )
+        self.assertEqual(rule["days_60"], "More than 60 days since the last visit")
