@@ -421,11 +421,12 @@ class RetentionBacktest(models.Model):
         self.env["ir.cron"]._notify_progress(done=0, remaining=0)
 
 
-class RetentionBacktestRule(models.Model):
-    _name = "retention.backtest.rule"
-    _description = "Customer Retention Back-test Rule"
-    _order = "backtest_id desc, sequence, id"
-    _rec_name = "rule"
+class RetentionBacktestLine(models.AbstractModel):
+    """What the lines of a back-test share: their back-test and its company
+    (stored, for the record rules)."""
+
+    _name = "retention.backtest.line"
+    _description = "Customer Retention Back-test Line"
 
     backtest_id = fields.Many2one(
         "retention.backtest",
@@ -437,6 +438,15 @@ class RetentionBacktestRule(models.Model):
     company_id = fields.Many2one(
         related="backtest_id.company_id", store=True, index=True
     )
+
+
+class RetentionBacktestRule(models.Model):
+    _name = "retention.backtest.rule"
+    _inherit = ["retention.backtest.line"]
+    _description = "Customer Retention Back-test Rule"
+    _order = "backtest_id desc, sequence, id"
+    _rec_name = "rule"
+
     as_of = fields.Date(related="backtest_id.as_of", store=True)
     horizon_days = fields.Integer(related="backtest_id.horizon_days")
     sequence = fields.Integer(readonly=True)
@@ -549,20 +559,11 @@ class RetentionBacktestGroup(models.Model):
     later."""
 
     _name = "retention.backtest.group"
+    _inherit = ["retention.backtest.line"]
     _description = "Customer Retention Back-test Peer Group"
     _order = "backtest_id desc, own desc, customers desc, id"
     _rec_name = "group_name"
 
-    backtest_id = fields.Many2one(
-        "retention.backtest",
-        required=True,
-        readonly=True,
-        index=True,
-        ondelete="cascade",
-    )
-    company_id = fields.Many2one(
-        related="backtest_id.company_id", store=True, index=True
-    )
     group_key = fields.Integer(string="Peer Group ID", readonly=True)
     group_name = fields.Char(
         string="Peer Group", compute="_compute_group_name", compute_sudo=False
