@@ -315,13 +315,15 @@ def calibrate_groups(
         settings_now = current[company]
         grid_points = _grid_points(points, settings_now)
         earlier = before[before["company_id"].to_numpy() == company]
-        company_before = int(np.argmax(_grid_j(grid_points, earlier)))
         latest = last[last["company_id"].to_numpy() == company]
         company_now = _one_point(chosen)
+        company_before = None
         for key, judged in latest.groupby("group_key", sort=True):
             then = earlier[earlier["group_key"].to_numpy() == key]
             if not (_enough(judged, min_customers) and _enough(then, min_customers)):
                 continue
+            if company_before is None:  # both outcomes are there: J is defined
+                company_before = int(np.argmax(_grid_j(grid_points, earlier)))
             j_now = _grid_j(grid_points, judged)
             own_before = int(np.argmax(_grid_j(grid_points, then)))
             best = int(np.argmax(j_now))
