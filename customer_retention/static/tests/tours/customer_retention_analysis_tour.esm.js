@@ -1,3 +1,4 @@
+import {openRetentionMenu} from "./retention_tour_steps.esm";
 import {registry} from "@web/core/registry";
 
 // A salesperson looks back: Retention > Retention Analysis > Who Came Back,
@@ -7,28 +8,10 @@ import {registry} from "@web/core/registry";
 registry.category("web_tour.tours").add("customer_retention_analysis_tour", {
     url: "/odoo",
     steps: () => [
-        {
-            content: "Open the apps menu",
-            trigger: ".o_navbar_apps_menu button",
-            run: "click",
-        },
-        {
-            content: "Open the Sales app",
-            trigger: '.o_app[data-menu-xmlid="sale.sale_menu_root"]',
-            run: "click",
-        },
-        {
-            content: "Open the Retention menu",
-            trigger:
-                '[data-menu-xmlid="customer_retention.menu_customer_retention_root"]',
-            run: "click",
-        },
-        {
-            content: "Open Who Came Back",
-            trigger:
-                '[data-menu-xmlid="customer_retention.menu_retention_analysis_salesman_report"]',
-            run: "click",
-        },
+        ...openRetentionMenu(
+            "customer_retention.menu_retention_analysis_salesman_report",
+            "Open Who Came Back"
+        ),
         {
             content: "The pivot counts customers served and the return rate",
             trigger:

@@ -1,3 +1,4 @@
+import {openRetentionMenu} from "./retention_tour_steps.esm";
 import {registry} from "@web/core/registry";
 
 // A salesperson before the morning calls: open an at-risk customer, read
@@ -6,27 +7,10 @@ import {registry} from "@web/core/registry";
 registry.category("web_tour.tours").add("customer_retention_call_tour", {
     url: "/odoo",
     steps: () => [
-        {
-            content: "Open the apps menu",
-            trigger: ".o_navbar_apps_menu button",
-            run: "click",
-        },
-        {
-            content: "Open the Sales app",
-            trigger: '.o_app[data-menu-xmlid="sale.sale_menu_root"]',
-            run: "click",
-        },
-        {
-            content: "Open the Retention menu",
-            trigger:
-                '[data-menu-xmlid="customer_retention.menu_customer_retention_root"]',
-            run: "click",
-        },
-        {
-            content: "Open Customer Retention",
-            trigger: '[data-menu-xmlid="customer_retention.menu_customer_retention"]',
-            run: "click",
-        },
+        ...openRetentionMenu(
+            "customer_retention.menu_customer_retention",
+            "Open Customer Retention"
+        ),
         {
             content: "Open the overdue customer",
             trigger: '.o_list_view .o_data_row .o_data_cell:contains("Overdue Garage")',

@@ -1,3 +1,4 @@
+import {openRetentionMenu} from "./retention_tour_steps.esm";
 import {registry} from "@web/core/registry";
 
 // A salesperson's morning: open Customer Retention, keep the customers at
@@ -7,27 +8,10 @@ import {registry} from "@web/core/registry";
 registry.category("web_tour.tours").add("customer_retention_tour", {
     url: "/odoo",
     steps: () => [
-        {
-            content: "Open the apps menu",
-            trigger: ".o_navbar_apps_menu button",
-            run: "click",
-        },
-        {
-            content: "Open the Sales app",
-            trigger: '.o_app[data-menu-xmlid="sale.sale_menu_root"]',
-            run: "click",
-        },
-        {
-            content: "Open the Retention menu",
-            trigger:
-                '[data-menu-xmlid="customer_retention.menu_customer_retention_root"]',
-            run: "click",
-        },
-        {
-            content: "Open Customer Retention",
-            trigger: '[data-menu-xmlid="customer_retention.menu_customer_retention"]',
-            run: "click",
-        },
+        ...openRetentionMenu(
+            "customer_retention.menu_customer_retention",
+            "Open Customer Retention"
+        ),
         {
             content: "The list opens on the customers with an At Risk alert",
             trigger: '.o_list_view .o_data_row .o_data_cell:contains("Overdue Garage")',
