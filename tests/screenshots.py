@@ -172,6 +172,16 @@ class Browser:
         self.call("Page.navigate", url=url)
         self.wait_for(ready, timeout)
 
+    def open_first_record(self, url, ready):
+        """Open the list at ``url``, then its first record, until ``ready``."""
+        self.goto(
+            url,
+            "document.querySelector('.o_list_view .o_data_row') && "
+            "!document.querySelector('.o_loading_indicator')",
+        )
+        self.evaluate("document.querySelector('.o_data_row .o_data_cell').click()")
+        self.wait_for(ready)
+
     def screenshot(self, path):
         time.sleep(1.0)  # let animations and lazy widgets settle
         data = self.call("Page.captureScreenshot", format="png")["data"]
@@ -260,13 +270,10 @@ def main(argv=None):
             browser.screenshot(options.output / filename)
             print(f"screenshots: {options.output / filename}")
         action, filename = SUMMARY
-        browser.goto(
-            f"{base}/odoo/action-{action}",
-            "document.querySelector('.o_list_view .o_data_row') && "
-            "!document.querySelector('.o_loading_indicator')",
+        browser.open_first_record(
+            f"{base}/odoo/action-{action}?view_type=list",
+            "document.querySelector('.o_form_view .o_notebook')",
         )
-        browser.evaluate("document.querySelector('.o_data_row .o_data_cell').click()")
-        browser.wait_for("document.querySelector('.o_form_view .o_notebook')")
         browser.evaluate(
             "[...document.querySelectorAll('.o_notebook .nav-link')]"
             ".find((tab) => tab.textContent.trim() === 'Retention').click()"
@@ -283,14 +290,9 @@ def main(argv=None):
         browser.screenshot(options.output / filename)
         print(f"screenshots: {options.output / filename}")
         action, filename = BACKTEST
-        browser.goto(
+        browser.open_first_record(
             f"{base}/odoo/action-{action}?view_type=list",
-            "document.querySelector('.o_list_view .o_data_row') && "
-            "!document.querySelector('.o_loading_indicator')",
-        )
-        browser.evaluate("document.querySelector('.o_data_row .o_data_cell').click()")
-        browser.wait_for(
-            "document.querySelector('.o_form_view [name=rule_ids] .o_data_row')"
+            "document.querySelector('.o_form_view [name=rule_ids] .o_data_row')",
         )
         time.sleep(1)
         browser.screenshot(options.output / filename)
