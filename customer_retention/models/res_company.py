@@ -98,6 +98,13 @@ CAMPAIGN_SETTING_FIELDS = {
 }
 
 
+# The company's retention fields (settings, the run's state and errors, the
+# outlook's parameters, the calibration) are read by Sales users, who work
+# with them, and by Settings administrators, who set them; not by portal
+# users nor by internal users without Sales rights (issue 21).
+COMPANY_FIGURES = "sales_team.group_sale_salesman,base.group_system"
+
+
 def _setting(field_class, settings_class, name, string, help_text, **kwargs):
     """A company field for the engine setting ``name``, with the engine's default."""
     return field_class(
@@ -118,6 +125,7 @@ class ResCompany(models.Model):
         "Look-back Window (days)",
         "Only orders of the last N days count for visits, revenue, average "
         "ticket and cadence. 0 uses the whole history.",
+        groups=COMPANY_FIGURES,
     )
     retention_new_days = _setting(
         fields.Integer,
@@ -125,6 +133,7 @@ class ResCompany(models.Model):
         "new_days",
         "New Customer Period (days)",
         "A customer whose first order is at most this many days old is New.",
+        groups=COMPANY_FIGURES,
     )
     retention_at_risk_factor = _setting(
         fields.Float,
@@ -134,6 +143,7 @@ class ResCompany(models.Model):
         "A customer is At risk when the time since the last order exceeds "
         "this multiple of their usual interval between orders.",
         digits=(16, 2),
+        groups=COMPANY_FIGURES,
     )
     retention_min_at_risk_days = _setting(
         fields.Integer,
@@ -142,6 +152,7 @@ class ResCompany(models.Model):
         "Minimum Days Before At Risk",
         "Never flag a customer as At risk earlier than this, even if they "
         "usually order every few days.",
+        groups=COMPANY_FIGURES,
     )
     retention_dormant_days = _setting(
         fields.Integer,
@@ -150,6 +161,7 @@ class ResCompany(models.Model):
         "Dormant After (days)",
         "Without an order for this many days a customer is At risk whatever "
         "their usual interval; also the limit for customers with a single order.",
+        groups=COMPANY_FIGURES,
     )
     retention_lost_days = _setting(
         fields.Integer,
@@ -157,6 +169,7 @@ class ResCompany(models.Model):
         "lost_days",
         "Lost After (days)",
         "Without an order for this many days a customer counts as Lost.",
+        groups=COMPANY_FIGURES,
     )
     retention_trend_period = _setting(
         fields.Selection,
@@ -168,6 +181,7 @@ class ResCompany(models.Model):
             (key, f"{label} ({days} days)") for key, label, days in TREND_PERIODS
         ],
         required=True,
+        groups=COMPANY_FIGURES,
     )
     retention_group_field = fields.Selection(
         selection=GROUP_FIELDS,
@@ -176,6 +190,7 @@ class ResCompany(models.Model):
         required=True,
         help="Customers are ranked (Top 10% / 25% / 50%) against the customers "
         "that share this value.",
+        groups=COMPANY_FIGURES,
     )
     retention_frequent_visits = _setting(
         fields.Integer,
@@ -184,6 +199,7 @@ class ResCompany(models.Model):
         "Frequent Customer Visits",
         "A customer with at least this many visits in the last 365 days is "
         "Frequent (or Valuable when also in the top 25% of their group).",
+        groups=COMPANY_FIGURES,
     )
     retention_category_share = _setting(
         fields.Float,
@@ -193,6 +209,7 @@ class ResCompany(models.Model):
         "A customer who spends at least this share of their revenue in one "
         "product category is Category-focused (0.8 = 80%).",
         digits=(16, 2),
+        groups=COMPANY_FIGURES,
     )
     retention_source = fields.Selection(
         selection=[
@@ -210,18 +227,21 @@ class ResCompany(models.Model):
         "businesses that invoice directly; both suit those that do each. Credit "
         "notes lower revenue but are not visits. With both, the invoices and "
         "credit notes of a sales order count as the order.",
+        groups=COMPANY_FIGURES,
     )
     retention_include_pos = fields.Boolean(
         string="Also Count Point-of-Sale Orders",
         help="Point-of-sale orders paid, posted or invoiced are visits of their "
         "customer (refunds lower revenue); orders without a customer are not "
         "counted. Needs the Point of Sale app; without it, nothing is read.",
+        groups=COMPANY_FIGURES,
     )
     retention_walk_in_id = fields.Many2one(
         "res.partner",
         string="Walk-in Customer",
         help='The anonymous customer of the till or the counter ("Retail"): its '
         "orders belong to nobody in particular and never count for retention.",
+        groups=COMPANY_FIGURES,
     )
     retention_ticket_band_width = fields.Float(
         string="Average Ticket Band Width",
@@ -229,11 +249,13 @@ class ResCompany(models.Model):
         digits=(16, 2),
         help="Customers are grouped by average ticket in bands this wide, in the "
         "company currency (500: 0-500, 500-1000...).",
+        groups=COMPANY_FIGURES,
     )
     retention_cutoff_date = fields.Date(
         string="Last Order Cut-off Date",
         help="Customers are split by whether their last order came before or after "
         "this day: text only those served before a promotion started, say.",
+        groups=COMPANY_FIGURES,
     )
     retention_history_years = fields.Integer(
         string="Retention History (years)",
@@ -241,6 +263,7 @@ class ResCompany(models.Model):
         help="Status changes older than this are deleted every night, and the "
         "customers by status of the months before the addon was installed are "
         "reconstructed this far back.",
+        groups=COMPANY_FIGURES,
     )
     retention_report_until = fields.Datetime(
         string="Retention Analysis Updated Until",
@@ -248,6 +271,7 @@ class ResCompany(models.Model):
         copy=False,
         help="Start of the last run that brought Retention Analysis up to date: the "
         "next one rewrites only the customers whose orders changed since.",
+        groups=COMPANY_FIGURES,
     )
     retention_months_built = fields.Boolean(
         string="Past Months Reconstructed",
@@ -255,6 +279,7 @@ class ResCompany(models.Model):
         copy=False,
         help="The customers by status at the end of the past months were "
         "reconstructed from the order history.",
+        groups=COMPANY_FIGURES,
     )
     retention_last_run = fields.Datetime(
         string="Last Retention Recompute",
@@ -262,12 +287,14 @@ class ResCompany(models.Model):
         copy=False,
         help="When the last full recompute started (as of today in the company's time "
         "zone; back-tests excluded).",
+        groups=COMPANY_FIGURES,
     )
     retention_last_attempt = fields.Datetime(
         string="Last Retention Attempt",
         readonly=True,
         copy=False,
         help="When the daily job last tried this company, successfully or not.",
+        groups=COMPANY_FIGURES,
     )
     retention_last_error = fields.Text(
         string="Last Retention Error",
@@ -275,12 +302,14 @@ class ResCompany(models.Model):
         copy=False,
         help="Why the last attempt of the daily job failed; empty after a successful "
         "run.",
+        groups=COMPANY_FIGURES,
     )
     retention_recompute_requested = fields.Boolean(
         readonly=True,
         copy=False,
         help="An administrator asked for a recompute: the daily job runs it in the "
         "background as soon as it can.",
+        groups=COMPANY_FIGURES,
     )
     retention_changed_until = fields.Datetime(
         string="Changed Customers Updated Until",
@@ -288,6 +317,7 @@ class ResCompany(models.Model):
         copy=False,
         help="Start of the last run that brought the customers whose orders changed up "
         "to date.",
+        groups=COMPANY_FIGURES,
     )
     # The whole-company run goes chunk by chunk, each committed: these say
     # where the run in progress is, so that an interrupted run resumes at
@@ -297,6 +327,7 @@ class ResCompany(models.Model):
         readonly=True,
         copy=False,
         help="Day of the whole-company recompute in progress; empty when none is.",
+        groups=COMPANY_FIGURES,
     )
     retention_run_phase = fields.Selection(
         selection=[
@@ -308,20 +339,23 @@ class ResCompany(models.Model):
         ],
         readonly=True,
         copy=False,
+        groups=COMPANY_FIGURES,
     )
     retention_run_cursor = fields.Integer(
         string="Retention Run Position",
         readonly=True,
         copy=False,
         help="Highest customer id that the phase in progress has done.",
+        groups=COMPANY_FIGURES,
     )
-    retention_run_started = fields.Datetime(readonly=True, copy=False)
+    retention_run_started = fields.Datetime(readonly=True, copy=False, groups=COMPANY_FIGURES)
     retention_run_written = fields.Integer(
         string="Customers Updated by the Last Run",
         readonly=True,
         copy=False,
         help="Customers whose values changed in the recompute in progress, or in the "
         "last one: the others were left untouched.",
+        groups=COMPANY_FIGURES,
     )
 
     # The outlook (engine/predict.py): the models fitted by the nightly run.
@@ -330,6 +364,7 @@ class ResCompany(models.Model):
         default=HORIZON_DAYS,
         help="The chance of return is the chance of at least one visit within this "
         "many days; the next nightly run fits the models for it.",
+        groups=COMPANY_FIGURES,
     )
     retention_prediction_params = fields.Json(
         string="Prediction Models",
@@ -337,21 +372,27 @@ class ResCompany(models.Model):
         copy=False,
         help="The models fitted by the last nightly run, with which every customer "
         "is scored until the next one.",
+        groups=COMPANY_FIGURES,
     )
     retention_prediction_fitted_at = fields.Datetime(
-        string="Prediction Models Fitted On", readonly=True, copy=False
+        string="Prediction Models Fitted On", readonly=True, copy=False,
+        groups=COMPANY_FIGURES,
     )
     retention_prediction_model = fields.Selection(
-        list(MODELS), string="Prediction Model Used", readonly=True, copy=False
+        list(MODELS), string="Prediction Model Used", readonly=True, copy=False,
+        groups=COMPANY_FIGURES,
     )
     retention_prediction_no_model = fields.Selection(
-        list(NO_PREDICTION), string="Why No Prediction Model", readonly=True, copy=False
+        list(NO_PREDICTION), string="Why No Prediction Model", readonly=True, copy=False,
+        groups=COMPANY_FIGURES,
     )
     retention_prediction_bgnbd_auc = fields.Float(
-        string="BG/NBD AUC", digits=(16, 2), readonly=True, copy=False
+        string="BG/NBD AUC", digits=(16, 2), readonly=True, copy=False,
+        groups=COMPANY_FIGURES,
     )
     retention_prediction_rhythm_auc = fields.Float(
-        string="Rhythm Model AUC", digits=(16, 2), readonly=True, copy=False
+        string="Rhythm Model AUC", digits=(16, 2), readonly=True, copy=False,
+        groups=COMPANY_FIGURES,
     )
     retention_prediction_summary = fields.Char(
         string="Model Used",
@@ -359,6 +400,7 @@ class ResCompany(models.Model):
         help="The model that gives the chance of return, and how well each model "
         "told, on the company's own past, who came back (AUC: 0.5 is a coin toss, "
         "1 is always right).",
+        groups=COMPANY_FIGURES,
     )
 
     retention_sms_cap_days = _setting(
@@ -369,6 +411,7 @@ class ResCompany(models.Model):
         "A customer texted by a win-back SMS campaign (or kept in its control "
         "group) is not "
         "texted again for this many days. 0 disables the cap.",
+        groups=COMPANY_FIGURES,
     )
     retention_sms_quiet_start = _setting(
         fields.Float,
@@ -377,6 +420,7 @@ class ResCompany(models.Model):
         "Quiet Hours From",
         "SMS queued from this hour (company time zone) are held until the quiet "
         "hours end.",
+        groups=COMPANY_FIGURES,
     )
     retention_sms_quiet_end = _setting(
         fields.Float,
@@ -385,6 +429,7 @@ class ResCompany(models.Model):
         "Quiet Hours Until",
         "Held SMS go to the outgoing queue at this hour. Equal to the start: no "
         "quiet hours.",
+        groups=COMPANY_FIGURES,
     )
     retention_sms_max_batch = _setting(
         fields.Integer,
@@ -393,6 +438,7 @@ class ResCompany(models.Model):
         "Maximum SMS per Campaign",
         "A campaign that would text more customers is refused: narrow the "
         "selection. 0: no limit.",
+        groups=COMPANY_FIGURES,
     )
     retention_sms_holdout_percent = _setting(
         fields.Float,
@@ -403,6 +449,7 @@ class ResCompany(models.Model):
         "not texted, "
         "to measure what the SMS really changed. 0: no control group.",
         digits=(16, 1),
+        groups=COMPANY_FIGURES,
     )
     retention_sms_winback_days = _setting(
         fields.Integer,
@@ -411,6 +458,7 @@ class ResCompany(models.Model):
         "Win-back Window (days)",
         "A texted customer who orders within this many days after the SMS counts "
         "as won back.",
+        groups=COMPANY_FIGURES,
     )
 
     retention_sms_last_campaign = fields.Datetime(
@@ -419,6 +467,7 @@ class ResCompany(models.Model):
         copy=False,
         help="Stamped by every campaign: two campaigns of the company never run at the "
         "same time.",
+        groups=COMPANY_FIGURES,
     )
 
     # Win-back calls (retention_call.py)
@@ -427,11 +476,13 @@ class ResCompany(models.Model):
         default=20,
         help="At most this many win-back calls are planned for one salesperson on one "
         "day; the others wait for the next days. 0: no limit.",
+        groups=COMPANY_FIGURES,
     )
     retention_call_plan_auto = fields.Boolean(
         string="Plan Win-back Calls Every Night",
         help="After the nightly recompute, a Call activity is planned for every "
         "customer who became at risk, assigned to their salesperson.",
+        groups=COMPANY_FIGURES,
     )
     retention_call_plan_since = fields.Date(
         string="Win-back Calls Planned Since",
@@ -439,12 +490,14 @@ class ResCompany(models.Model):
         copy=False,
         help="Customers who became at risk from this day on are planned a call "
         "automatically; set by the first planning.",
+        groups=COMPANY_FIGURES,
     )
     retention_calls_planned_at = fields.Datetime(
         string="Last Win-back Call Planning",
         readonly=True,
         copy=False,
         help="When the last automatic planning of win-back calls ended.",
+        groups=COMPANY_FIGURES,
     )
 
     def _retention_settings(self, fixed=False):

@@ -9,6 +9,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from . import retention_store
+from .res_company import COMPANY_FIGURES
 
 
 class ResCompany(models.Model):
@@ -25,18 +26,23 @@ class ResCompany(models.Model):
         help="Calibrated: the at-risk factor, the minimum days and the dormant days "
         "are those that told best, on the last months, who would not come back "
         "(the monthly back-test); the fixed values apply until there are some.",
+        groups=COMPANY_FIGURES,
     )
     retention_calibrated_at_risk_factor = fields.Float(
-        string="Calibrated At-Risk Factor", readonly=True, copy=False, digits=(16, 2)
+        string="Calibrated At-Risk Factor", readonly=True, copy=False, digits=(16, 2),
+        groups=COMPANY_FIGURES,
     )
     retention_calibrated_min_at_risk_days = fields.Integer(
-        string="Calibrated Minimum Days Before At Risk", readonly=True, copy=False
+        string="Calibrated Minimum Days Before At Risk", readonly=True, copy=False,
+        groups=COMPANY_FIGURES,
     )
     retention_calibrated_dormant_days = fields.Integer(
-        string="Calibrated Dormant After (days)", readonly=True, copy=False
+        string="Calibrated Dormant After (days)", readonly=True, copy=False,
+        groups=COMPANY_FIGURES,
     )
     retention_calibrated_on = fields.Date(
-        string="Thresholds Calibrated On", readonly=True, copy=False
+        string="Thresholds Calibrated On", readonly=True, copy=False,
+        groups=COMPANY_FIGURES,
     )
     retention_calibrated_groups = fields.Json(
         string="Peer Groups' Own Thresholds",
@@ -47,10 +53,12 @@ class ResCompany(models.Model):
         "were calibrated on, 'thresholds': [[group id, factor, minimum days, "
         "dormant days], ...]}. In calibrated mode only, while the peer group "
         "stays that field.",
+        groups=COMPANY_FIGURES,
     )
     retention_calibrated_groups_summary = fields.Char(
         string="Peer Groups With Their Own Thresholds",
         compute="_compute_retention_calibrated_groups_summary",
+        groups=COMPANY_FIGURES,
     )
     retention_calibrated_backtest_id = fields.Many2one(
         "retention.backtest",
@@ -58,12 +66,14 @@ class ResCompany(models.Model):
         readonly=True,
         copy=False,
         ondelete="set null",
+        groups=COMPANY_FIGURES,
     )
     retention_backtest_attempt = fields.Datetime(
         string="Last Monthly Back-test Attempt",
         readonly=True,
         copy=False,
         help="When the monthly back-test last tried this company.",
+        groups=COMPANY_FIGURES,
     )
 
     def _retention_with_calibrated(self, settings):
@@ -152,13 +162,16 @@ class ResCompany(models.Model):
         """Copy the calibrated thresholds into the fixed ones (checked by
         their constraint like any other value)."""
         self.ensure_one()
+        # Thresholds are settings: Settings administrators of the company, as
+        # every other retention setting (res.config.settings), not Sales
+        # administrators, who run back-tests but do not change settings.
         if not self.env.su and (
-            not self.env.user.has_group("sales_team.group_sale_manager")
+            not self.env.user.has_group("base.group_system")
             or self not in self.env.user.company_ids
         ):
             raise AccessError(
                 self.env._(
-                    "Only Sales administrators of %(company)s can change its "
+                    "Only Settings administrators of %(company)s can change its "
                     "retention thresholds.",
                     company=self.name,
                 )
@@ -171,8 +184,9 @@ class ResCompany(models.Model):
                     company=self.name,
                 )
             )
-        # sudo: the thresholds are the Sales administrators' (checked above),
-        # who may not write companies; the constraints still check them.
+        # sudo: Settings administrators (checked above) may lack the right to
+        # write companies in a multi-company set-up; the constraints still
+        # check the values.
         self.sudo().write(
             {
                 "retention_at_risk_factor": self.retention_calibrated_at_risk_factor,

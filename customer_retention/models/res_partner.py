@@ -732,11 +732,33 @@ class ResPartner(models.Model):
         companies = (
             self.env["res.company"].search([]) if self.env.su else self.env.companies
         )
+        if not self.env.su:
+            # Bounded request work: a big company is the daily job's.
+            self._retention_check_request_size(companies)
         wait = retention_store.UI_LOCK_WAIT
         return sum(
             company._retention_recompute(as_of, lock_wait=wait)["customers"]
             for company in companies
         )
+
+    @api.model
+    def _retention_check_request_size(self, companies):
+        """Refuse a whole-company recompute inside a request for a company
+        too big to recompute within a web worker's limits."""
+        bound = retention_store.REQUEST_MAX_DOCUMENTS
+        for company in companies:
+            if retention_store.documents_exceed(company, bound):
+                raise UserError(
+                    self.env._(
+                        "%(company)s has more than %(bound)s sales documents: too "
+                        "many to recompute inside one request. The nightly run "
+                        "recomputes it in bounded steps; a Settings administrator "
+                        "can start it now with Recompute now in the Customer "
+                        "Retention settings.",
+                        company=company.name,
+                        bound=f"{bound:,}",
+                    )
+                )
 
     def action_retention_recompute(self):
         """Form button: bring these customers up to date for the current
@@ -747,6 +769,17 @@ class ResPartner(models.Model):
             )
         self.check_access("read")
         customers = self.commercial_partner_id
+        if len(customers) > retention_store.REQUEST_MAX_CUSTOMERS:
+            raise UserError(
+                self.env._(
+                    "Recompute brings at most %(maximum)s customers up to date at "
+                    "once (%(count)s selected). The nightly run updates every "
+                    "customer; a Settings administrator can start it now with "
+                    "Recompute now in the Customer Retention settings.",
+                    maximum=retention_store.REQUEST_MAX_CUSTOMERS,
+                    count=len(customers),
+                )
+            )
         self.env.company._retention_recompute(
             partner_ids=customers.ids, lock_wait=retention_store.UI_LOCK_WAIT
         )

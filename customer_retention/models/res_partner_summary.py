@@ -234,19 +234,50 @@ class ResPartner(models.Model):
             # sudo: the name of the branch, for users without Inventory rights
             found = self.env["stock.warehouse"].sudo().browse(ids).exists()
             warehouses = {warehouse.id: warehouse.name for warehouse in found}
-        # sudo: the receivable is a figure of the customer the salesperson
-        # works with (USO shows it before a call); reading it needs
-        # accounting rights, which salespeople usually lack.
-        balances = self.sudo().with_company(company)
-        for partner, balance in zip(self, balances, strict=True):
+        receivables = self._retention_receivables(company)
+        for partner in self:
             commercial = partner.commercial_partner_id
             partner.retention_currency_id = company.currency_id
-            partner.retention_receivable = balance.commercial_partner_id.credit
+            partner.retention_receivable = receivables.get(commercial.id, 0.0)
             partner.retention_loyalty_enabled = loyalty
             partner.retention_loyalty_points = points.get(commercial.id, 0.0)
             partner.retention_last_warehouse = warehouses.get(
                 partner.retention_last_warehouse_id, False
             )
+
+    def _retention_receivables(self, company):
+        """Open receivable per commercial partner in ``company`` itself: the
+        residual of its posted, unreconciled receivable journal items, in the
+        company currency. Odoo's ``credit`` adds up the whole company tree
+        (the parent and every branch); a salesperson of one branch sees
+        that branch's figure only, never a sister branch's or the parent's."""
+        commercial = self.commercial_partner_id
+        if not commercial.ids:
+            return {}
+        # sudo: the receivable is a figure of the customer the salesperson
+        # works with (USO shows it before a call); reading it needs
+        # accounting rights, which salespeople usually lack. The company is
+        # the user's current one (env.company, which Odoo checks).
+        groups = (
+            self.env["account.move.line"]
+            .sudo()
+            ._read_group(
+                [
+                    ("company_id", "=", company.id),
+                    ("partner_id", "child_of", commercial.ids),
+                    ("account_id.account_type", "=", "asset_receivable"),
+                    ("parent_state", "=", "posted"),
+                    ("reconciled", "=", False),
+                ],
+                ["partner_id"],
+                ["amount_residual:sum"],
+            )
+        )
+        totals = {}
+        for partner, residual in groups:
+            key = partner.commercial_partner_id.id
+            totals[key] = totals.get(key, 0.0) + residual
+        return totals
 
     def _retention_loyalty_points(self, company):
         """Points left per commercial partner on the loyalty cards of the

@@ -108,6 +108,14 @@ class RetentionBacktest(models.Model):
         help="Why the calibration kept the current thresholds; empty when it chose "
         "its own.",
     )
+    in_use = fields.Boolean(
+        string="Thresholds in Use",
+        compute="_compute_in_use",
+        help="In calibrated mode, the statuses use this back-test's thresholds. "
+        "Only a back-test as of the day it runs, over the company's prediction "
+        "horizon, is put in use; one over another horizon, or of a past day, is "
+        "exploratory.",
+    )
     at_risk_factor = fields.Float(
         string="Calibrated At-Risk Factor", readonly=True, digits=(16, 2)
     )
@@ -284,7 +292,15 @@ class RetentionBacktest(models.Model):
         )
         del transactions, groups
         record = self._store(company, as_of, horizon_days, total, sample, result)
-        if as_of == company._retention_today() and not record.not_calibrated:
+        # Only the back-test the statuses are calibrated on (as of today, over
+        # the company's prediction horizon, as the monthly job runs it) keeps
+        # its thresholds; one over another horizon is exploratory: stored and
+        # shown, never silently put in use.
+        if (
+            as_of == company._retention_today()
+            and horizon_days == self._horizon(company, None)
+            and not record.not_calibrated
+        ):
             own = own_thresholds(result.groups, company.id)
             # sudo: the calibration's own values on the company, read-only for all
             company.sudo().write(
@@ -355,6 +371,11 @@ class RetentionBacktest(models.Model):
         # sudo: back-tests are written by this method alone (no create right),
         # after _check_may_run; users read them through the record rules.
         return self.sudo().create(values).sudo(False)
+
+    @api.depends("company_id.retention_calibrated_backtest_id")
+    def _compute_in_use(self):
+        for record in self:
+            record.in_use = record.company_id.retention_calibrated_backtest_id == record
 
     @api.model
     def action_run_now(self):

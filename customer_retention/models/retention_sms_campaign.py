@@ -6,6 +6,7 @@ import pandas as pd
 import pytz
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 from ..engine import (
     CONTACTED,
@@ -18,6 +19,10 @@ from ..engine.winback import in_quiet_hours, is_measured
 from . import retention_store
 
 _logger = logging.getLogger(__name__)
+
+# Campaigns one click of Measure now measures (each reads the purchases of
+# its customers, at most the wizard's MAX_QUEUED and their control group).
+MEASURE_MAX_CAMPAIGNS = 10
 
 SKIP_REASON_SELECTION = [
     ("archived", "Archived"),
@@ -483,6 +488,15 @@ class RetentionSmsCampaign(models.Model):
     def action_measure(self):
         """The "Measure now" button, for everyone who sees the campaign."""
         self.check_access("read")
+        if len(self) > MEASURE_MAX_CAMPAIGNS:
+            raise UserError(
+                self.env._(
+                    "Measure at most %(maximum)s campaigns at a time (%(count)s "
+                    "selected); the nightly job measures every open campaign.",
+                    maximum=MEASURE_MAX_CAMPAIGNS,
+                    count=len(self),
+                )
+            )
         # sudo: salespeople may only read campaigns; the figures are computed
         # from the orders, whoever asks, for the campaigns they can read.
         self.sudo()._measure()

@@ -222,6 +222,13 @@ HOURLY_SLACK = timedelta(minutes=30)
 # A recompute asked for from the web client or RPC waits this many seconds
 # for another one of the company to end, then gives a clear error.
 UI_LOCK_WAIT = 5
+# Work a user's request may do itself (issue 21): the Retention tab's
+# Recompute takes at most this many customers (a few tenths of a second);
+# a whole-company recompute over RPC runs in the request only for a company
+# with at most REQUEST_MAX_DOCUMENTS sales documents (orders, invoices and
+# point-of-sale orders: a few seconds), else the daily job does it.
+REQUEST_MAX_CUSTOMERS = 20
+REQUEST_MAX_DOCUMENTS = 20_000
 # Commercial partners per chunk of a whole-company run: about 10 orders
 # each, a chunk of the benchmark's L takes a few seconds and well under
 # 1 GB, whatever the database's size.
@@ -239,6 +246,36 @@ CRON_BUDGET = 20
 # to end, then comes back this much later.
 CRON_LOCK_WAIT = 10
 BUSY_RETRY = timedelta(minutes=5)
+
+
+def documents_exceed(company, bound):
+    """Whether ``company`` has more than ``bound`` sales documents of any
+    source (confirmed orders, posted customer invoices and credit notes,
+    paid point-of-sale orders): each source is read up to ``bound + 1``
+    rows, so the answer costs the same at any size."""
+    queries = [
+        "SELECT 1 FROM sale_order WHERE company_id = %(company)s"
+        " AND state = 'sale' LIMIT %(limit)s",
+        "SELECT 1 FROM account_move WHERE company_id = %(company)s"
+        " AND state = 'posted' AND move_type IN ('out_invoice', 'out_refund')"
+        " LIMIT %(limit)s",
+    ]
+    if "pos.order" in company.env:
+        queries.append(
+            "SELECT 1 FROM pos_order WHERE company_id = %(company)s"
+            " AND state IN ('paid', 'done', 'invoiced') LIMIT %(limit)s"
+        )
+    cr = company.env.cr
+    total = 0
+    for query in queries:
+        cr.execute(
+            f"SELECT count(*) FROM ({query}) AS documents",
+            {"company": company.id, "limit": bound + 1},
+        )
+        total += cr.fetchone()[0]
+        if total > bound:
+            return True
+    return False
 
 
 def changed_customers(company, since, chunk=None):

@@ -84,6 +84,82 @@ class TestAccess(RetentionCase):
         # As of today the order of 2025-06-01 is long past.
         self.assertRetention(self.customer, last_order_date=date(2025, 6, 1))
 
+    def test_the_recompute_button_takes_a_bounded_number_of_customers(self):
+        # Issue 21, hole 4: 1,200 customers in one click were a whole-company
+        # recompute inside a web request. The bound: REQUEST_MAX_CUSTOMERS
+        # (20) customers; more are refused before anything is read.
+        bound = retention_store.REQUEST_MAX_CUSTOMERS
+        many = self.env["res.partner"].create(
+            [{"name": f"Walk-in {index}"} for index in range(bound + 1)]
+        )
+        before = self.customer.retention_computed_at
+        with self.assertRaisesRegex(UserError, "at most 20 customers"):
+            (many | self.customer).with_user(self.rep).action_retention_recompute()
+        self.assertEqual(self.customer.retention_computed_at, before)
+        # Contacts count once, as their company.
+        contacts = self.env["res.partner"].create(
+            [
+                {"name": f"Buyer {index}", "parent_id": self.customer.id}
+                for index in range(bound + 5)
+            ]
+        )
+        contacts.with_user(self.rep).action_retention_recompute()
+        (many[: bound - 1] | self.customer).with_user(
+            self.rep
+        ).action_retention_recompute()
+
+    def test_a_whole_company_recompute_over_rpc_is_bounded(self):
+        # A Sales administrator's retention_recompute() runs in the request
+        # for a company with at most REQUEST_MAX_DOCUMENTS sales documents;
+        # a bigger one is the daily job's (here: the bound lowered to 0).
+        with (
+            patch.object(retention_store, "REQUEST_MAX_DOCUMENTS", 0),
+            self.assertRaisesRegex(UserError, "too many to recompute inside one"),
+        ):
+            self.env["res.partner"].with_user(self.manager_a).retention_recompute()
+        self.assertTrue(retention_store.documents_exceed(self.company, 0))
+        self.assertFalse(retention_store.documents_exceed(self.company, 1))
+        self.assertTrue(retention_store.documents_exceed(self.company_b, 0))
+        # Server code (scripts, the tests' own set-up) is not bounded.
+        with patch.object(retention_store, "REQUEST_MAX_DOCUMENTS", 0):
+            self.assertGreater(self.env["res.partner"].retention_recompute(), 0)
+
+    def test_company_figures_are_for_sales_and_settings_only(self):
+        # Issue 21, hole 5: portal users and internal users without Sales
+        # rights read the company's retention fields over RPC (the run's
+        # error text, its cursor, the outlook's parameters, the calibration).
+        company_fields = [
+            name for name in self.env["res.company"]._fields if "retention" in name
+        ]
+        self.assertGreater(len(company_fields), 40)
+        for name in company_fields:
+            self.assertTrue(
+                self.env["res.company"]._fields[name].groups, f"{name} has no groups"
+            )
+        for user, fname in (
+            (self.portal, "retention_last_error"),
+            (self.employee, "retention_last_error"),
+            (self.employee, "retention_prediction_params"),
+            (self.employee, "retention_calibrated_groups"),
+            (self.employee, "retention_run_cursor"),
+            (self.employee, "retention_prediction_bgnbd_auc"),
+        ):
+            company = self.company.with_user(user)
+            with self.assertRaises(AccessError, msg=f"{user.login}: {fname}"):
+                company.read([fname])
+            with self.assertRaises(AccessError, msg=f"{user.login}: {fname}"):
+                company.search_read([], [fname])
+            self.assertNotIn(fname, company.fields_get(), user.login)
+        # Their own work is untouched: reading the company, editing a contact.
+        self.assertTrue(self.company.with_user(self.employee).read(["name"]))
+        self.customer.with_user(self.employee).write({"phone": "+48 600 000 000"})
+        # Sales users and Settings administrators read them.
+        admin = self._user("access_admin", "base.group_system")
+        for user in (self.rep, admin):
+            self.assertTrue(
+                self.company.with_user(user).read(["retention_lookback_days"])
+            )
+
     def test_manager_recomputes_only_own_companies(self):
         # A manager of the main company back-tests as of 2025-05-15: the main
         # company's values change, Branch B's (as of 2025-06-30) do not.

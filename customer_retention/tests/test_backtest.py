@@ -234,9 +234,14 @@ class TestBacktest(RetentionCase):
         self.assertEqual(company._retention_settings().dormant_days, 120)
         company.retention_lost_days = 365
         # The button copies the calibrated values into the fixed settings.
+        # Thresholds are settings (issue 21, hole 7): a Sales administrator
+        # runs back-tests, a Settings administrator applies their thresholds.
         with self.assertRaises(AccessError):
             company.with_user(self.salesman).action_retention_apply_calibrated()
-        company.with_user(self.manager).action_retention_apply_calibrated()
+        with self.assertRaises(AccessError):
+            company.with_user(self.manager).action_retention_apply_calibrated()
+        admin = self._user("backtest_admin", "base.group_system")
+        company.with_user(admin).action_retention_apply_calibrated()
         self.assertEqual(
             (
                 company.retention_at_risk_factor,
@@ -249,11 +254,41 @@ class TestBacktest(RetentionCase):
         self.env["res.config.settings"].create({}).action_retention_apply_calibrated()
         company.retention_calibrated_dormant_days = 400  # beyond lost days
         with self.assertRaises(ValidationError):
-            company.with_user(self.manager).action_retention_apply_calibrated()
+            company.with_user(admin).action_retention_apply_calibrated()
 
     def test_apply_without_calibration_is_refused(self):
-        with self.assertRaises(UserError):
-            self.company.with_user(self.manager).action_retention_apply_calibrated()
+        admin = self._user("backtest_admin", "base.group_system")
+        with self.assertRaisesRegex(UserError, "no calibrated thresholds yet"):
+            self.company.with_user(admin).action_retention_apply_calibrated()
+
+    def test_another_horizon_is_exploratory(self):
+        # Issue 21, hole 7: a Sales administrator tries a 60-day horizon as
+        # of today; the statuses keep the thresholds calibrated over the
+        # company's prediction horizon (90 days), which stay in use.
+        first, second = _calibrating()
+        with first, second:
+            calibrated = self._backtest()
+            self.assertEqual(calibrated.horizon_days, 90)
+            self.assertTrue(calibrated.in_use)
+            in_use = self._calibration(calibrated)
+            exploratory = self._backtest(horizon_days=60)
+        self.assertEqual(exploratory.as_of, AS_OF)
+        self.assertFalse(exploratory.in_use)
+        self.assertTrue(calibrated.in_use)
+        self.assertEqual(self.company.retention_calibrated_backtest_id, calibrated)
+        self.assertEqual(
+            (
+                self.company.retention_calibrated_at_risk_factor,
+                self.company.retention_calibrated_min_at_risk_days,
+                self.company.retention_calibrated_dormant_days,
+            ),
+            in_use[:3],
+        )
+        # The horizon of the calibration is the company's: set to 60, the
+        # next back-test over 60 days is the one put in use.
+        self.company.retention_predict_horizon_days = 60
+        with first, second:
+            self.assertTrue(self._backtest(horizon_days=60).in_use)
 
     def test_only_managers_run_and_nobody_writes(self):
         with self.assertRaises(AccessError):

@@ -294,6 +294,59 @@ class TestCallOutcome(CallPlanCase):
             action["context"]["default_call_id"], self._call_of(self.bartek).id
         )
 
+    def test_outcome_dialog_reads_only_calls_the_user_may_record(self):
+        # Issue 21, hole 1: Olek (own documents only) opened the dialog on
+        # Rita's call, or on another company's, as call_id or active_id, and
+        # read its reason and customer, computed as superuser.
+        self._two_runs()
+        self._plan()
+        ritas = self._call_of(self.anna)
+        self.assertTrue(ritas.reason)
+        zofia = self._customer("Zofia", user_id=self.olek.id)
+        # sudo: a call of the second shop, as its planning would make it
+        others = (
+            self.env["retention.call"]
+            .sudo()
+            .create(
+                {
+                    "company_id": self.company_b.id,
+                    "partner_id": zofia.id,
+                    "user_id": self.olek.id,
+                    "date": AS_OF,
+                    "reason": "Last order 200 days ago",
+                }
+            )
+        )
+        Wizard = self.env["retention.call.outcome.wizard"].with_user(self.olek)
+        spec = {
+            "call_id": {},
+            "reason": {},
+            "partner_id": {"fields": {"display_name": {}}},
+        }
+        for call in (ritas, others):
+            with self.assertRaises(AccessError, msg=call.reason):
+                Wizard.create({"call_id": call.id, "outcome": "won_back"})
+            with self.assertRaises(AccessError, msg=call.reason):
+                Wizard.with_context(
+                    active_model="retention.call", active_id=call.id
+                ).default_get(["call_id", "reason", "partner_id"])
+            with self.assertRaises(AccessError, msg=call.reason):
+                Wizard.onchange({"call_id": call.id}, ["call_id"], spec)
+        # A call that does not exist, or not a call id at all.
+        for bad in (10**9, "1", [ritas.id]):
+            with self.assertRaises(UserError, msg=repr(bad)):
+                Wizard.create({"call_id": bad, "outcome": "won_back"})
+        # His own call: the dialog shows it, as the form reads it.
+        dorotas = self._call_of(self.dorota)
+        values = Wizard.onchange({"call_id": dorotas.id}, ["call_id"], spec)["value"]
+        self.assertEqual(values["reason"], dorotas.reason)
+        wizard = Wizard.with_context(
+            active_model="retention.call", active_id=dorotas.id
+        ).create({"outcome": "no_answer"})
+        self.assertEqual(wizard.read(["reason"])[0]["reason"], dorotas.reason)
+        wizard.action_confirm()
+        self.assertEqual(dorotas.outcome, "no_answer")
+
     def test_done_or_deleted_in_the_chatter(self):
         self._two_runs()
         self._plan()

@@ -264,13 +264,91 @@ class TestSmsTrust(RetentionSmsCase):
         # The wizard's company is read-only in the dialog only.
         customer = self._customer("Anna", self.poland, mobile="512 345 678")
         wizard = self._wizard(customer, user=self.salesman)
-        wizard.write({"company_id": self.other_company.id})
-        with (
-            self.mockSMSGateway(),
-            self.assertRaisesRegex(AccessError, "switch to that company"),
-        ):
-            wizard._queue()
+        with self.assertRaisesRegex(AccessError, "switch to that company"):
+            wizard.write({"company_id": self.other_company.id})
+        # Naming the other company in the context: Odoo's own refusal.
+        with self.mockSMSGateway(), self.assertRaises(AccessError):
+            wizard.with_context(
+                allowed_company_ids=self.other_company.ids
+            )._queue()
         self.assertFalse(self._new_sms)
+
+    def test_another_companys_campaign_history_stays_hidden(self):
+        # Issue 21, hole 2: the other company texted two customers shared by
+        # both companies; a salesperson of this company alone asks the wizard,
+        # as RPC does, with the other company in company_id: in create, in
+        # the dialog's onchange, in a write. Nothing of that history comes back.
+        shared = self._customer("Anna", self.poland, mobile="512 345 678")
+        shared |= self._customer("Borys", self.poland, mobile="512 345 679")
+        self.other_company.write(
+            {"retention_sms_cap_days": 30, "retention_sms_holdout_percent": 0}
+        )
+        with self.mockSMSGateway():
+            self.env["retention.sms.wizard"].with_company(
+                self.other_company
+            ).with_context(active_model="res.partner", active_ids=shared.ids).create(
+                {"company_id": self.other_company.id}
+            )._queue()
+        Wizard = self.env["retention.sms.wizard"].with_user(self.salesman)
+        with self.assertRaisesRegex(AccessError, "switch to that company"):
+            Wizard.create(
+                {"selected_ids": shared.ids, "company_id": self.other_company.id}
+            )
+        with self.assertRaisesRegex(AccessError, "switch to that company"):
+            Wizard.onchange(
+                {"selected_ids": shared.ids, "company_id": self.other_company.id},
+                ["company_id"],
+                {"company_id": {}, "skip_recent_ids": {}, "skip_recent_count": {}},
+            )
+        # Odoo itself refuses a company the user does not work in.
+        with self.assertRaises(AccessError):
+            Wizard.with_context(allowed_company_ids=self.other_company.ids).create(
+                {"selected_ids": shared.ids}
+            )
+        # In their own company the same customers are free to text.
+        wizard = Wizard.create({"selected_ids": shared.ids})
+        self.assertEqual(wizard.company_id, self.company)
+        self.assertFalse(wizard.skip_recent_ids)
+        self.assertEqual(wizard.send_partner_ids, shared)
+
+    def test_do_not_contact_follows_the_number(self):
+        # Issue 21, hole 6: Anna asked not to be contacted; her duplicate
+        # record, and the contact of a company marked so, share a number
+        # with a marked partner: neither is texted. Moved away stays with
+        # the customer (the number may be somebody else's now).
+        anna = self._customer("Anna", self.poland, mobile="512 345 678")
+        duplicate = self._customer("Anna K.", self.poland, phone="+48 512 345 678")
+        firm = self._customer("Firma", self.poland, is_company=True)
+        firm_contact = self._customer(
+            "Jan", self.poland, parent_id=firm.id, mobile="512 345 600"
+        )
+        firm_number_elsewhere = self._customer(
+            "Jan (private)", self.poland, mobile="+48512345600"
+        )
+        moved = self._customer("Olga", self.poland, mobile="512 345 601")
+        same_as_moved = self._customer("New owner", self.poland, mobile="512345601")
+        free = self._customer("Free", self.poland, mobile="512 345 602")
+        anna.with_user(self.salesman).action_retention_mark_do_not_contact()
+        firm.with_user(self.salesman).action_retention_mark_do_not_contact()
+        moved.with_user(self.salesman).action_retention_mark_moved_away()
+        selection = duplicate | firm_number_elsewhere | same_as_moved | free
+        wizard = self._wizard(selection, user=self.salesman)
+        self.assertEqual(
+            wizard.skip_contact_block_ids, duplicate | firm_number_elsewhere
+        )
+        self.assertEqual(wizard.send_partner_ids, same_as_moved | free)
+        self.assertEqual(self._wizard(firm_contact).skip_contact_block_ids, firm_contact)
+        with self.mockSMSGateway():
+            campaign = wizard._queue()
+        self.assertEqual(campaign.partner_ids, same_as_moved | free)
+        self.assertEqual(
+            {sms.number for sms in self._new_sms}, {"+48512345601", "+48512345602"}
+        )
+        # Clearing the mark frees the number again.
+        anna.with_user(self.salesman).action_retention_clear_contact_block()
+        self.assertFalse(
+            self._wizard(duplicate, user=self.salesman).skip_contact_block_ids
+        )
 
     def test_a_failing_campaign_does_not_block_the_others(self):
         # The oldest held campaign cannot be queued: it is marked failed

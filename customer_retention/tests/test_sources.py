@@ -148,6 +148,40 @@ class TestInvoiceSource(AccountTestInvoicingCommon):
         self.assertAlmostEqual(seen.retention_receivable, 320.0)
         self.assertFalse(rep.has_group("account.group_account_invoice"))
 
+    def test_a_branch_sees_its_own_receivable_only(self):
+        # Issue 21, hole 3: the parent invoices 100, branch A1 5,000, branch
+        # A2 nothing. Odoo's credit adds up the whole tree (5,100 in each);
+        # the summary shows each company's own figure, to a salesperson of
+        # that branch alone, and to the root company's as the root's.
+        root = self.env.company
+        root.write(
+            {"child_ids": [Command.create({"name": "A1"}), Command.create({"name": "A2"})]}
+        )
+        self.env.cr.precommit.run()  # the branches' accounting set-up
+        branch_1, branch_2 = root.child_ids
+        debtor = self.env["res.partner"].create({"name": "Branch Debtor"})
+        for company, amount in ((root, 100), (branch_1, 5000)):
+            self.init_invoice(
+                "out_invoice",
+                partner=debtor,
+                invoice_date=date(2025, 6, 2),
+                amounts=[amount],
+                taxes=[],
+                post=True,
+                company=company,
+            )
+        self.assertAlmostEqual(debtor.with_company(branch_2).sudo().credit, 5100.0)
+        for company, expected in ((root, 100.0), (branch_1, 5000.0), (branch_2, 0.0)):
+            rep = new_test_user(
+                self.env,
+                f"receivable_rep_{company.id}",
+                groups="sales_team.group_sale_salesman",
+                company_id=company.id,
+                company_ids=[(6, 0, company.ids)],
+            )
+            seen = debtor.with_user(rep).with_company(company)
+            self.assertAlmostEqual(seen.retention_receivable, expected, msg=company.name)
+
     def test_sale_source_ignores_invoices(self):
         self.env.company.retention_source = "sale"
         self.env["res.partner"].retention_recompute(as_of=AS_OF)

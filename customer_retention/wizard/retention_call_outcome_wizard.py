@@ -12,8 +12,11 @@ class RetentionCallOutcomeWizard(models.TransientModel):
     call_id = fields.Many2one(
         "retention.call", string="Call", required=True, ondelete="cascade"
     )
-    partner_id = fields.Many2one(related="call_id.partner_id")
-    reason = fields.Text(related="call_id.reason")
+    # As the user, not as superuser (a related field's default): the call's
+    # customer and reason are shown only to who may read the call, also in
+    # an onchange, which computes them before any record exists.
+    partner_id = fields.Many2one(related="call_id.partner_id", compute_sudo=False)
+    reason = fields.Text(related="call_id.reason", compute_sudo=False)
     outcome = fields.Selection(OUTCOMES, required=True)
     note = fields.Text(string="Call Notes")
 
@@ -27,7 +30,35 @@ class RetentionCallOutcomeWizard(models.TransientModel):
             and context.get("active_model") == "retention.call"
         ):
             values["call_id"] = context.get("active_id")
+        if values.get("call_id"):
+            values["call_id"] = self._checked_call(values["call_id"]).id
         return values
+
+    @api.model
+    def _checked_call(self, call_id):
+        """The call ``call_id``, when the user may record its outcome (write
+        it, by the record rules); else an AccessError or UserError, before
+        anything of the call is read."""
+        if not isinstance(call_id, int) or isinstance(call_id, bool):
+            raise UserError(self.env._("The call must be given by its record id."))
+        call = self.env["retention.call"].browse(call_id).exists()
+        if not call:
+            raise UserError(self.env._("This win-back call no longer exists."))
+        # Record rules: the assignee (or unassigned), or a sales manager.
+        call.check_access("write")
+        return call
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("call_id"):
+                self._checked_call(vals["call_id"])
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if vals.get("call_id"):
+            self._checked_call(vals["call_id"])
+        return super().write(vals)
 
     def action_confirm(self):
         """Close the call with its outcome: its activity is marked done with

@@ -37,6 +37,14 @@ CAMPAIGN_COUNTS = {
 ACTIVE_AND_ARCHIVED = {"active_test": False}
 
 
+# Bounded request work (issue 21): a selection the dialog classifies (20,000
+# customers in about 1.5 s, tests/benchmark_sms.py), and the texts one
+# request queues whatever the company's "Maximum SMS per campaign" (0 = no
+# limit of the company's own): an SMS, a line and a chatter note each.
+MAX_SELECTION = 20_000
+MAX_QUEUED = 5_000
+
+
 def _count(string):
     """How many of the selected customers are in one group."""
     return fields.Integer(compute="_compute_recipients", string=string)
@@ -153,6 +161,38 @@ class RetentionSmsWizard(models.TransientModel):
                 raise ValidationError(
                     wizard.env._("The selected customers must be a list of record ids.")
                 )
+            if len(ids) > MAX_SELECTION:
+                raise ValidationError(
+                    wizard.env._(
+                        "%(count)s customers are selected: a win-back SMS campaign "
+                        "takes at most %(maximum)s at a time. Narrow the selection "
+                        "(filter by tier or salesperson, for instance).",
+                        count=f"{len(ids):,}",
+                        maximum=f"{MAX_SELECTION:,}",
+                    )
+                )
+
+    @api.constrains("company_id")
+    def _check_company_id(self):
+        for wizard in self:
+            wizard._company()
+
+    def _company(self):
+        """The company the wizard texts for: one the user works in (the
+        companies of the request, which Odoo checks against the user's),
+        whatever a client sent as ``company_id``. Everything the wizard reads
+        of a company (its frequency cap and campaign history, its quiet hours,
+        its templates) goes through here: otherwise a user of company A
+        could learn whom company B texted."""
+        company = self.company_id or self.env.company
+        if not self.env.su and company not in self.env.companies:
+            raise AccessError(
+                self.env._(
+                    "You can only text the customers of the companies you work in: "
+                    "switch to that company first."
+                )
+            )
+        return company
 
     @api.depends("selected_ids")
     def _compute_partner_ids(self):
@@ -191,8 +231,8 @@ class RetentionSmsWizard(models.TransientModel):
             wizard.send_count = len(buckets["send"])
             wizard.holdout_partner_ids = buckets["holdout"]
             wizard.holdout_count = len(buckets["holdout"])
-            wizard.over_limit = (
-                bool(wizard.max_batch) and wizard.send_count > wizard.max_batch
+            wizard.over_limit = wizard.send_count > min(
+                wizard.max_batch or MAX_QUEUED, MAX_QUEUED
             )
             for reason, fname in SKIP_REASONS.items():
                 wizard[fname] = buckets[reason]
@@ -213,7 +253,7 @@ class RetentionSmsWizard(models.TransientModel):
     def _compute_quiet_until(self):
         for wizard in self:
             wizard.quiet_until = self.env["retention.sms.campaign"]._quiet_until(
-                wizard.company_id or self.env.company
+                wizard._company()
             )
 
     def _classify(self, partners):
@@ -226,7 +266,7 @@ class RetentionSmsWizard(models.TransientModel):
         company's) and ``phone_sanitized_blacklisted``; the selection's
         records are read together, and each bucket is built from a list of
         ids, whatever the size of the selection."""
-        company = self.company_id or self.env.company
+        company = self._company()
         partners = partners.with_context(active_test=False)
         # One query, with the record rules in SQL (reading the ticked records
         # would check them in Python, record by record): customers the user
@@ -245,6 +285,9 @@ class RetentionSmsWizard(models.TransientModel):
         )
         ids = {key: [] for key in ("send", *SKIP_REASONS)}
         numbers = {}
+        do_not_contact = self._do_not_contact_numbers(
+            {partner.phone_sanitized for partner in readable} - {False}
+        )
         for partner in readable:
             company_id = partner.company_id.id
             if not partner.active:
@@ -254,6 +297,7 @@ class RetentionSmsWizard(models.TransientModel):
             elif (
                 partner.retention_contact_block
                 or partner.commercial_partner_id.retention_contact_block
+                or partner.phone_sanitized in do_not_contact
             ):  # marked moved away or do not contact (retention_call.py)
                 ids["contact_block"].append(partner.id)
             elif not (partner.mobile or partner.phone):
@@ -290,6 +334,39 @@ class RetentionSmsWizard(models.TransientModel):
         buckets["numbers"] = numbers
         return buckets
 
+    @api.model
+    def _do_not_contact_numbers(self, numbers):
+        """Those of ``numbers`` (E.164) that belong to a partner marked *Do
+        not contact*, or to a contact of one: the mark follows the number,
+        as the frequency cap does, so a second partner with the same phone
+        (a duplicate, the contact of a marked company) is not texted either.
+        *Moved away* stays with the customer: the number may be someone
+        else's by now."""
+        if not numbers:
+            return set()
+        # sudo: the marked partner may be one the user cannot read (another
+        # salesperson's customer, another company's contact); only whether
+        # a number is marked is used here, nothing of that partner is shown.
+        marked = (
+            self.env["res.partner"]
+            .sudo()
+            .with_context(active_test=False)
+            .search_read(
+                [
+                    ("phone_sanitized", "in", sorted(numbers)),
+                    "|",
+                    ("retention_contact_block", "=", "do_not_contact"),
+                    (
+                        "commercial_partner_id.retention_contact_block",
+                        "=",
+                        "do_not_contact",
+                    ),
+                ],
+                ["phone_sanitized"],
+            )
+        )
+        return {row["phone_sanitized"] for row in marked}
+
     # ------------------------------------------------------------
     # Message
     # ------------------------------------------------------------
@@ -299,9 +376,7 @@ class RetentionSmsWizard(models.TransientModel):
         for wizard in self:
             if wizard.template_id:
                 continue
-            partners = wizard.partner_ids._origin.with_company(
-                wizard.company_id or self.env.company
-            )
+            partners = wizard.partner_ids._origin.with_company(wizard._company())
             kind = template_for(partners.mapped("retention_status"))
             wizard.template_id = self.env.ref(
                 f"customer_retention.sms_template_retention_{kind}",
@@ -329,7 +404,7 @@ class RetentionSmsWizard(models.TransientModel):
         editor saved it, an edited text under Odoo's restriction on inline
         templates (only allowed placeholders for users who are not template
         editors). Signed for the wizard's company."""
-        company = self.company_id or self.env.company
+        company = self._company()
         composer = (
             self.env["sms.composer"]
             .with_company(company)
@@ -416,14 +491,7 @@ class RetentionSmsWizard(models.TransientModel):
         # the sms.sms, composer and chatter notes created below
         # (a replaced context, not merged keys: clean_context drops them)
         wizard = self.with_context(clean_context(self.env.context))  # pylint: disable=context-overridden
-        company = wizard.company_id or wizard.env.company
-        if company.id not in wizard.env.companies.ids:
-            raise AccessError(
-                wizard.env._(
-                    "You can only text the customers of the companies you work in: "
-                    "switch to that company first."
-                )
-            )
+        company = wizard._company()
         if not wizard.partner_ids:
             raise UserError(
                 wizard.env._(
@@ -440,10 +508,8 @@ class RetentionSmsWizard(models.TransientModel):
         wizard._lock(company)
         buckets = wizard._classify(wizard.partner_ids._origin)
         recipients = buckets["send"]
-        if (
-            company.retention_sms_max_batch
-            and len(recipients) > company.retention_sms_max_batch
-        ):
+        limit = min(company.retention_sms_max_batch or MAX_QUEUED, MAX_QUEUED)
+        if len(recipients) > limit:
             raise UserError(
                 wizard.env._(
                     "This campaign would text %(count)s customers, more than the "
@@ -453,7 +519,7 @@ class RetentionSmsWizard(models.TransientModel):
                     "an administrator to raise the limit in Settings > Customer "
                     "Retention.",
                     count=len(recipients),
-                    limit=company.retention_sms_max_batch,
+                    limit=limit,
                     company=company.name,
                 )
             )
