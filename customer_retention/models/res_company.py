@@ -348,7 +348,9 @@ class ResCompany(models.Model):
         help="Highest customer id that the phase in progress has done.",
         groups=COMPANY_FIGURES,
     )
-    retention_run_started = fields.Datetime(readonly=True, copy=False, groups=COMPANY_FIGURES)
+    retention_run_started = fields.Datetime(
+        readonly=True, copy=False, groups=COMPANY_FIGURES
+    )
     retention_run_written = fields.Integer(
         string="Customers Updated by the Last Run",
         readonly=True,
@@ -375,23 +377,37 @@ class ResCompany(models.Model):
         groups=COMPANY_FIGURES,
     )
     retention_prediction_fitted_at = fields.Datetime(
-        string="Prediction Models Fitted On", readonly=True, copy=False,
+        string="Prediction Models Fitted On",
+        readonly=True,
+        copy=False,
         groups=COMPANY_FIGURES,
     )
     retention_prediction_model = fields.Selection(
-        list(MODELS), string="Prediction Model Used", readonly=True, copy=False,
+        list(MODELS),
+        string="Prediction Model Used",
+        readonly=True,
+        copy=False,
         groups=COMPANY_FIGURES,
     )
     retention_prediction_no_model = fields.Selection(
-        list(NO_PREDICTION), string="Why No Prediction Model", readonly=True, copy=False,
+        list(NO_PREDICTION),
+        string="Why No Prediction Model",
+        readonly=True,
+        copy=False,
         groups=COMPANY_FIGURES,
     )
     retention_prediction_bgnbd_auc = fields.Float(
-        string="BG/NBD AUC", digits=(16, 2), readonly=True, copy=False,
+        string="BG/NBD AUC",
+        digits=(16, 2),
+        readonly=True,
+        copy=False,
         groups=COMPANY_FIGURES,
     )
     retention_prediction_rhythm_auc = fields.Float(
-        string="Rhythm Model AUC", digits=(16, 2), readonly=True, copy=False,
+        string="Rhythm Model AUC",
+        digits=(16, 2),
+        readonly=True,
+        copy=False,
         groups=COMPANY_FIGURES,
     )
     retention_prediction_summary = fields.Char(

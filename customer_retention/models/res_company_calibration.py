@@ -29,19 +29,28 @@ class ResCompany(models.Model):
         groups=COMPANY_FIGURES,
     )
     retention_calibrated_at_risk_factor = fields.Float(
-        string="Calibrated At-Risk Factor", readonly=True, copy=False, digits=(16, 2),
+        string="Calibrated At-Risk Factor",
+        readonly=True,
+        copy=False,
+        digits=(16, 2),
         groups=COMPANY_FIGURES,
     )
     retention_calibrated_min_at_risk_days = fields.Integer(
-        string="Calibrated Minimum Days Before At Risk", readonly=True, copy=False,
+        string="Calibrated Minimum Days Before At Risk",
+        readonly=True,
+        copy=False,
         groups=COMPANY_FIGURES,
     )
     retention_calibrated_dormant_days = fields.Integer(
-        string="Calibrated Dormant After (days)", readonly=True, copy=False,
+        string="Calibrated Dormant After (days)",
+        readonly=True,
+        copy=False,
         groups=COMPANY_FIGURES,
     )
     retention_calibrated_on = fields.Date(
-        string="Thresholds Calibrated On", readonly=True, copy=False,
+        string="Thresholds Calibrated On",
+        readonly=True,
+        copy=False,
         groups=COMPANY_FIGURES,
     )
     retention_calibrated_groups = fields.Json(

@@ -268,9 +268,7 @@ class TestSmsTrust(RetentionSmsCase):
             wizard.write({"company_id": self.other_company.id})
         # Naming the other company in the context: Odoo's own refusal.
         with self.mockSMSGateway(), self.assertRaises(AccessError):
-            wizard.with_context(
-                allowed_company_ids=self.other_company.ids
-            )._queue()
+            wizard.with_context(allowed_company_ids=self.other_company.ids)._queue()
         self.assertFalse(self._new_sms)
 
     def test_another_companys_campaign_history_stays_hidden(self):
@@ -337,7 +335,9 @@ class TestSmsTrust(RetentionSmsCase):
             wizard.skip_contact_block_ids, duplicate | firm_number_elsewhere
         )
         self.assertEqual(wizard.send_partner_ids, same_as_moved | free)
-        self.assertEqual(self._wizard(firm_contact).skip_contact_block_ids, firm_contact)
+        self.assertEqual(
+            self._wizard(firm_contact).skip_contact_block_ids, firm_contact
+        )
         with self.mockSMSGateway():
             campaign = wizard._queue()
         self.assertEqual(campaign.partner_ids, same_as_moved | free)

@@ -155,7 +155,12 @@ class TestInvoiceSource(AccountTestInvoicingCommon):
         # that branch alone, and to the root company's as the root's.
         root = self.env.company
         root.write(
-            {"child_ids": [Command.create({"name": "A1"}), Command.create({"name": "A2"})]}
+            {
+                "child_ids": [
+                    Command.create({"name": "A1"}),
+                    Command.create({"name": "A2"}),
+                ]
+            }
         )
         self.env.cr.precommit.run()  # the branches' accounting set-up
         branch_1, branch_2 = root.child_ids
@@ -180,7 +185,9 @@ class TestInvoiceSource(AccountTestInvoicingCommon):
                 company_ids=[(6, 0, company.ids)],
             )
             seen = debtor.with_user(rep).with_company(company)
-            self.assertAlmostEqual(seen.retention_receivable, expected, msg=company.name)
+            self.assertAlmostEqual(
+                seen.retention_receivable, expected, msg=company.name
+            )
 
     def test_sale_source_ignores_invoices(self):
         self.env.company.retention_source = "sale"
