@@ -262,6 +262,97 @@ def generate(
     )
 
 
+# Service rhythms of the regular customers (days): every two weeks to every
+# six months, as a hairdresser, a car wash, a pet groomer or a garage sees them.
+SERVICE_RHYTHMS = (14, 21, 28, 35, 42, 56, 70, 91, 120, 182)
+
+
+@dataclass
+class Services:
+    """A history of regular service customers and the truth behind it.
+
+    ``orders``: customer, date, amount, one row per visit up to ``today``.
+    ``customers``: key, rhythm_days (the customer's usual interval),
+    first_visit, and stopped_on: the day of the customer's last visit ever
+    when they stop for good before ``today`` + ``FOLLOWED_AFTER_DAYS``, else
+    NaT (still a customer). A customer has left as of a day when
+    ``stopped_on`` is on or before it: they never come again."""
+
+    customers: pd.DataFrame
+    orders: pd.DataFrame
+
+
+# Visits are drawn this long past today, so that ``stopped_on`` tells who
+# stops soon after it from who stays.
+FOLLOWED_AFTER_DAYS = 2 * 365
+
+
+def generate_services(
+    customers=3000,
+    seed=7,
+    today=None,
+    years=3,
+    mean_life_years=4.0,
+    jitter=0.08,
+    skip=0.04,
+):
+    """Regular customers of a service business: each comes every
+    ``rhythm_days`` (one of :data:`SERVICE_RHYTHMS`, give or take 10 %),
+    each interval off by ``jitter`` x the rhythm (normal) and now and then
+    (``skip``) a visit missed, so one interval twice as long. They arrive all
+    through the ``years`` before ``today`` and stop for good after a
+    lifetime drawn from an exponential law of mean ``mean_life_years``: the
+    last visit before its end is their last ever. Same arguments, same data;
+    :func:`generate` is not affected."""
+    rng = np.random.default_rng(seed)
+    today = pd.Timestamp(today or date.today()).normalize()
+    history = int(years * 365)
+    end = history + FOLLOWED_AFTER_DAYS
+    rhythm = rng.choice(SERVICE_RHYTHMS, size=customers) * rng.uniform(
+        0.9, 1.1, customers
+    )
+    first = rng.integers(0, history, size=customers).astype(float)
+    life_end = first + rng.exponential(mean_life_years * 365, size=customers)
+    ticket = rng.lognormal(np.log(60.0), 0.5, size=customers)
+    # Enough intervals for the longest span at the shortest gap.
+    steps = int(np.ceil(end / (min(SERVICE_RHYTHMS) * 0.9 * 0.5))) + 1
+    gaps = rhythm[:, None] * np.maximum(
+        1.0 + rng.normal(0.0, jitter, size=(customers, steps)), 0.5
+    )
+    gaps *= np.where(rng.random((customers, steps)) < skip, 2.0, 1.0)
+    gaps[:, 0] = 0.0
+    day = np.round(first[:, None] + np.cumsum(gaps, axis=1))
+    alive = (day <= np.minimum(life_end, end)[:, None]) & (day <= end)
+    owner, step = np.nonzero(alive)
+    visit_day = day[owner, step].astype(int)
+    last_ever = np.full(customers, -1)
+    np.maximum.at(last_ever, owner, visit_day)
+    stops = life_end < end
+    stopped_on = pd.Series(
+        today + pd.to_timedelta(np.where(stops, last_ever - history, 0), unit="D"),
+    ).where(stops)
+    seen = visit_day <= history
+    owner, visit_day = owner[seen], visit_day[seen]
+    amount = np.round(ticket[owner] * rng.lognormal(0.0, 0.2, len(owner)), 2)
+    start = today - pd.Timedelta(days=history)
+    orders = pd.DataFrame(
+        {
+            "customer": owner,
+            "date": start + pd.to_timedelta(visit_day, unit="D"),
+            "amount": np.maximum(amount, 1.0),
+        }
+    ).sort_values(["date", "customer"], kind="stable", ignore_index=True)
+    customers_frame = pd.DataFrame(
+        {
+            "key": np.arange(customers),
+            "rhythm_days": rhythm,
+            "first_visit": start + pd.to_timedelta(first, unit="D"),
+            "stopped_on": stopped_on,
+        }
+    )
+    return Services(customers=customers_frame, orders=orders)
+
+
 def _copy(cr, table, frame):
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False, header=False, na_rep="\\N")
