@@ -11,6 +11,7 @@ as ``odoo>=18.0,<18.1`` could never be satisfied and pip would refuse to
 install the addon next to a perfectly good source install of Odoo.
 """
 
+import ast
 from pathlib import Path
 
 from setuptools import find_packages, setup
@@ -30,10 +31,13 @@ DATA = (
 )
 
 description = Path(ADDON, "readme", "DESCRIPTION.md")
+# One version: the manifest's, which Odoo compares with the installed one to
+# run the migrations (see RELEASES.md).
+manifest = ast.literal_eval(Path(ADDON, "__manifest__.py").read_text())
 
 setup(
     name="odoo-addon-customer_retention",
-    version="18.0.1.0.0",
+    version=manifest["version"],
     description="Find the customers you are about to lose: cadence, status, peer rank, "
     "trend and win-back actions per customer",
     long_description=description.read_text() if description.exists() else "",

@@ -4,7 +4,7 @@
     "name": "Customer Retention",
     "summary": "Find the customers you are about to lose: cadence, status, "
     "peer rank, trend and win-back actions per customer",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Sales/Sales",
     "website": "https://github.com/customer-retention/customer_retention",
     # Not an OCA repository: its own authors (.pylintrc says so; pylint-odoo's

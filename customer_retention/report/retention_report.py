@@ -17,6 +17,50 @@ from odoo.tools import SQL
 
 from ..engine.history import OUTCOMES, PERIOD_TYPES
 
+# The columns of retention_report: the table is created from this list and
+# an existing table gains from it the columns it lacks (see init). A column
+# added later must suit the rows already there: nullable, or with a DEFAULT
+# (or GENERATED); a column removed from the list stays in existing tables
+# until the version's migration drops it. What follows ``complete`` is
+# derived by PostgreSQL, never sent: a third fewer columns to write, and
+# settling a row (complete) updates them all.
+REPORT_COLUMNS = (
+    ("id", "serial PRIMARY KEY"),
+    ("company_id", "int4 NOT NULL"),
+    ("period_type", "varchar NOT NULL"),
+    ("period_start", "date NOT NULL"),
+    ("next_period_end", "date"),
+    ("partner_id", "int4 NOT NULL"),
+    ("user_id", "int4"),
+    ("team_id", "int4"),
+    ("categ_id", "int4"),
+    ("revenue", "float8"),
+    ("returned", "bool NOT NULL"),
+    ("returned_same_user", "bool NOT NULL"),
+    ("complete", "bool NOT NULL"),
+    (
+        "outcome",
+        "varchar GENERATED ALWAYS AS (CASE WHEN returned THEN 'returned'"
+        " WHEN complete THEN 'not_returned' ELSE 'pending' END) STORED",
+    ),
+    ("customer_count", "int4 GENERATED ALWAYS AS (1) STORED"),
+    ("returned_count", "int4 GENERATED ALWAYS AS (returned::int) STORED"),
+    (
+        "lost_count",
+        "int4 GENERATED ALWAYS AS ((complete AND NOT returned)::int) STORED",
+    ),
+    (
+        "return_rate",
+        "float8 GENERATED ALWAYS AS"
+        " (CASE WHEN complete THEN 100.0 * returned::int END) STORED",
+    ),
+    (
+        "return_rate_same_user",
+        "float8 GENERATED ALWAYS AS"
+        " (CASE WHEN complete THEN 100.0 * returned_same_user::int END) STORED",
+    ),
+)
+
 
 class RetentionReport(models.Model):
     _name = "retention.report"
@@ -100,41 +144,35 @@ class RetentionReport(models.Model):
 
     def init(self):
         cr = self.env.cr
+        columns = {
+            name: SQL("%s %s", SQL.identifier(name), SQL(definition))
+            for name, definition in REPORT_COLUMNS
+        }
         cr.execute(
-            """
-            CREATE TABLE IF NOT EXISTS retention_report (
-                id serial PRIMARY KEY,
-                company_id int4 NOT NULL,
-                period_type varchar NOT NULL,
-                period_start date NOT NULL,
-                next_period_end date,
-                partner_id int4 NOT NULL,
-                user_id int4,
-                team_id int4,
-                categ_id int4,
-                revenue float8,
-                returned bool NOT NULL,
-                returned_same_user bool NOT NULL,
-                complete bool NOT NULL,
-                -- what follows is derived by PostgreSQL, never sent: a third
-                -- fewer columns to write, and settling a row (complete)
-                -- updates them all
-                outcome varchar GENERATED ALWAYS AS (
-                    CASE WHEN returned THEN 'returned'
-                         WHEN complete THEN 'not_returned'
-                         ELSE 'pending' END) STORED,
-                customer_count int4 GENERATED ALWAYS AS (1) STORED,
-                returned_count int4 GENERATED ALWAYS AS (returned::int) STORED,
-                lost_count int4 GENERATED ALWAYS AS (
-                    (complete AND NOT returned)::int) STORED,
-                return_rate float8 GENERATED ALWAYS AS (
-                    CASE WHEN complete THEN 100.0 * returned::int END) STORED,
-                return_rate_same_user float8 GENERATED ALWAYS AS (
-                    CASE WHEN complete THEN 100.0 * returned_same_user::int END)
-                    STORED
+            SQL(
+                "CREATE TABLE IF NOT EXISTS retention_report (%s)",
+                SQL(", ").join(columns.values()),
             )
-            """
         )
+        # Odoo adds no column to a table it does not create (_auto = False):
+        # a table made by an earlier version gains here the columns declared
+        # since (-u runs init()), from the same list.
+        cr.execute(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name = 'retention_report'"
+        )
+        missing = set(columns) - {name for (name,) in cr.fetchall()}
+        if missing:
+            cr.execute(
+                SQL(
+                    "ALTER TABLE retention_report %s",
+                    SQL(", ").join(
+                        SQL("ADD COLUMN %s", column)
+                        for name, column in columns.items()
+                        if name in missing
+                    ),
+                )
+            )
         cr.execute(
             """
             CREATE INDEX IF NOT EXISTS retention_report_period_idx

@@ -16,3 +16,4 @@ from . import test_optional_modules
 from . import test_backtest
 from . import test_backtest_groups
 from . import test_predict
+from . import test_upgrade_tables
