@@ -31,6 +31,14 @@ PostgreSQL
     cluster in a temporary directory, stopped and deleted at exit (also on
     Ctrl-C or failure). See ``tests/harness/pg.py``.
 
+The upgrade test
+    After the passes, ``tests/upgrade.py`` installs the latest release of
+    RELEASES.md (and its pre-releases) from its commit, fills it, upgrades
+    it to the working tree with ``-u`` and checks that nothing was lost and
+    that the next run works (two or three minutes). Like the point-of-sale
+    pass it runs when the arguments select no tests; ``--no-upgrade``
+    leaves it out, ``python3 -m tests.upgrade`` runs it alone.
+
 Developer mode: ``--keep`` or ``RETENTION_TEST_KEEP=1``
     The cluster lives in ``var/pgtest`` and stays running between runs
     (``--stop-cluster`` stops it); the addon is installed once into a
@@ -62,6 +70,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import upgrade
 from .harness import cli, pg, prereq
 from .harness.odoo_env import (
     ADDON,
@@ -138,6 +147,7 @@ def parse_args(argv):
     pos = parser.add_mutually_exclusive_group()
     pos.add_argument("--pos-only", action="store_true")
     pos.add_argument("--no-pos", action="store_true")
+    parser.add_argument("--no-upgrade", action="store_true")
     return parser.parse_known_args(argv)
 
 
@@ -193,6 +203,12 @@ def main(argv=None):
                 f"in {time.monotonic() - started:.0f} s"
             )
             status = status or code
+        if runs_upgrade(options, pytest_args):
+            started = time.monotonic()
+            code = upgrade.run(*upgrade_server(stack, options))
+            elapsed = time.monotonic() - started
+            say(f"upgrade test: exited with {code} in {elapsed:.0f} s")
+            status = status or code
         return status
 
     return cli.run(
@@ -202,6 +218,28 @@ def main(argv=None):
         lambda error: f"{error}\n--- last lines of the log ---\n{error.log_tail}\n"
         f"--- end of log ---\ntests.run: installing {ADDON} failed",
     )
+
+
+def runs_upgrade(options, pytest_args):
+    """Whether the upgrade test runs after the passes (see the docstring)."""
+    if options.no_upgrade or options.pos_only:
+        return False
+    if _selects(pytest_args):
+        say("tests selected: the upgrade test is skipped (python3 -m tests.upgrade)")
+        return False
+    return True
+
+
+def upgrade_server(stack, options):
+    """The server and data directory of the upgrade test: the run's own."""
+    if not options.keep:
+        return _throwaway_server(stack)
+    data_dir = VAR / "odoo-data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if os.environ.get("RETENTION_DB_HOST"):
+        return stack.enter_context(pg.external_server()), data_dir
+    with file_lock(VAR / "pgtest.lock"):
+        return stack.enter_context(pg.persistent_cluster(VAR / "pgtest")), data_dir
 
 
 def throwaway_mode(stack, test_pass=MAIN):

@@ -71,8 +71,10 @@ def _is_python_script(path):
     )
 
 
-def addons_path(*extra):
-    """Odoo's own addons, then this repository (which holds the addon)."""
+def addons_path(*extra, addon_root=REPO_ROOT):
+    """Odoo's own addons, then ``addon_root``: this repository, which holds
+    the addon, or a directory holding an earlier release of it
+    (tests/upgrade.py)."""
     package = odoo_package()
     paths = [package / "addons"]
     checkout_addons = (
@@ -80,7 +82,7 @@ def addons_path(*extra):
     )  # git checkout layout: <root>/addons next to <root>/odoo
     if (checkout_addons / "web" / "__manifest__.py").is_file():
         paths.append(checkout_addons)
-    paths += [REPO_ROOT, *extra]
+    paths += [addon_root, *extra]
     return ",".join(str(path) for path in paths)
 
 
@@ -154,6 +156,8 @@ class OdooDatabase:
     server: pg.Server
     name: str
     data_dir: Path
+    # Where the addon comes from (see addons_path)
+    addon_root: Path = REPO_ROOT
 
     @property
     def filestore(self):
@@ -163,7 +167,7 @@ class OdooDatabase:
         """Options shared by every odoo-bin command on this database. Crons
         are off (``--max-cron-threads=0``); a later option overrides that."""
         return [
-            f"--addons-path={addons_path()}",
+            f"--addons-path={addons_path(addon_root=self.addon_root)}",
             f"--database={self.name}",
             *self.server.odoo_args(),
             f"--data-dir={self.data_dir}",
@@ -262,7 +266,7 @@ class OdooDatabase:
         ]  # the test server is ours alone
         args = [
             f"--odoo-database={self.name}",
-            f"--odoo-addons-path={addons_path()}",
+            f"--odoo-addons-path={addons_path(addon_root=self.addon_root)}",
             *(f"--odoo-extra={extra}" for extra in extras),
             f"--odoo-log-level={log_level}",
         ]
@@ -274,7 +278,7 @@ class OdooDatabase:
         """A copy of this database and its filestore (CREATE DATABASE ...
         TEMPLATE: seconds, where installing takes a minute)."""
         self.server.create_database(name, template=self.name)
-        copy = OdooDatabase(self.server, name, self.data_dir)
+        copy = OdooDatabase(self.server, name, self.data_dir, self.addon_root)
         if self.filestore.is_dir():
             shutil.rmtree(copy.filestore, ignore_errors=True)
             # Odoo never rewrites a filestore file (their names are content
@@ -284,7 +288,7 @@ class OdooDatabase:
 
     def rename(self, name):
         self.server.rename_database(self.name, name)
-        renamed = OdooDatabase(self.server, name, self.data_dir)
+        renamed = OdooDatabase(self.server, name, self.data_dir, self.addon_root)
         shutil.rmtree(renamed.filestore, ignore_errors=True)
         if self.filestore.is_dir():
             self.filestore.rename(renamed.filestore)
