@@ -8,7 +8,7 @@ import dataclasses
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
-from . import retention_store
+from . import retention_args, retention_store
 from .res_company import COMPANY_FIGURES
 
 
@@ -160,7 +160,7 @@ class ResCompany(models.Model):
         ``as_of`` (today) over ``horizon_days`` (the prediction horizon, 90
         days), store it and return an action opening it. Sales managers of
         the company only (the figures read every order)."""
-        self.ensure_one()
+        retention_args.one(self)
         Backtest = self.env["retention.backtest"]
         Backtest._check_may_run(self)
         as_of = self._retention_as_of(as_of)
@@ -170,7 +170,7 @@ class ResCompany(models.Model):
     def action_retention_apply_calibrated(self):
         """Copy the calibrated thresholds into the fixed ones (checked by
         their constraint like any other value)."""
-        self.ensure_one()
+        retention_args.one(self)
         # Thresholds are settings: Settings administrators of the company, as
         # every other retention setting (res.config.settings), not Sales
         # administrators, who run back-tests but do not change settings.

@@ -2,7 +2,7 @@
 from odoo import fields, models
 from odoo.exceptions import AccessError
 
-from . import retention_sources
+from . import retention_args, retention_sources
 
 
 class ResConfigSettings(models.TransientModel):
@@ -140,6 +140,7 @@ class ResConfigSettings(models.TransientModel):
         """Save the settings, then hand a recompute of the current company to
         the daily job: it runs in the background, in committed chunks,
         never inside this request."""
+        retention_args.one(self)
         self.execute()
         company = self.env.company
         company._retention_request_recompute()
@@ -162,6 +163,7 @@ class ResConfigSettings(models.TransientModel):
     def action_retention_plan_calls(self):
         """Save the settings, then plan the win-back calls of the current
         company now, as the nightly job does."""
+        retention_args.one(self)
         if not self.env.user.has_group("sales_team.group_sale_manager"):
             raise AccessError(
                 self.env._("Only Sales administrators can plan calls for the company.")
@@ -177,12 +179,14 @@ class ResConfigSettings(models.TransientModel):
     def action_retention_backtest(self):
         """Save the settings, then back-test the current company as of
         today and open the result."""
+        retention_args.one(self)
         self.execute()
         return self.env.company.retention_backtest()
 
     def action_retention_apply_calibrated(self):
         """Save the settings, then copy the calibrated thresholds into the
         fixed ones."""
+        retention_args.one(self)
         self.execute()
         self.env.company.action_retention_apply_calibrated()
         return {"type": "ir.actions.client", "tag": "reload"}

@@ -21,7 +21,7 @@ from ..engine import (
     render_reasons,
 )
 from ..engine.summary import SUMMARY_COLUMNS
-from . import retention_store
+from . import retention_args, retention_domain, retention_store
 from .engine_text import engine_text
 from .retention_call import CONTACT_BLOCKS
 from .retention_partner_state import last_order_side, ticket_band
@@ -457,9 +457,13 @@ class ResPartner(models.Model):
         """The customers whose status changed as ``value`` says since the
         start of this week (Monday) or month, on the current company's
         clock and in its history."""
-        if operator not in ("=", "in"):
-            return NotImplemented
-        keys = [value] if operator == "=" else list(value)
+        keys, negate = retention_domain.matching(
+            self.env,
+            self._fields["retention_recent_change"],
+            operator,
+            value,
+            [key for key, *_rest in _RECENT_CHANGES],
+        )
         today = self.env.company._retention_today()
         starts = {
             "week": today - timedelta(days=today.weekday()),
@@ -477,7 +481,8 @@ class ResPartner(models.Model):
             if old:
                 change.append(("old_status", "in", old))
             domains.append([("retention_change_ids", "any", change)])
-        return expression.OR(domains) if domains else expression.FALSE_DOMAIN
+        domain = expression.OR(domains) if domains else expression.FALSE_DOMAIN
+        return ["!", *expression.normalize_domain(domain)] if negate else domain
 
     def _retention_rows(self, company):
         """The company's rows of these partners as a frame of the engine's
@@ -557,13 +562,27 @@ class ResPartner(models.Model):
         the page, instead of sorting every match of a million customers."""
         self.check_field_access_rights("read", [fname])
         column = RETENTION_COLUMNS[fname]
+        field = self._fields[fname]
+        if field.type == "many2one":
+            # By name or on the comodel's tree: a domain Odoo resolves itself.
+            domain = retention_domain.many2one_domain(
+                self.env, fname, field, operator, value
+            )
+            if domain is not None:
+                return domain
+        operator, value = retention_domain.checked(self.env, field, operator, value)
         # The same condition as a plain subquery: only for a caller that
         # reads the domain's SQL without going through _condition_to_sql.
         query = self._as_query(ordered=False)
         state_alias = self._retention_join(self._table, query)
         query.add_where(
-            self.env["retention.partner.state"]._condition_to_sql(
-                state_alias, column, operator, value, query
+            retention_domain.condition_sql(
+                self.env["retention.partner.state"],
+                state_alias,
+                column,
+                operator,
+                value,
+                query,
             )
         )
         return [
@@ -572,7 +591,8 @@ class ResPartner(models.Model):
 
     def _condition_to_sql(self, alias, fname, operator, value, query):
         if fname == "id" and isinstance(value, _JoinedCondition):
-            return self.env["retention.partner.state"]._condition_to_sql(
+            return retention_domain.condition_sql(
+                self.env["retention.partner.state"],
                 self._retention_join(alias, query),
                 value.column,
                 value.operator,
@@ -807,7 +827,7 @@ class ResPartner(models.Model):
 
     def action_retention_call_outcome(self):
         """Record the outcome of the customer's open win-back call."""
-        self.ensure_one()
+        retention_args.one(self)
         call = self.commercial_partner_id.retention_open_call_id
         if not call:
             raise UserError(

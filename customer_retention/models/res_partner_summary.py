@@ -20,11 +20,14 @@ from datetime import timedelta
 from lxml import etree
 
 from odoo import api, fields, models
+from odoo.osv import expression
 from odoo.tools import SQL
+from odoo.tools.query import Query
 
 from ..engine import CONTACTED
 from ..engine.history import WEEKDAYS
 from ..engine.summary import DAYPARTS
+from . import retention_domain
 from .res_partner import SALES_USERS, _retention_field
 from .retention_partner_state import LAST_ORDER_SIDES
 
@@ -329,19 +332,67 @@ class ResPartner(models.Model):
 
     def _search_retention_categ_ids(self, operator, value):
         """Partners (and their contacts) who bought the given categories in
-        the current company: ``in``/``=`` ids or a name, ``not in``/``!=``
-        the others."""
-        if operator not in ("in", "=", "not in", "!=", "ilike", "not ilike"):
-            return NotImplemented
-        if isinstance(value, str) or operator in ("ilike", "not ilike"):
-            names = self.env["product.category"]._search(
-                [("complete_name", "ilike", value)]
+        the current company, as Odoo reads a many2many condition: ids or
+        names (``in``, ``=``, ``ilike``...), categories with their children
+        (``child_of``) or parents, categories of a subquery (``any``, which
+        Odoo hands over as ``in``); ``False`` for any category at all. A
+        negative operator: the partners who bought none of them."""
+        field = self._fields["retention_categ_ids"]
+        env = self.env
+        if operator == "=?":
+            if value is None or value is False:
+                return expression.TRUE_DOMAIN
+            operator = "="
+        if operator in retention_domain.SUBDOMAIN:
+            raise retention_domain.refuse_operator(env, field, operator)
+        if isinstance(value, dict):
+            raise retention_domain.refuse_value(env, field, value)
+        negative = operator in retention_domain.NEGATIONS
+        operator = retention_domain.NEGATIONS.get(operator, operator)
+        Category = env["product.category"]
+        if operator in retention_domain.HIERARCHY:
+            ids, names = retention_domain.record_refs(env, field, value)
+            # Odoo reads ids or names, not both in one list.
+            domain = expression.OR(
+                [("id", operator, refs)] for refs in (ids, names) if refs
             )
+            categories = (
+                SQL("c.categ_id IN %s", Category._search(domain).subselect())
+                if ids or names
+                else SQL("FALSE")
+            )
+        elif isinstance(value, Query | SQL):
+            categories = SQL(
+                "c.categ_id IN %s",
+                value.subselect() if isinstance(value, Query) else value,
+            )
+        elif value is False or value is None:
+            # Odoo's (field, '=', False): no category at all.
+            categories, negative = SQL("TRUE"), not negative
+        elif isinstance(value, str) or (
+            isinstance(value, list | tuple)
+            and value
+            and all(isinstance(item, str) for item in value)
+        ):
+            # Odoo's reading: a name with in, names with =.
+            if isinstance(value, str) and operator == "in":
+                operator = "="
+            elif not isinstance(value, str) and operator == "=":
+                operator = "in"
+            names = Category._search([("display_name", operator, value)])
+            categories = SQL("c.categ_id IN %s", names.subselect())
+        elif operator in ("=", "in"):
+            ids = [
+                retention_domain.scalar(env, field, item)
+                for item in (value if isinstance(value, list | tuple) else [value])
+            ]
+            categories = SQL("c.categ_id = ANY(%s)", [pid for pid in ids if pid])
+        elif operator in retention_domain.LIKE:
+            text = retention_domain.like_text(env, field, value)
+            names = Category._search([("display_name", operator, text)])
             categories = SQL("c.categ_id IN %s", names.subselect())
         else:
-            ids = [value] if isinstance(value, int) else list(value or [])
-            categories = SQL("c.categ_id = ANY(%s)", [int(pid) for pid in ids if pid])
-        negative = operator in ("not in", "!=", "not ilike")
+            raise retention_domain.refuse_operator(env, field, operator)
         # In parentheses: the ORM writes "id IN <subquery>".
         buyers = SQL(
             """(
@@ -478,18 +529,30 @@ class ResPartner(models.Model):
         return self._retention_search("retention_partner_kind", operator, value)
 
     def _retention_search(self, fname, operator, value):
-        """The partners whose segment ``fname`` is (``=``, ``in``) or is not
-        (``!=``, ``not in``) ``value``, in one query."""
-        if operator not in ("=", "!=", "in", "not in"):
-            return NotImplemented
-        values = [value] if operator in ("=", "!=") else list(value)
+        """The partners whose segment ``fname`` (SQL of this file) satisfies
+        ``(fname operator value)``, in one query, with every operator Odoo
+        accepts on a field of its type."""
+        field = self._fields[fname]
+        env = self.env
         # Read in SQL from messages, users and SMS lines: pending writes first.
-        self.env.flush_all()
-        condition = SQL(
-            "%s IN %s", self._retention_sql("p", fname), tuple(values) or (None,)
-        )
-        if operator in ("!=", "not in"):
-            condition = SQL("NOT %s", condition)
+        env.flush_all()
+        if field.type == "selection":
+            # Never empty: one of its keys, those that match found in Python.
+            keys, negate = retention_domain.matching(
+                env, field, operator, value, [key for key, _label in field.selection]
+            )
+            condition = (
+                SQL("%s IN %s", self._retention_sql("p", fname), tuple(keys))
+                if keys
+                else SQL("FALSE")
+            )
+            if negate:
+                condition = SQL("NOT %s", condition)
+        else:
+            operator, value = retention_domain.checked(env, field, operator, value)
+            condition = retention_domain.condition_sql(
+                self, "p", fname, operator, value, Query(env, "p", SQL("res_partner"))
+            )
         return [
             ("id", "in", SQL("(SELECT p.id FROM res_partner p WHERE %s)", condition))
         ]

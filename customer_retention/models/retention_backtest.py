@@ -20,7 +20,7 @@ from odoo.exceptions import AccessError, UserError
 from ..engine import HORIZON_DAYS, NOT_CALIBRATED, RULES, backtest
 from ..engine.backtest import MIN_CUSTOMERS, MIN_GROUP_CUSTOMERS, own_thresholds
 from ..engine.predict import SAMPLE
-from . import retention_store
+from . import retention_args, retention_store
 
 _logger = logging.getLogger(__name__)
 
@@ -225,7 +225,7 @@ class RetentionBacktest(models.Model):
             horizon_days = (field and company[field.name]) or HORIZON_DAYS
         try:
             horizon = int(horizon_days)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # NaN, infinity, text
             horizon = None
         if horizon is None or not MIN_HORIZON_DAYS <= horizon <= MAX_HORIZON_DAYS:
             raise UserError(
@@ -383,7 +383,7 @@ class RetentionBacktest(models.Model):
         return self.env.company.retention_backtest()
 
     def action_open(self):
-        self.ensure_one()
+        retention_args.one(self)
         return {
             "type": "ir.actions.act_window",
             "res_model": self._name,

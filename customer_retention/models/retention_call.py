@@ -22,7 +22,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..engine import STATUSES
-from . import retention_store
+from . import retention_args, retention_store
 
 _logger = logging.getLogger(__name__)
 
@@ -196,7 +196,7 @@ class RetentionCall(models.Model):
 
     def action_record_outcome(self):
         """The outcome dialog for this call."""
-        self.ensure_one()
+        retention_args.one(self)
         self.check_access("write")
         if self.state == "cancelled":
             raise UserError(

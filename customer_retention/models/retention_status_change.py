@@ -14,9 +14,11 @@ where the day began).
 from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
+from odoo.osv import expression
 from odoo.tools import SQL
 
 from ..engine import STATUSES
+from . import retention_domain
 
 
 class RetentionStatusChange(models.Model):
@@ -91,15 +93,24 @@ class RetentionStatusChange(models.Model):
         return self.old_status in ("at_risk", "lost") and self.new_status == "active"
 
     def _search_came_back(self, operator, value):
-        if operator not in ("=", "!=") or not isinstance(value, bool):
-            return NotImplemented
-        positive = [
+        # Every operator Odoo accepts on a boolean, on the two values it takes.
+        found, negate = retention_domain.matching(
+            self.env, self._fields["came_back"], operator, value, [True, False]
+        )
+        came_back = [
+            "&",
             ("old_status", "in", ("at_risk", "lost")),
             ("new_status", "=", "active"),
         ]
-        if (operator == "=") == value:
-            return positive
-        return ["!", *["&", *positive]]
+        if len(found) == 2:
+            domain = expression.TRUE_DOMAIN
+        elif found == [True]:
+            domain = came_back
+        elif found == [False]:
+            domain = ["!", *came_back]
+        else:
+            domain = expression.FALSE_DOMAIN
+        return ["!", *domain] if negate else domain
 
     @api.model
     def _purge(self, company, keep_years, today):

@@ -6,6 +6,8 @@ nightly run from retention.partner.category (see retention_summary)."""
 
 from odoo import fields, models
 
+from ..models import retention_args
+
 # A category bought by at least this share of the active customers is one of
 # the company's main categories: "never bought" on a customer's summary
 # lists those only, not every odd category sold once.
@@ -64,7 +66,7 @@ class RetentionCategoryGap(models.Model):
     def action_open_non_buyers(self):
         """The active customers who never bought this category, as a partner
         list from which a win-back SMS, a tag or a call plan goes to them."""
-        self.ensure_one()
+        retention_args.one(self)
         return self.env["res.partner"]._retention_customers_action(
             self.env._(
                 "Never bought %(category)s", category=self.categ_id.display_name

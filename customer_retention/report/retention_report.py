@@ -12,7 +12,10 @@ each: the measures count *distinct customers* of each cell
 return rate 19.4 %" per salesperson or category directly.
 """
 
+import psycopg2
+
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..engine.history import OUTCOMES, PERIOD_TYPES
@@ -234,11 +237,38 @@ class RetentionReport(models.Model):
         if self:
             domain = [("id", "in", self.partner_id.ids)]
         else:
-            rows = self.env.context.get("active_domain") or []
-            domain = [("retention_report_ids", "any", list(rows))]
+            rows = self._checked_domain(self.env.context.get("active_domain") or [])
+            domain = [("retention_report_ids", "any", rows)]
         return self.env["res.partner"]._retention_customers_action(
             self.env._("Customers"), domain
         )
+
+    @api.model
+    def _checked_domain(self, domain):
+        """``domain`` (the list's filter, from the client) when it is a
+        domain of these rows: tried once here, where a UserError can say so,
+        rather than in the customer list it opens."""
+        try:
+            if not isinstance(domain, list | tuple):
+                raise TypeError(domain)
+            with self.env.cr.savepoint():
+                self.search(list(domain), limit=1)
+        except (
+            ValueError,
+            TypeError,
+            KeyError,
+            IndexError,
+            AssertionError,
+            psycopg2.DataError,
+            psycopg2.ProgrammingError,
+        ):
+            raise UserError(
+                self.env._(
+                    "The rows to open are not given by a valid filter: %(domain)s",
+                    domain=repr(domain)[:200],
+                )
+            ) from None
+        return list(domain)
 
     @api.model
     def _forget(self, field_name, ids):

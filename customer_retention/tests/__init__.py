@@ -17,3 +17,4 @@ from . import test_backtest
 from . import test_backtest_groups
 from . import test_predict
 from . import test_upgrade_tables
+from . import test_bad_input

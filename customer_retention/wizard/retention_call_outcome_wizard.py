@@ -2,6 +2,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from ..models import retention_args
 from ..models.retention_call import OUTCOMES
 
 
@@ -64,7 +65,7 @@ class RetentionCallOutcomeWizard(models.TransientModel):
         """Close the call with its outcome: its activity is marked done with
         the outcome as feedback (a message in the customer's chatter), the
         call is done, and an outcome that says so marks the customer."""
-        self.ensure_one()
+        retention_args.one(self)
         call = self.call_id
         # Record rules: the assignee, or a sales manager.
         call.check_access("write")

@@ -6,6 +6,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools.misc import clean_context, format_datetime
 
 from ..engine import CONTACTED, HOLDOUT, CampaignSettings, split_holdout, template_for
+from ..models import retention_args
 from ..models.engine_text import engine_problems
 
 # skip reason -> wizard field holding the partners skipped for it, in the
@@ -148,7 +149,7 @@ class RetentionSmsWizard(models.TransientModel):
                 partner_ids = context.get("active_ids") or []
             else:
                 partner_ids = []
-            values["selected_ids"] = list(partner_ids)
+            values["selected_ids"] = retention_args.record_ids(self.env, partner_ids)
         return values
 
     @api.constrains("selected_ids")
@@ -206,6 +207,7 @@ class RetentionSmsWizard(models.TransientModel):
     def action_open(self, partner_ids):
         """Window action of the wizard on ``partner_ids`` (the server action's
         entry point)."""
+        partner_ids = retention_args.record_ids(self.env, partner_ids)
         self.check_access("create")
         return {
             "type": "ir.actions.act_window",
@@ -215,7 +217,7 @@ class RetentionSmsWizard(models.TransientModel):
             "views": [(False, "form")],
             "target": "new",
             # not default_partner_ids: it would leak into the chatter notes' recipients
-            "context": {"retention_sms_partner_ids": list(partner_ids)},
+            "context": {"retention_sms_partner_ids": partner_ids},
         }
 
     # ------------------------------------------------------------
@@ -424,6 +426,7 @@ class RetentionSmsWizard(models.TransientModel):
     # ------------------------------------------------------------
 
     def action_queue(self):
+        retention_args.one(self)
         campaign = self._queue()
         counts = {
             "sent": campaign.sent_count,
@@ -615,11 +618,11 @@ class RetentionSmsWizard(models.TransientModel):
 
     def action_open_skipped(self):
         """The skipped customers; ``reason`` in the context narrows to one reason."""
-        self.ensure_one()
+        retention_args.one(self)
         reason = self.env.context.get("reason")
         fnames = (
             [SKIP_REASONS[reason]]
-            if reason in SKIP_REASONS
+            if isinstance(reason, str) and reason in SKIP_REASONS
             else list(SKIP_REASONS.values())
         )
         partners = self.partner_ids.browse()
