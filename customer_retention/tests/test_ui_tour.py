@@ -110,3 +110,32 @@ class TestUiTour(HttpCase):
             [("partner_id", "in", campaign.partner_ids.ids)]
         )
         self.assertEqual((sms.number, sms.state), ("+48512345678", "outgoing"))
+
+    def test_list_fits_a_laptop_in_english_and_polish(self):
+        """The Customer Retention list at 1,366 x 768 (the test browser's
+        size): no header, customer name or reason cut, no sideways scroll,
+        in English and in Polish, whose words are longer."""
+        self.start_tour(
+            "/odoo",
+            "customer_retention_list_fit_tour",
+            login="retention_tour_rep",
+            timeout=120,
+        )
+        self.env["res.lang"]._activate_lang("pl_PL")
+        self.env["ir.module.module"]._load_module_terms(
+            ["base", "web", "sale", "customer_retention"], ["pl_PL"]
+        )
+        new_test_user(
+            self.env,
+            "retention_tour_rep_pl",
+            password="retention_tour_rep_pl",
+            groups="sales_team.group_sale_salesman",
+            tour_enabled=False,
+            lang="pl_PL",
+        )
+        self.start_tour(
+            "/odoo",
+            "customer_retention_list_fit_tour",
+            login="retention_tour_rep_pl",
+            timeout=120,
+        )
