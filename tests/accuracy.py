@@ -443,25 +443,74 @@ def addon_default(history, as_of, horizon, customers):
     return _status_judgement(metrics, customers, {})
 
 
-def addon_calibrated(history, as_of, horizon, customers):
-    """The addon's status with the settings the monthly back-test
-    calibrates as of ``as_of`` (replayed as of as_of - H, judged on the
-    visits since): ``backtest(...).settings``, as the scheduled action
-    stores them. Its own figures as of as_of - H are in the details."""
+def calibrated_run(history, as_of, horizon):
+    """What calibrated mode does with the history up to ``as_of``, as the
+    Odoo layer calls the engine: the monthly back-test (``backtest``, horizon
+    H: the cadence thresholds and the judgement), the night's models
+    (``fit_models`` with the judgement's label factor), their chances
+    (``score``), the metrics with the calibrated thresholds and the verdict
+    (``judge``). Kept for the run's methods (one back-test per history)."""
+    key = (id(history), len(history), as_of, horizon)
+    if key in _CALIBRATED:
+        return _CALIBRATED[key]
     eng = engine()
     tx = transactions(history)
     found = eng.backtest(tx, as_of, eng.RetentionSettings(), horizon_days=horizon)
     settings = found.settings[COMPANY]
-    chosen = found.calibration.iloc[0]
+    judgement = eng.judgements_of(found.judgement).get(COMPANY, eng.Judgement())
+    models = eng.fit_models(
+        tx, as_of, settings, horizon_days=horizon, label_factor=judgement.label_factor
+    )
+    scored = eng.score(tx, as_of, models, settings)
     metrics = eng.compute_metrics(tx, as_of, settings)
+    verdict = eng.judge(metrics, scored, judgement, as_of, settings)
+    result = dict(
+        backtest=found,
+        settings=settings,
+        judgement=judgement,
+        models=models,
+        verdict=verdict,
+    )
+    _CALIBRATED.clear()
+    _CALIBRATED[key] = result
+    return result
+
+
+_CALIBRATED = {}
+
+
+def addon_calibrated(history, as_of, horizon, customers):
+    """The addon's verdict in calibrated mode (:func:`calibrated_run`): at
+    risk or lost, as ``judge`` decides with the judgement the monthly
+    back-test calibrates as of ``as_of`` (the chance of return below the
+    threshold chosen on the business's own past; the cadence rule with the
+    calibrated thresholds for a customer without a chance). Score: 100 - the
+    chance (50 without one). Its own figures as of as_of - H are in the
+    details."""
+    run = calibrated_run(history, as_of, horizon)
+    settings, judgement = run["settings"], run["judgement"]
+    rows = run["verdict"].set_index("partner_id").reindex(customers)
+    chance = rows["return_probability"].to_numpy(dtype="float64")
+    flag = rows["status"].isin(engine_module("backtest").FLAGGED_STATUSES).to_numpy()
+    found = run["backtest"]
+    chosen = found.calibration.iloc[0]
+    judged = found.judgement.iloc[0]
     rules = found.rules.set_index("rule")
     details = {
+        "kind": judgement.kind,
+        "chance_threshold": judgement.chance_threshold,
+        "label_factor": judgement.label_factor,
+        "judgement_j_past": float(judged["youden_j"]),
+        "judgement_flagged_on": str(judged["flagged_on"]),
+        "not_judged": judged["not_judged"],
+        "decided_by_chance": int((rows["decided_by"] == "chance").sum()),
         "at_risk_factor": settings.at_risk_factor,
         "min_at_risk_days": settings.min_at_risk_days,
         "dormant_days": settings.dormant_days,
         "not_calibrated": chosen["not_calibrated"],
-        "calibration_j_previous_horizon": float(chosen["youden_j"]),
-        "default_j_previous_horizon": float(chosen["current_youden_j"]),
+        "statuses": {
+            str(key): int(value) for key, value in rows["status"].value_counts().items()
+        },
         "backtest_previous_horizon": {
             rule: {
                 "j": float(rules.loc[rule, "youden_j"]),
@@ -470,27 +519,45 @@ def addon_calibrated(history, as_of, horizon, customers):
             for rule in rules.index
         },
     }
-    return _status_judgement(metrics, customers, details)
+    score = 100.0 - np.where(np.isnan(chance), 50.0, chance)
+    return Judgement(score, flag, details)
 
 
 def addon_chance(history, as_of, horizon, customers):
-    """The addon's chance of return: :func:`fit_models` on the history up to
-    as_of and :func:`score`, horizon H, as the nightly run does. Score: 100
-    - chance; a customer without a number (first visit too recent) scores
-    50, as with no opinion. Flag: chance below 50 % (the back-test's rule)."""
+    """The addon's chance of return in calibrated mode (:func:`calibrated_run`:
+    the combined model the night fits with the judgement's label factor,
+    scored as the nightly run does). Score: 100 - chance; a customer without
+    a number scores 50, as with no opinion. Flag: chance below 50 % (the
+    back-test's rule)."""
+    run = calibrated_run(history, as_of, horizon)
+    rows = run["verdict"].set_index("partner_id").reindex(customers)
+    chance = rows["return_probability"].to_numpy(dtype="float64")
+    return _chance_judgement(chance, run["models"])
+
+
+def addon_chance_fixed(history, as_of, horizon, customers):
+    """The addon's chance of return in fixed mode: :func:`fit_models` (BG/NBD
+    or the rhythm model) on the history up to as_of and :func:`score`,
+    horizon H, as the nightly run does. Score and flag as
+    :func:`addon_chance`."""
     eng = engine()
     tx = transactions(history)
     settings = eng.RetentionSettings()
     models = eng.fit_models(tx, as_of, settings, horizon_days=horizon)
     scored = eng.score(tx, as_of, models, settings)
     chance = _by_customer(scored, customers, "return_probability")
+    return _chance_judgement(chance, models)
+
+
+def _chance_judgement(chance, models):
     missing = np.isnan(chance)
     flag = ~missing & (chance < engine_module("backtest").PROBABILITY_CUT)
-    model = models.iloc[0]
+    model = models.iloc[0] if len(models) else {}
     details = {
-        "model": model["model"],
-        "bgnbd_auc": _plain(model["bgnbd_auc"]),
-        "rhythm_auc": _plain(model["rhythm_auc"]),
+        "model": model.get("model"),
+        "label_factor": _plain(model.get("label_factor")),
+        "bgnbd_auc": _plain(model.get("bgnbd_auc")),
+        "rhythm_auc": _plain(model.get("rhythm_auc")),
         "without_chance": int(missing.sum()),
         "_chance": chance,
     }
@@ -616,10 +683,19 @@ METHODS = {
         baseline=True,
     ),
     "addon_calibrated": Method(
-        "addon flag, calibrated settings", "addon", addon_calibrated
+        "addon verdict, calibrated mode (chance below the calibrated threshold)",
+        "addon",
+        addon_calibrated,
     ),
     "addon_chance": Method(
-        "addon chance of return (flag: below 50 %)", "addon", addon_chance
+        "addon chance of return, calibrated mode (flag: below 50 %)",
+        "addon",
+        addon_chance,
+    ),
+    "addon_chance_fixed": Method(
+        "addon chance of return, fixed mode (flag: below 50 %)",
+        "addon",
+        addon_chance_fixed,
     ),
     "fixed_days": Method(
         "no visit for more than D days (D chosen on the previous horizon)",
@@ -969,12 +1045,17 @@ def methods_table(reports):
             details = figures["details"]
             if method == "fixed_days":
                 extra = f" (D = {details['threshold']:.0f})"
+            elif method == "addon_calibrated" and details["kind"] == "chance":
+                extra = (
+                    f" (chance < {details['chance_threshold']:g} %, "
+                    f"k = {details['label_factor']:g})"
+                )
             elif method == "addon_calibrated":
                 extra = (
-                    f" ({details['at_risk_factor']:g} x interval, "
+                    f" (cadence: {details['at_risk_factor']:g} x interval, "
                     f"{details['min_at_risk_days']} to {details['dormant_days']} days)"
                 )
-            elif method == "addon_chance":
+            elif method in ("addon_chance", "addon_chance_fixed"):
                 extra = f" ({details['model']})"
             flagged = figures["flagged"] / report["customers"]
             lines.append(

@@ -35,6 +35,16 @@ from .backtest import (
     calibrate,
     calibrated_settings,
 )
+from .judgement import (
+    JUDGEMENT_COLUMNS,
+    KINDS,
+    NOT_JUDGED,
+    VERDICT_COLUMNS,
+    Judgement,
+    calibrate_judgement,
+    judge,
+    judgements_of,
+)
 from .money import round_money
 from .predict import (
     HORIZON_DAYS,
@@ -44,8 +54,10 @@ from .predict import (
     PREDICTION_COLUMNS,
     Prediction,
     fit_models,
+    label_factors,
     model_records,
     predict,
+    return_windows,
     rfm_summary,
     score,
 )
@@ -140,4 +152,14 @@ __all__ = [
     "backtest",
     "calibrate",
     "calibrated_settings",
+    "JUDGEMENT_COLUMNS",
+    "KINDS",
+    "NOT_JUDGED",
+    "VERDICT_COLUMNS",
+    "Judgement",
+    "calibrate_judgement",
+    "judge",
+    "judgements_of",
+    "label_factors",
+    "return_windows",
 ]

@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from .judgement import calibrate_judgement
 from .metrics import _clean, compute_metrics
 from .predict import (
     HORIZON_DAYS,
@@ -29,6 +30,7 @@ from .predict import (
     MIN_HISTORY_DAYS,
     MIN_OUTCOME,
     SAMPLE,
+    PastDays,
     auc,
     predict,
     sample_mask,
@@ -44,6 +46,10 @@ RULES = (
     ("days_90", _("More than 90 days since the last visit")),
     ("days_180", _("More than 180 days since the last visit")),
     ("probability_50", _("Chance of return below 50 %")),
+    (
+        "judgement",
+        _("Calibrated judgement: chance of return below the calibrated threshold"),
+    ),
 )
 FLAGGED_STATUSES = ("at_risk", "lost")
 RULE_COLUMNS = [
@@ -112,13 +118,17 @@ class Backtest(NamedTuple):
     """What :func:`backtest` returns: ``rules`` (:data:`RULE_COLUMNS`, one
     row per company and rule), ``calibration`` (:data:`CALIBRATION_COLUMNS`,
     the settings calibrated on the latest horizon, to apply now), ``groups``
-    (:data:`GROUP_COLUMNS`, the peer groups calibrated on their own) and
-    ``settings`` ({company_id: RetentionSettings} with them)."""
+    (:data:`GROUP_COLUMNS`, the peer groups calibrated on their own),
+    ``settings`` ({company_id: RetentionSettings} with them) and
+    ``judgement`` (:data:`judgement.JUDGEMENT_COLUMNS`, the calibrated
+    judgement of calibrated mode, to apply now: see
+    :func:`judgement.judgements_of`)."""
 
     rules: pd.DataFrame
     calibration: pd.DataFrame
     groups: pd.DataFrame
     settings: dict
+    judgement: pd.DataFrame = None
 
 
 # --- Metrics ------------------------------------------------------------------
@@ -514,7 +524,12 @@ def backtest(
       sample;
     * ``days_60``, ``days_90``, ``days_180``: days since the last visit beyond;
     * ``probability_50``: :func:`predict` as of cut gives a chance of return
-      below 50 % (a customer without a probability is not flagged).
+      below 50 % (a customer without a probability is not flagged);
+    * ``judgement``: calibrated mode's verdict as of cut
+      (:func:`judgement.calibrate_judgement` as of cut, chosen on the days
+      before it, and the combined model learnt on them): at risk or lost
+      when the chance is below the threshold; customers without a chance
+      as the ``calibrated`` rule flags them.
 
     ``auc`` ranks the leavers by the score the rule cuts: days since the last
     visit over the at-risk threshold (0 for new customers) for the settings,
@@ -548,7 +563,15 @@ def backtest(
     chance = predict(
         tx, cutoff, current, min_history_days=min_history_days, **options
     ).customers
-    judged = _rule_scores(replay, calibrated, chance)
+    # Calibrated mode's verdict, as of cut and as of now, from one set of
+    # past days (the sample is drawn above).
+    past = PastDays.of(tx, as_of, current, horizon, None, seed)
+    judgement_options = dict(
+        horizon_days=horizon, sample=None, min_customers=min_customers, past=past
+    )
+    then_judgement = calibrate_judgement(tx, cutoff, current, **judgement_options)
+    verdict = _verdict_at(past, cutoff, then_judgement)
+    judged = _rule_scores(replay, calibrated, chance, verdict)
     rules = [
         {"company_id": int(company), "rule": rule, "cutoff": cutoff.date(), **figures}
         for company, group in judged.groupby("company_id", sort=True)
@@ -561,10 +584,39 @@ def backtest(
         now,
         now_groups,
         current | calibrated_settings(now, current, now_groups),
+        calibrate_judgement(tx, as_of, current, **judgement_options),
     )
 
 
-def _rule_scores(replay, calibrated, chance):
+def _verdict_at(past, day, judgements):
+    """Frame ``company_id, partner_id, chance, threshold`` of the customers
+    of the companies judged by their chance as of ``day``: the combined
+    model learnt on the days before it, its chance (percent) and the
+    company's threshold."""
+    found = []
+    for row in judgements.itertuples():
+        if row.kind != "chance":
+            continue
+        model = past.train(row.company_id, day, row.label_factor)
+        if model is None:
+            continue
+        codes, chance = past.chance(row.company_id, day, model)
+        found.append(
+            pd.DataFrame(
+                {
+                    "company_id": past.customers["company_id"].to_numpy()[codes],
+                    "partner_id": past.customers["partner_id"].to_numpy()[codes],
+                    "chance": 100.0 * chance,
+                    "threshold": float(row.chance_threshold),
+                }
+            )
+        )
+    if not found:
+        return pd.DataFrame(columns=["company_id", "partner_id", "chance", "threshold"])
+    return pd.concat(found, ignore_index=True)
+
+
+def _rule_scores(replay, calibrated, chance, verdict):
     """Per judged customer: churned, and each rule's flag and score."""
     keys = ["company_id", "partner_id"]
     judged = replay[[*keys, "churned"]].copy()
@@ -586,6 +638,14 @@ def _rule_scores(replay, calibrated, chance):
     )
     judged["flag_probability_50"] = probability < PROBABILITY_CUT
     judged["score_probability_50"] = 100.0 - probability
+    mine = replay[keys].merge(verdict, how="left", on=keys)
+    by_chance = mine["chance"].to_numpy(dtype="float64")
+    threshold = mine["threshold"].to_numpy(dtype="float64")
+    known = np.isfinite(by_chance)
+    judged["flag_judgement"] = np.where(
+        known, by_chance < threshold, judged["flag_calibrated"].to_numpy()
+    )
+    judged["score_judgement"] = 100.0 - by_chance
     return judged
 
 

@@ -62,6 +62,10 @@ MIN_REPEAT_CUSTOMERS = 10
 MODELS = (
     ("bgnbd", _("BG/NBD (buying at random until dropping out)")),
     ("rhythm", _("Rhythm (learnt from the customers' own past)")),
+    (
+        "combined",
+        _("Rhythm and BG/NBD together (learnt from several past horizons)"),
+    ),
 )
 # Why a customer has no probability (NaN).
 NO_PREDICTION = (
@@ -102,6 +106,7 @@ MODEL_COLUMNS = [
     "rhythm_mean",
     "rhythm_scale",
     "rhythm_coef",
+    "label_factor",
 ]
 _OBJECT_MODEL_COLUMNS = (
     "model",
@@ -122,6 +127,26 @@ RHYTHM_FEATURES = [
     "has_trend",
     "log_ticket",
 ]
+# The combined model (calibrated mode): the rhythm features and what BG/NBD
+# says of the customer, in one logistic regression.
+COMBINED_FEATURES = [
+    *RHYTHM_FEATURES,
+    "bgnbd_return",
+    "bgnbd_dropped",
+    "bgnbd_visits",
+]
+# It learns from the customers as of this many past days, H days apart.
+TRAINING_HORIZONS = 3
+# The window a customer has to come back (see :func:`return_windows`) is at
+# most this many horizons.
+MAX_LABEL_HORIZONS = 3
+# A business has a rhythm when this share of its customers' intervals are at
+# most LABEL_FACTORS[-1] x the customer's usual interval; the label factor is
+# then the first of LABEL_FACTORS that covers that share (see label_factors).
+RHYTHM_COVERAGE = 0.9
+LABEL_FACTORS = (1.25, 1.5, 2.0)
+# Intervals (in the look-back window) a customer needs to count for it.
+MIN_RHYTHM_GAPS = 3
 # Log-parameters stay within +-12 (e^12 = 160,000) after the data are scaled.
 _LOG_BOUND = 12.0
 
@@ -563,6 +588,251 @@ def rhythm_probability(model, features):
     return expit(model.coef[0] + np.einsum("ij,j->i", X, model.coef[1:]))
 
 
+# --- The combined model -------------------------------------------------------
+
+
+def label_factors(transactions, as_of, settings=None):
+    """{company_id: k}: how many times their usual interval the company's
+    customers stay away before they come back, where that tells a leaver.
+
+    The intervals between consecutive visits in the look-back window of the
+    customers with at least :data:`MIN_RHYTHM_GAPS` of them are divided by
+    the customer's usual interval (their median, the cadence); k is the
+    first of :data:`LABEL_FACTORS` at or above the :data:`RHYTHM_COVERAGE`
+    quantile of these ratios (nine intervals in ten come within k x the
+    usual one). When even that is beyond the last factor (customers who come
+    back at random, after any gap), or with fewer than :data:`MIN_CUSTOMERS`
+    such customers, k is 0: the horizon alone says who left. Only
+    transactions on or before ``as_of`` are read."""
+    as_of = pd.Timestamp(as_of).normalize()
+    tx = _clean(transactions, as_of)
+    found = {}
+    if tx.empty:
+        return found
+    customers, days = _customer_days(tx)
+    per_company = settings_by_company(settings, customers["company_id"].unique())
+    company = customers["company_id"].to_numpy()[days["customer"].to_numpy()]
+    lookback = pd.Series(company).map(
+        {key: value.lookback_days for key, value in per_company.items()}
+    )
+    start = as_of - pd.to_timedelta(lookback.to_numpy(dtype="int64"), unit="D")
+    inside = days["visit"].to_numpy() & (
+        (lookback.to_numpy() == 0) | (days["date"].to_numpy() >= start.to_numpy())
+    )
+    visits = days[inside]
+    code = visits["customer"].to_numpy()
+    day = _day_number(visits["date"])
+    same = np.r_[False, code[1:] == code[:-1]]
+    gaps = pd.DataFrame({"customer": code[same], "gap": np.diff(day)[same[1:]]})
+    by_customer = gaps.groupby("customer")["gap"]
+    gaps["count"] = by_customer.transform("size")
+    gaps["usual"] = by_customer.transform("median")
+    gaps = gaps[(gaps["count"] >= MIN_RHYTHM_GAPS) & (gaps["usual"] > 0)]
+    gaps["company_id"] = customers["company_id"].to_numpy()[gaps["customer"]]
+    for key in np.unique(customers["company_id"].to_numpy()):
+        mine = gaps[gaps["company_id"].to_numpy() == key]
+        factor = 0.0
+        if mine["customer"].nunique() >= MIN_CUSTOMERS:
+            ratio = mine["gap"].to_numpy() / mine["usual"].to_numpy()
+            share = float(np.quantile(ratio, RHYTHM_COVERAGE))
+            factor = next((k for k in LABEL_FACTORS if share <= k + 1e-9), 0.0)
+        found[int(key)] = float(factor)
+    return found
+
+
+def return_windows(cadence_days, horizon_days, factor):
+    """The days each customer has to come back before counting as gone: the
+    horizon, or ``factor`` x their usual interval (cadence) when that is
+    longer, at most :data:`MAX_LABEL_HORIZONS` horizons; the horizon alone
+    without a factor (0 or None) or without a cadence."""
+    cadence = np.asarray(cadence_days, dtype="float64")
+    window = np.full(cadence.shape, float(horizon_days))
+    if factor:
+        longer = float(factor) * np.nan_to_num(cadence, nan=0.0)
+        window = np.minimum(
+            np.maximum(window, longer), MAX_LABEL_HORIZONS * float(horizon_days)
+        )
+    return window
+
+
+def _logit(probability, floor=1e-4):
+    p = np.clip(np.asarray(probability, dtype="float64"), floor, 1.0 - floor)
+    return np.log(p) - np.log1p(-p)
+
+
+def bgnbd_features(params, horizon_days, frequency, recency, T):
+    """The BG/NBD part of :data:`COMBINED_FEATURES`: the log-odds of a visit
+    in the horizon, the log of the chance of having dropped out and of the
+    visits expected in the horizon (n x 3), each bounded (0.01 % to 99.99 %,
+    0.1 %, 0.0001 visits): where the data cannot tell BG/NBD's parameters
+    apart (no dropout seen yet), fits of nearby days may differ wildly in
+    the extremes, not in these."""
+    back = bgnbd_return_probability(params, horizon_days, frequency, recency, T)
+    dropped = 1.0 - bgnbd_p_alive(params, frequency, recency, T)
+    visits = bgnbd_expected_visits(params, horizon_days, frequency, recency, T)
+    return np.column_stack(
+        [
+            _logit(back),
+            np.log(np.maximum(dropped, 1e-3)),
+            np.log(np.maximum(visits, 1e-4)),
+        ]
+    )
+
+
+def combined_features(metrics, summary, params, as_of, horizon_days):
+    """:data:`COMBINED_FEATURES` of :func:`compute_metrics` rows and the
+    matching rows of the BG/NBD summary, with the company's BG/NBD
+    ``params`` (n x 13)."""
+    rhythm = rhythm_features(metrics, as_of, horizon_days).to_numpy()
+    bgnbd = bgnbd_features(
+        params,
+        horizon_days,
+        summary["frequency"].to_numpy(),
+        summary["recency"].to_numpy(),
+        summary["T"].to_numpy(),
+    )
+    return np.column_stack([rhythm, bgnbd])
+
+
+class PastDays:
+    """The sampled customers as of past days, for the combined model and
+    its calibration: each day's rhythm features and BG/NBD summary computed
+    once, and when each customer came next. Built from the customers, day
+    table and transactions of :func:`_history_tables` (transactions up to
+    the last day any outcome is read).
+
+    The BG/NBD part of the features is one function for all the days a
+    model learns from and is applied to: BG/NBD fitted as of the model's
+    last day (the day it is applied to), so that a feature means the same on
+    every day (fits of different days may differ wildly where the data
+    cannot tell the parameters apart). The fit sees the population's visits
+    up to that day, never a customer's outcome after it."""
+
+    def __init__(self, tx, customers, table, settings, horizon_days):
+        self.tx = tx
+        self.table = table
+        self.settings = without_group_thresholds(settings)
+        self.horizon = int(horizon_days)
+        self.customers = customers
+        self.companies = customers["company_id"].to_numpy()
+        self._rows = {}
+        self._fits = {}
+
+    @classmethod
+    def of(cls, transactions, as_of, settings, horizon_days, sample, seed):
+        """The past of a seeded sample of the customers (None without any
+        transaction)."""
+        customers, table, sampled_tx, picked = _history_tables(
+            transactions, as_of, sample, seed
+        )
+        if customers is None:
+            return None
+        past = {key: values[picked[table["customer"]]] for key, values in table.items()}
+        found = cls(sampled_tx, customers, past, settings, horizon_days)
+        # Every customer's days (not only the sample's) and who is sampled.
+        found.whole, found.picked = table, picked
+        return found
+
+    def rows(self, day):
+        """(codes, rhythm features, BG/NBD summary, cadence) of the sampled
+        customers with a visit on or before ``day``."""
+        day = pd.Timestamp(day).normalize()
+        if day not in self._rows:
+            metrics = compute_metrics(
+                self.tx[self.tx["date"] <= day], day, self.settings
+            )
+            rows = _with_codes(metrics, self.customers)
+            rows = rows[rows["lifetime_visits"].to_numpy() > 0]
+            rows = rows.reset_index(drop=True)
+            codes = rows["customer"].to_numpy()
+            summary = _summary(self.table, len(self.customers), _day_number(day))
+            self._rows[day] = (
+                codes,
+                rhythm_features(rows, day, self.horizon).to_numpy(),
+                summary.iloc[codes].reset_index(drop=True),
+                rows["cadence_days"].to_numpy(dtype="float64"),
+            )
+        return self._rows[day]
+
+    def bgnbd(self, company, day):
+        """BG/NBD of the company's sampled customers as of ``day`` (None
+        without a finite fit)."""
+        key = (int(company), pd.Timestamp(day).normalize())
+        if key not in self._fits:
+            codes, _rhythm, summary, _cadence = self.rows(day)
+            mine = summary[self.companies[codes] == company]
+            self._fits[key] = fit_bgnbd(mine["frequency"], mine["recency"], mine["T"])
+        return self._fits[key]
+
+    def features(self, company, day, params):
+        """(codes, :data:`COMBINED_FEATURES`, cadence) of the company's
+        customers as of ``day``, with the BG/NBD ``params``."""
+        codes, rhythm, summary, cadence = self.rows(day)
+        mine = self.companies[codes] == company
+        bgnbd = bgnbd_features(
+            params,
+            self.horizon,
+            summary["frequency"].to_numpy()[mine],
+            summary["recency"].to_numpy()[mine],
+            summary["T"].to_numpy()[mine],
+        )
+        return codes[mine], np.column_stack([rhythm[mine], bgnbd]), cadence[mine]
+
+    def next_visit(self, day, end):
+        """Days from ``day`` to each customer's first visit in (day, end]
+        (NaN without one), for customers 0..n-1."""
+        start, stop = _day_number(pd.Timestamp(day)), _day_number(pd.Timestamp(end))
+        table = self.table
+        inside = table["visit"] & (table["day"] > start) & (table["day"] <= stop)
+        code, first = table["customer"][inside], table["day"][inside]
+        found = np.full(len(self.customers), np.nan)
+        if len(code):
+            # Rows are sorted by customer and day: each customer's first.
+            head = np.r_[True, code[1:] != code[:-1]]
+            found[code[head]] = first[head] - start
+        return found
+
+    def examples(self, company, day, end, factor, params):
+        """The company's customers as of ``day`` whose window to come back
+        (:func:`return_windows`) ends by ``end``: (codes, features with the
+        BG/NBD ``params``, came back within the window)."""
+        codes, values, cadence = self.features(company, day, params)
+        window = return_windows(cadence, self.horizon, factor)
+        seen = (pd.Timestamp(end) - pd.Timestamp(day)).days
+        keep = np.isfinite(values).all(axis=1) & (window <= seen)
+        came = self.next_visit(day, end)[codes] <= window
+        return codes[keep], values[keep], came[keep]
+
+    def train(self, company, end, factor, min_customers=MIN_CUSTOMERS):
+        """The combined model of ``company`` for the day ``end``: BG/NBD as
+        of ``end`` and the logistic regression over :data:`COMBINED_FEATURES`
+        learnt on its customers as of end - H, end - 2H ...
+        (:data:`TRAINING_HORIZONS` days), each labelled by a visit within
+        their window, where it ends by ``end``. (Rhythm, BgNbd), or None
+        without a BG/NBD fit or with too few customers or outcomes."""
+        params = self.bgnbd(company, end)
+        if params is None:
+            return None
+        found, labels = [], []
+        for step in range(1, TRAINING_HORIZONS + 1):
+            day = pd.Timestamp(end) - pd.Timedelta(days=step * self.horizon)
+            _codes, values, came = self.examples(company, day, end, factor, params)
+            found.append(values)
+            labels.append(came)
+        values, labels = np.vstack(found), np.concatenate(labels)
+        if len(labels) < min_customers or not _both_outcomes(labels):
+            return None
+        return fit_rhythm(values, labels), params
+
+    def chance(self, company, day, model):
+        """(codes, chance 0-1) of the company's customers as of ``day`` by a
+        model of :meth:`train` for that day."""
+        rhythm, params = model
+        codes, values, _cadence = self.features(company, day, params)
+        known = np.isfinite(values).all(axis=1)
+        return codes[known], rhythm_probability(rhythm, values[known])
+
+
 # --- Metrics shared with the back-test ----------------------------------------
 
 
@@ -613,22 +883,40 @@ def fit_models(
     seed=0,
     min_customers=MIN_CUSTOMERS,
     min_history_days=MIN_HISTORY_DAYS,
+    label_factor=None,
 ):
     """The models of each company as of ``as_of``: the first half of
     :func:`predict`, fitted on the transactions given (a sample of the
     customers, or all of them with at most ``sample`` per company picked by
     :func:`sample_mask`). Windows and choice as described in :func:`predict`.
 
+    :param label_factor: None (fixed mode): BG/NBD or the rhythm model, as
+        described in :func:`predict`. A number, or ``{company_id: number}``
+        (calibrated mode: the judgement's ``label_factor``, see
+        engine.judgement): the combined model, see :func:`_fit_combined`.
     :return: one row per company (:data:`MODEL_COLUMNS`): what
         :func:`predict` reports, and all :func:`score` needs, the
         ``horizon_days`` and ``min_history_days`` it was fitted for and the
         rhythm model (``rhythm_mean``, ``rhythm_scale``, ``rhythm_coef``:
-        lists over :data:`RHYTHM_FEATURES`, the coefficients with the
-        intercept first; None unless the rhythm model is kept).
-        :func:`model_records` turns it into JSON-ready dicts.
+        lists over :data:`RHYTHM_FEATURES`, or :data:`COMBINED_FEATURES` for
+        the combined model, the coefficients with the intercept first; None
+        unless one of them is kept), and the combined model's
+        ``label_factor``. :func:`model_records` turns it into JSON-ready
+        dicts.
     """
     as_of = pd.Timestamp(as_of).normalize()
     horizon = int(horizon_days)
+    if label_factor is not None:
+        return _fit_combined(
+            transactions,
+            as_of,
+            settings,
+            horizon,
+            sample,
+            seed,
+            min_customers,
+            label_factor,
+        )
     customers, table, sampled_tx, picked = _history_tables(
         transactions, as_of, sample, seed
     )
@@ -666,6 +954,71 @@ def fit_models(
         for key in ("mean", "scale", "coef"):
             fit[f"rhythm_{key}"] = None if rhythm is None else getattr(rhythm, key)
         rows.append(fit)
+    return _models_table(rows)
+
+
+def _fit_combined(
+    transactions, as_of, settings, horizon, sample, seed, min_customers, factor
+):
+    """The combined model of each company: a logistic regression over
+    :data:`COMBINED_FEATURES` (:meth:`PastDays.train`), learnt on the
+    sampled customers as of as_of - H, - 2H and - 3H, each labelled by a
+    visit within their window (:func:`return_windows` with the company's
+    ``factor``) where it ends by as_of. Every customer with a visit gets a
+    chance (no minimum history: a new customer who does not come back is
+    told like any other). BG/NBD and Gamma-Gamma are fitted on the sample
+    up to as_of for the features and the value. A company whose combined
+    model cannot be learnt (too few customers or outcomes) keeps BG/NBD."""
+    past = PastDays.of(transactions, as_of, settings, horizon, sample, seed)
+    if past is None:
+        return _empty(MODEL_COLUMNS)
+    customers, picked = past.customers, past.picked
+    summary = _summary(past.whole, len(customers), _day_number(as_of))
+    ready = _ready(summary, 0)
+    companies = customers["company_id"].to_numpy()
+    rows = []
+    for company in np.unique(companies):
+        member = companies == company
+        fit = {
+            "company_id": int(company),
+            "model": None,
+            "customers": int((member & ready).sum()),
+            "fitted_on": 0,
+            "backtest_customers": 0,
+            "bgnbd_auc": float("nan"),
+            "rhythm_auc": float("nan"),
+            "horizon_days": horizon,
+            "min_history_days": MIN_HISTORY_DAYS,
+        }
+        rows.append(fit)
+        if fit["customers"] < min_customers:
+            fit["no_prediction"] = "too_few_customers"
+            continue
+        final = member & picked & ready
+        # The fit of the combined model's features: the sample up to as_of.
+        bgnbd = past.bgnbd(company, as_of)
+        if bgnbd is None:
+            fit["no_prediction"] = "no_fit"
+            continue
+        fit.update(bgnbd._asdict(), model="bgnbd", fitted_on=int(final.sum()))
+        mine = summary[final]
+        repeat = (mine["frequency"] > 0) & (mine["monetary_value"] > 0)
+        if repeat.sum() >= MIN_REPEAT_CUSTOMERS:
+            ticket = fit_gamma_gamma(mine["frequency"], mine["monetary_value"])
+            if ticket is not None:
+                fit.update(ticket._asdict())
+        k = float(factor.get(int(company), 0.0) if isinstance(factor, dict) else factor)
+        model = past.train(company, as_of, k, min_customers)
+        if model is not None:
+            rhythm = model[0]
+            fit.update(
+                model="combined",
+                min_history_days=0,
+                label_factor=k,
+                rhythm_mean=rhythm.mean,
+                rhythm_scale=rhythm.scale,
+                rhythm_coef=rhythm.coef,
+            )
     return _models_table(rows)
 
 
@@ -723,7 +1076,7 @@ def _fits_from(models):
                 fit["gamma_gamma_fit"] = GammaGamma(
                     *(float(row[key]) for key in GammaGamma._fields)
                 )
-            if fit["model"] == "rhythm":
+            if fit["model"] in ("rhythm", "combined"):
                 fit["rhythm_fit"] = Rhythm(
                     *(
                         np.asarray(row[f"rhythm_{key}"], dtype="float64")
@@ -769,7 +1122,11 @@ def score(transactions, as_of, models, settings=None, horizon_days=None, metrics
         if int(company) not in fits
     }
     result = _score(customers, fits | unfitted, summary, ready)
-    rhythm = [company for company, fit in fits.items() if fit["model"] == "rhythm"]
+    rhythm = [
+        company
+        for company, fit in fits.items()
+        if fit["model"] in ("rhythm", "combined")
+    ]
     if rhythm:
         if metrics is None:
             # The features do not depend on the at-risk thresholds.
@@ -778,7 +1135,7 @@ def score(transactions, as_of, models, settings=None, horizon_days=None, metrics
                 as_of,
                 without_group_thresholds(settings),
             )
-        _score_rhythm(result, customers, fits, rhythm, metrics, as_of)
+        _score_rhythm(result, customers, fits, rhythm, metrics, as_of, summary)
     _value(result, customers, settings)
     return result[PREDICTION_COLUMNS]
 
@@ -793,6 +1150,7 @@ def predict(
     min_customers=MIN_CUSTOMERS,
     min_history_days=MIN_HISTORY_DAYS,
     metrics=None,
+    label_factor=None,
 ):
     """Chance of return and expected value of each customer as of ``as_of``:
     :func:`fit_models` then :func:`score` on the same transactions.
@@ -818,6 +1176,8 @@ def predict(
     :param metrics: optional :func:`compute_metrics` rows of the same
         transactions, as_of and settings, so that they are not computed again
         for the rhythm model.
+    :param label_factor: see :func:`fit_models` (None: today's choice
+        between BG/NBD and the rhythm model).
     :return: :class:`Prediction`. ``customers`` has one row per customer with
         a transaction on or before ``as_of``:
 
@@ -852,6 +1212,7 @@ def predict(
         seed=seed,
         min_customers=min_customers,
         min_history_days=min_history_days,
+        label_factor=label_factor,
     )
     if models.empty:
         return Prediction(_empty(PREDICTION_COLUMNS), models)
@@ -1047,16 +1408,26 @@ def _score(customers, fits, summary, ready):
     return result
 
 
-def _score_rhythm(result, customers, fits, companies, metrics, as_of):
+def _score_rhythm(result, customers, fits, companies, metrics, as_of, summary):
     """Replace the probability of the customers of ``companies`` by the
-    rhythm model's, from the features of their ``metrics`` rows."""
+    rhythm or combined model's, from the features of their ``metrics`` rows
+    (and for the combined model their BG/NBD ``summary`` rows)."""
     rows = _with_codes(metrics[metrics["company_id"].isin(companies)], customers)
     codes = rows["customer"].to_numpy()
-    scored = (result["model"].to_numpy() == "rhythm")[codes]
+    scored = result["model"].isin(["rhythm", "combined"]).to_numpy()[codes]
     for company in companies:
         mine = scored & (rows["company_id"].to_numpy() == company)
         fit = fits[company]
-        values = rhythm_features(rows[mine], as_of, fit["horizon_days"]).to_numpy()
+        if fit["model"] == "combined":
+            values = combined_features(
+                rows[mine],
+                summary.iloc[codes[mine]],
+                fit["bgnbd_fit"],
+                as_of,
+                fit["horizon_days"],
+            )
+        else:
+            values = rhythm_features(rows[mine], as_of, fit["horizon_days"]).to_numpy()
         chance = rhythm_probability(fit["rhythm_fit"], values)
         result.loc[codes[mine], "return_probability"] = 100.0 * chance
 

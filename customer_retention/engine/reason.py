@@ -35,6 +35,39 @@ TREND_DOWN = _(" Spending down %(pct)s%% vs the previous %(period)s.")
 # Added to the sentence of a customer at risk or lost with a chance of return
 # (engine/predict.py), before its final full stop.
 CHANCE = _("; %(probability)s %% chance of a visit in the next %(days)s days.")
+# Calibrated mode (engine/judgement.py): the chance of return decided the
+# status; the sentence says so first, then the evidence behind the chance.
+JUDGED_AT_RISK_RHYTHM = _(
+    "Chance of return %(probability)s %% within %(window)s days, below the "
+    "%(threshold)s %% at which this business's own past says customers are lost; "
+    "last order %(days)s days ago, usually every %(cadence)s days."
+)
+JUDGED_AT_RISK_QUIET = _(
+    "Chance of return %(probability)s %% within %(window)s days, below the "
+    "%(threshold)s %% at which this business's own past says customers are lost; "
+    "last order %(days)s days ago, %(visits)s visit(s) so far."
+)
+JUDGED_LOST = _(
+    "Chance of return %(probability)s %% within %(window)s days, below the "
+    "%(threshold)s %% at which this business's own past says customers are lost; "
+    "no order for %(days)s days, more than %(lost)s: the customer counts as lost."
+)
+JUDGED_ACTIVE_RHYTHM = _(
+    "Chance of return %(probability)s %% within %(window)s days, at or above the "
+    "%(threshold)s %% below which this business's own past says customers are lost; "
+    "last order %(days)s days ago, usually every %(cadence)s days; next order "
+    "expected around %(next)s."
+)
+JUDGED_ACTIVE_QUIET = _(
+    "Chance of return %(probability)s %% within %(window)s days, at or above the "
+    "%(threshold)s %% below which this business's own past says customers are lost; "
+    "last order %(days)s days ago, %(visits)s visit(s) so far."
+)
+JUDGED_NEW = _(
+    "Chance of return %(probability)s %% within %(window)s days, at or above the "
+    "%(threshold)s %% below which this business's own past says customers are lost; "
+    "first order %(first)s days ago, %(visits)s visit(s) so far."
+)
 PERIOD_NAMES = {"month": _("month"), "quarter": _("quarter"), "year": _("year")}
 NOTABLE_TREND = 20.0
 
@@ -61,7 +94,13 @@ def render_reasons(metrics, settings=None, gettext=None, horizon_days=None):
     Rows with a ``return_probability`` (percent, :func:`predict`) of a
     customer at risk or lost say it too, for the next ``horizon_days`` (the
     days the chance was computed for: a number, or one per company as a
-    dict); without a probability, no number."""
+    dict); without a probability, no number.
+
+    Rows of :func:`judgement.judge` whose chance decided the status
+    (``decided_by`` "chance") say which evidence decided: the chance within
+    their ``return_days``, against the company's ``chance_threshold``, then
+    the last order and the usual interval (or the first order of a new
+    customer, or the lost days); ``horizon_days`` is not needed for them."""
     translate = gettext or (lambda template: template)
     result = pd.Series(None, index=metrics.index, dtype=object)
     if metrics.empty:
@@ -112,6 +151,54 @@ def render_reasons(metrics, settings=None, gettext=None, horizon_days=None):
         ),
         ((status == "active") & ~has_cadence, ACTIVE_QUIET, {"days": days}),
     ]
+    judged = _judged(metrics)
+    if judged.any():
+        chance = {
+            "probability": _number(metrics["return_probability"]),
+            "window": _number(metrics["return_days"]),
+            "threshold": _number(metrics["chance_threshold"]),
+        }
+        visits = metrics["lifetime_visits"].astype(str)
+        cases = [
+            (mask & ~judged, template, columns) for mask, template, columns in cases
+        ]
+        cases += [
+            (
+                judged & (status == "lost"),
+                JUDGED_LOST,
+                chance | {"days": days, "lost": lost_days.astype(str)},
+            ),
+            (
+                judged & (status == "at_risk") & has_cadence,
+                JUDGED_AT_RISK_RHYTHM,
+                chance | {"days": days, "cadence": cadence},
+            ),
+            (
+                judged & (status == "at_risk") & ~has_cadence,
+                JUDGED_AT_RISK_QUIET,
+                chance | {"days": days, "visits": visits},
+            ),
+            (
+                judged & (status == "new"),
+                JUDGED_NEW,
+                chance | {"first": first_days, "visits": visits},
+            ),
+            (
+                judged & (status == "active") & has_cadence,
+                JUDGED_ACTIVE_RHYTHM,
+                chance
+                | {
+                    "days": days,
+                    "cadence": cadence,
+                    "next": metrics["next_order_date"].dt.strftime("%Y-%m-%d"),
+                },
+            ),
+            (
+                judged & (status == "active") & ~has_cadence,
+                JUDGED_ACTIVE_QUIET,
+                chance | {"days": days, "visits": visits},
+            ),
+        ]
     for mask, template, columns in cases:
         mask = mask.fillna(False).to_numpy(dtype=bool)
         if mask.any():
@@ -119,7 +206,7 @@ def render_reasons(metrics, settings=None, gettext=None, horizon_days=None):
                 translate(template), {k: v[mask] for k, v in columns.items()}
             )
 
-    _add_chance(result, metrics, horizon_days, translate)
+    _add_chance(result, metrics, horizon_days, translate, ~judged)
     trend = metrics["trend_pct"]
     for mask, template in (
         (trend >= NOTABLE_TREND, TREND_UP),
@@ -136,9 +223,16 @@ def render_reasons(metrics, settings=None, gettext=None, horizon_days=None):
     return result
 
 
-def _add_chance(result, metrics, horizon_days, translate):
+def _judged(metrics):
+    """Whether the chance decided each row's status (calibrated mode)."""
+    if "decided_by" not in metrics:
+        return pd.Series(False, index=metrics.index)
+    return (metrics["decided_by"] == "chance").fillna(False)
+
+
+def _add_chance(result, metrics, horizon_days, translate, rows):
     """Append :data:`CHANCE` to the sentences of the customers at risk or
-    lost with a probability."""
+    lost with a probability, among ``rows`` (the cadence rule's)."""
     if "return_probability" not in metrics or horizon_days is None:
         return
     if isinstance(horizon_days, dict):
@@ -150,6 +244,7 @@ def _add_chance(result, metrics, horizon_days, translate):
         & metrics["return_probability"].notna()
         & days.notna()
         & result.notna()
+        & rows
     ).to_numpy(dtype=bool)
     if not mask.any():
         return

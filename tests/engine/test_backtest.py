@@ -121,6 +121,7 @@ def test_the_back_test_counts_each_rule_by_hand(ten):
         "days_90",
         "days_180",
         "probability_50",
+        "judgement",
     ]
     counts = rules.set_index("rule")[["tp", "fp", "fn", "tn", "n"]]
     # Churned: 3, 5, 7, 8, 9. Stayed: 1, 2, 4, 6, 10.
@@ -130,6 +131,8 @@ def test_the_back_test_counts_each_rule_by_hand(ten):
     # days_90: flags 6, 7, 8, 9, 10 -> tp 7, 8, 9; fp 6, 10; fn 3, 5; tn 1, 2, 4.
     # days_180: flags 8, 9 -> tp 2; fn 3.
     # probability_50: 10 customers are too few for a model: no flag.
+    # judgement: too few customers to judge by a chance: the calibrated
+    # rule's flags (the current settings, see above).
     assert counts.to_dict("index") == {
         "current": {"tp": 3, "fp": 1, "fn": 2, "tn": 4, "n": 10},
         "calibrated": {"tp": 3, "fp": 1, "fn": 2, "tn": 4, "n": 10},
@@ -137,6 +140,7 @@ def test_the_back_test_counts_each_rule_by_hand(ten):
         "days_90": {"tp": 3, "fp": 2, "fn": 2, "tn": 3, "n": 10},
         "days_180": {"tp": 2, "fp": 0, "fn": 3, "tn": 5, "n": 10},
         "probability_50": {"tp": 0, "fp": 0, "fn": 5, "tn": 5, "n": 10},
+        "judgement": {"tp": 3, "fp": 1, "fn": 2, "tn": 4, "n": 10},
     }
     current = figures(rules, "current")
     # precision 3/4, recall 3/5, F1 6 / 9, J 3/5 - 1/5 = 0.4.
@@ -163,6 +167,10 @@ def test_the_back_test_counts_each_rule_by_hand(ten):
     # The settings to apply now: as they were (too few customers).
     assert result.calibration.loc[0, "not_calibrated"] == "too_few_customers"
     assert result.settings[1] == RetentionSettings()
+    # Nor a judgement by the chance: the cadence rule.
+    judgement = result.judgement.iloc[0]
+    assert judgement["kind"] == "cadence"
+    assert judgement["not_judged"] == "too_few_customers"
 
 
 def test_the_back_test_ignores_what_comes_after_as_of(ten):

@@ -1,0 +1,371 @@
+"""One verdict per customer in calibrated mode: the chance of return decides.
+
+The calibrated judgement of a company is a few numbers chosen on its own
+past (:func:`calibrate_judgement`, monthly, in the back-test):
+
+* ``label_factor`` (k): when a customer counts as gone. A customer left when
+  they do not come back within the horizon H, or within k x their usual
+  interval when that is longer (:func:`predict.return_windows`): a car
+  serviced every six months is not gone after three quiet months. k comes
+  from the business's own rhythm (:func:`predict.label_factors`); 0 where its
+  customers come back after any gap, so that the horizon alone tells;
+* ``chance_threshold`` (percent): a customer is at risk (or lost) below it,
+  new or active at or above it. It is the threshold with the best Youden's J
+  on the company's past, out of sample: the combined model learnt on the
+  days before a past day, its chances on that day against who came back
+  within their window after it.
+
+Each night the combined model (``fit_models(..., label_factor=k)``) gives
+every customer a chance, and :func:`judge` turns (metrics, chance,
+judgement) into the status: the status and the chance never contradict each
+other. Customers without a chance (a company with too few customers for a
+model, refunds only) keep the at-risk rule of the settings (the cadence
+rule). Fixed mode never calls this module: its statuses stay the seeds'.
+"""
+
+# The engine has no env: `_` only marks templates for Odoo's translation
+# export; the Odoo layer translates them.
+# pylint: disable=prefer-env-translation
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from .metrics import _alert_and_action, _overdue
+from .predict import (
+    HORIZON_DAYS,
+    MAX_LABEL_HORIZONS,
+    MIN_CUSTOMERS,
+    MIN_OUTCOME,
+    SAMPLE,
+    PastDays,
+    auc,
+    label_factors,
+    return_windows,
+    rhythm_probability,
+)
+from .settings import _, settings_by_company
+
+KINDS = (
+    ("chance", _("Chance of return below the calibrated threshold")),
+    ("cadence", _("At-risk rule of the settings (no chance of return to judge by)")),
+)
+# Why a company is judged by the cadence rule in calibrated mode.
+NOT_JUDGED = (
+    ("too_few_customers", _("Too few customers to learn and check a chance on.")),
+    ("one_outcome", _("Too few customers who came back, or too few who did not.")),
+)
+# Thresholds tried, in percent.
+THRESHOLDS = tuple(range(1, 100))
+JUDGEMENT_COLUMNS = [
+    "company_id",
+    "kind",
+    "chance_threshold",
+    "label_factor",
+    "horizon_days",
+    "flagged_on",
+    "tp",
+    "fp",
+    "fn",
+    "tn",
+    "n",
+    "youden_j",
+    "auc",
+    "not_judged",
+]
+# What judge() adds to the metrics rows.
+VERDICT_COLUMNS = [
+    "return_probability",
+    "return_days",
+    "chance_threshold",
+    "decided_by",
+]
+FLAGGED = ("at_risk", "lost")
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The calibrated judgement of one company, what the Odoo layer keeps
+    on it: ``kind`` ("chance" or "cadence", see :data:`KINDS`),
+    ``chance_threshold`` (percent; None with the cadence kind),
+    ``label_factor`` (k, 0: the horizon alone) and ``horizon_days`` (H,
+    the horizon of the chance)."""
+
+    kind: str = "cadence"
+    chance_threshold: float | None = None
+    label_factor: float = 0.0
+    horizon_days: int = HORIZON_DAYS
+
+    def as_dict(self):
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        """From :meth:`as_dict` (or a :data:`JUDGEMENT_COLUMNS` row)."""
+        values = values or {}
+        threshold = values.get("chance_threshold")
+        kind = values.get("kind") or "cadence"
+        if threshold is None or not np.isfinite(float(threshold)):
+            kind, threshold = "cadence", None
+        return cls(
+            kind=kind,
+            chance_threshold=None if threshold is None else float(threshold),
+            label_factor=float(values.get("label_factor") or 0.0),
+            horizon_days=int(values.get("horizon_days") or HORIZON_DAYS),
+        )
+
+
+def judgements_of(calibration):
+    """{company_id: Judgement} of a :func:`calibrate_judgement` frame."""
+    return {
+        int(row["company_id"]): Judgement.from_dict(row)
+        for row in calibration.to_dict("records")
+    }
+
+
+# --- Calibration ----------------------------------------------------------------
+
+
+def calibrate_judgement(
+    transactions,
+    as_of,
+    settings=None,
+    horizon_days=HORIZON_DAYS,
+    sample=SAMPLE,
+    seed=0,
+    min_customers=MIN_CUSTOMERS,
+    past=None,
+):
+    """The calibrated judgement of each company as of ``as_of``, from the
+    transactions on or before it only.
+
+    k = :func:`predict.label_factors` as of ``as_of``. The day of the flags
+    is as_of - E, E the longest window a customer may have (H when k is 0,
+    else :data:`predict.MAX_LABEL_HORIZONS` x H), so that every window after
+    it ends by as_of. The combined model is learnt as of that day's past
+    (:meth:`PastDays.train`, as ``fit_models`` does each night), gives the
+    company's sampled customers their chance on that day, and the threshold
+    of :data:`THRESHOLDS` with the best J against who did not come back at
+    all by as_of is kept (the smallest of equals): the surest sign of a
+    customer gone for good that the past shows (with k = 0, no visit within
+    the horizon). Where k > 0 leaves too
+    little history, k = 0 is tried. A company with fewer than
+    ``min_customers`` customers, or :data:`MIN_OUTCOME` of each outcome, is
+    judged by the cadence rule.
+
+    :param past: a :class:`PastDays` of the same transactions (shared by
+        the back-test's steps); built from them when None.
+    :return: frame with :data:`JUDGEMENT_COLUMNS`, one row per company: the
+        judgement, the day of the flags it was chosen on, its counts, J and
+        the AUC of the chance there, and ``not_judged`` (:data:`NOT_JUDGED`)
+        for the cadence kind.
+    """
+    as_of = pd.Timestamp(as_of).normalize()
+    horizon = int(horizon_days)
+    if past is None:
+        past = PastDays.of(transactions, as_of, settings, horizon, sample, seed)
+    if past is None:
+        return pd.DataFrame(columns=JUDGEMENT_COLUMNS)
+    sampled = past.tx[past.tx["date"] <= as_of]
+    factors = label_factors(sampled, as_of, settings)
+    rows = []
+    for company in np.unique(past.companies):
+        factor = factors.get(int(company), 0.0)
+        found = _judge_company(past, company, as_of, factor, min_customers)
+        if found["not_judged"] and factor:
+            found = _judge_company(past, company, as_of, 0.0, min_customers)
+        rows.append({"company_id": int(company), "horizon_days": horizon, **found})
+    result = pd.DataFrame(rows, columns=JUDGEMENT_COLUMNS)
+    result["not_judged"] = pd.Series(
+        [row["not_judged"] for row in rows], index=result.index, dtype=object
+    )
+    return result
+
+
+def flag_days(horizon_days, factor):
+    """Days before as_of of the day the threshold is chosen on."""
+    return int(horizon_days) * (MAX_LABEL_HORIZONS if factor else 1)
+
+
+def _judge_company(past, company, as_of, factor, min_customers):
+    day = as_of - pd.Timedelta(days=flag_days(past.horizon, factor))
+    found = {
+        "kind": "cadence",
+        "chance_threshold": None,
+        "label_factor": float(factor),
+        "flagged_on": day.date(),
+        "not_judged": None,
+    }
+    empty = {"tp": 0, "fp": 0, "fn": 0, "tn": 0, "n": 0}
+    nan = {"youden_j": float("nan"), "auc": float("nan")}
+    model = past.train(company, day, factor, min_customers)
+    if model is None:
+        return found | empty | nan | {"not_judged": "too_few_customers"}
+    rhythm, params = model
+    codes, values, _came = past.examples(company, day, as_of, factor, params)
+    if len(codes) < min_customers:
+        return found | empty | nan | {"not_judged": "too_few_customers"}
+    # Gone for good, as far as one can see: not back at all by as_of, the
+    # end of the longest window (with k = 0, the horizon: the same).
+    gone = ~(past.next_visit(day, as_of)[codes] <= (as_of - day).days)
+    came = ~gone
+    if min(int(gone.sum()), int(came.sum())) < MIN_OUTCOME:
+        return found | empty | nan | {"n": len(codes), "not_judged": "one_outcome"}
+    chance = 100.0 * rhythm_probability(rhythm, values)
+    threshold, counts = best_threshold(chance, gone)
+    return (
+        found
+        | counts
+        | {
+            "kind": "chance",
+            "chance_threshold": float(threshold),
+            "youden_j": _j(counts),
+            "auc": auc(gone, 100.0 - chance),
+        }
+    )
+
+
+def best_threshold(chance, gone, thresholds=THRESHOLDS):
+    """The threshold t (percent) of ``thresholds`` whose flag, chance < t,
+    has the best Youden's J against ``gone``, the smallest of equals; and
+    its counts (tp, fp, fn, tn, n)."""
+    chance = np.asarray(chance, dtype="float64")
+    gone = np.asarray(gone, dtype=bool)
+    cuts = np.asarray(thresholds, dtype="float64")
+    left, stayed = np.sort(chance[gone]), np.sort(chance[~gone])
+    # Flagged: strictly below t.
+    caught = np.searchsorted(left, cuts, side="left")
+    false = np.searchsorted(stayed, cuts, side="left")
+    j = caught / max(len(left), 1) - false / max(len(stayed), 1)
+    best = int(np.argmax(j))
+    tp, fp = int(caught[best]), int(false[best])
+    counts = {
+        "tp": tp,
+        "fp": fp,
+        "fn": len(left) - tp,
+        "tn": len(stayed) - fp,
+        "n": len(chance),
+    }
+    return float(cuts[best]), counts
+
+
+def _j(counts):
+    tp, fp, fn, tn = counts["tp"], counts["fp"], counts["fn"], counts["tn"]
+    return tp / max(tp + fn, 1) - fp / max(fp + tn, 1)
+
+
+# --- The verdict -------------------------------------------------------------------
+
+
+def judge(metrics, predictions, judgements, as_of, settings=None):
+    """The status of each customer in calibrated mode, from its metrics
+    rows (:func:`compute_metrics` as of ``as_of``, with the calibrated
+    settings: their status is the cadence rule's), its chance
+    (:func:`score` rows) and the company's :class:`Judgement` (one, or
+    ``{company_id: Judgement}``; a company missing from the dict is judged
+    by the cadence rule).
+
+    A customer of a company of the chance kind with a chance of the combined
+    model is judged by it: below the threshold at risk, or lost once more
+    than the lost days have passed since their last order; at or above it
+    new (first order at most the new days ago) or active. Any other customer
+    keeps the cadence rule's status. Overdue, alert and action follow the
+    status. Returns a copy of ``metrics`` with the status, overdue, alert
+    and action replaced and :data:`VERDICT_COLUMNS` added:
+    ``return_probability`` (percent; NaN without), ``return_days`` (the
+    days the chance is for: the customer's window, see
+    :func:`predict.return_windows`), ``chance_threshold`` (NaN when the
+    cadence rule decided) and ``decided_by`` ("chance" or "cadence")."""
+    result = metrics.copy()
+    if result.empty:
+        for column in VERDICT_COLUMNS:
+            result[column] = pd.Series(dtype=object)
+        return result
+    keys = ["company_id", "partner_id"]
+    chances = result[keys].merge(
+        predictions.loc[:, [*keys, "return_probability", "model"]].drop_duplicates(
+            keys
+        ),
+        how="left",
+        on=keys,
+    )
+    per_company = _per_company(judgements, result["company_id"].unique())
+    companies = result["company_id"]
+    threshold = companies.map(
+        {
+            key: value.chance_threshold if value.kind == "chance" else np.nan
+            for key, value in per_company.items()
+        }
+    ).to_numpy(dtype="float64")
+    factor = companies.map(
+        {key: value.label_factor for key, value in per_company.items()}
+    ).to_numpy(dtype="float64")
+    horizon = companies.map(
+        {key: value.horizon_days for key, value in per_company.items()}
+    ).to_numpy(dtype="float64")
+    chance = chances["return_probability"].to_numpy(dtype="float64")
+    decided = (
+        np.isfinite(threshold)
+        & np.isfinite(chance)
+        & (chances["model"].to_numpy() == "combined")
+        & result["last_order_date"].notna().to_numpy()
+    )
+    per_settings = settings_by_company(settings, companies.unique())
+    lost_days = companies.map(
+        {key: value.lost_days for key, value in per_settings.items()}
+    ).to_numpy(dtype="float64")
+    new_days = companies.map(
+        {key: value.new_days for key, value in per_settings.items()}
+    ).to_numpy(dtype="float64")
+    since = result["days_since_last"].to_numpy(dtype="float64")
+    span = (
+        pd.to_datetime(result["last_order_date"])
+        - pd.to_datetime(result["first_order_date"])
+    ).dt.days.to_numpy(dtype="float64")
+    below = chance < threshold
+    chosen = np.select(
+        [below & (since > lost_days), below, since + span <= new_days],
+        ["lost", "at_risk", "new"],
+        default="active",
+    )
+    status = result["status"].to_numpy(dtype=object).copy()
+    status[decided] = chosen[decided]
+    result["status"] = status
+    _overdue(result, pd.Timestamp(as_of).normalize())
+    _alert_and_action(result)
+    cadence = result["cadence_days"].to_numpy(dtype="float64")
+    result["return_probability"] = chance
+    result["return_days"] = np.where(
+        np.isfinite(chance), _windows(cadence, horizon, factor), np.nan
+    )
+    result["chance_threshold"] = np.where(decided, threshold, np.nan)
+    result["decided_by"] = np.where(decided, "chance", "cadence").astype(object)
+    return result
+
+
+def _windows(cadence, horizon, factor):
+    """:func:`predict.return_windows` per row, each with its company's
+    horizon and factor."""
+    found = np.full(len(cadence), np.nan)
+    pairs = np.column_stack([np.nan_to_num(horizon), np.nan_to_num(factor)])
+    for h, k in np.unique(pairs, axis=0):
+        rows = (np.nan_to_num(horizon) == h) & (np.nan_to_num(factor) == k)
+        if h > 0:
+            found[rows] = return_windows(cadence[rows], h, k)
+    return found
+
+
+def _per_company(judgements, company_ids):
+    if isinstance(judgements, Judgement) or judgements is None:
+        shared = judgements or Judgement()
+        return {int(company): shared for company in company_ids}
+    return {
+        int(company): judgements.get(int(company), Judgement())
+        for company in company_ids
+    }
+
+
+def verdict_flags(rows):
+    """Whether each judged row is flagged (at risk or lost)."""
+    return rows["status"].isin(FLAGGED).to_numpy()
