@@ -251,6 +251,16 @@ class TestSmsTrust(RetentionSmsCase):
         wizard.holdout_percent = 50
         self.assertEqual((wizard.send_count, wizard.holdout_count), (2, 2))
 
+    def test_a_selection_that_is_no_list_of_ids_is_refused_before_writing(self):
+        # JSON-RPC lets NaN and Infinity through; PostgreSQL's JSON does not.
+        Wizard = self.env["retention.sms.wizard"].with_user(self.salesman)
+        for value in ([float("nan")], [float("inf")], [1.5], "1,2", {"id": 1}):
+            with self.assertRaisesRegex(ValidationError, "list of record ids"):
+                Wizard.create({"selected_ids": value})
+        wizard = Wizard.create({"selected_ids": []})
+        with self.assertRaisesRegex(ValidationError, "list of record ids"):
+            wizard.write({"selected_ids": [float("nan")]})
+
     def test_empty_selection_is_refused(self):
         wizard = self._wizard(self.env["res.partner"])
         with (
@@ -464,6 +474,10 @@ class TestSmsTrust(RetentionSmsCase):
                 "odoo.addons.customer_retention.models.retention_sms_campaign", "ERROR"
             ),
         ):
-            self.env["retention.sms.campaign"]._cron_measure()
+            # One campaign per call: the failing one, then the other.
+            for _call in range(3):
+                self.env["retention.sms.campaign"]._cron_measure()
         self.assertFalse(first.measured_at)
         self.assertTrue(second.measured_at)
+        # Tried today, failed: measured again tomorrow, not in a loop.
+        self.assertTrue(first.measure_attempt)

@@ -155,23 +155,43 @@ class RetentionSmsWizard(models.TransientModel):
     @api.constrains("selected_ids")
     def _check_selected_ids(self):
         for wizard in self:
-            ids = wizard.selected_ids or []
-            if not isinstance(ids, list) or not all(
-                isinstance(pid, int) and not isinstance(pid, bool) for pid in ids
-            ):
-                raise ValidationError(
-                    wizard.env._("The selected customers must be a list of record ids.")
+            wizard._check_selection(wizard.selected_ids)
+
+    @api.model
+    def _check_selection(self, ids):
+        """A ValidationError unless ``ids`` is a list of at most
+        MAX_SELECTION record ids (checked before the row is written too: a
+        float such as NaN, which JSON-RPC lets through, is no JSON for
+        PostgreSQL)."""
+        ids = ids or []
+        if not isinstance(ids, list) or not all(
+            isinstance(pid, int) and not isinstance(pid, bool) for pid in ids
+        ):
+            raise ValidationError(
+                self.env._("The selected customers must be a list of record ids.")
+            )
+        if len(ids) > MAX_SELECTION:
+            raise ValidationError(
+                self.env._(
+                    "%(count)s customers are selected: a win-back SMS campaign "
+                    "takes at most %(maximum)s at a time. Narrow the selection "
+                    "(filter by tier or salesperson, for instance).",
+                    count=f"{len(ids):,}",
+                    maximum=f"{MAX_SELECTION:,}",
                 )
-            if len(ids) > MAX_SELECTION:
-                raise ValidationError(
-                    wizard.env._(
-                        "%(count)s customers are selected: a win-back SMS campaign "
-                        "takes at most %(maximum)s at a time. Narrow the selection "
-                        "(filter by tier or salesperson, for instance).",
-                        count=f"{len(ids):,}",
-                        maximum=f"{MAX_SELECTION:,}",
-                    )
-                )
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if "selected_ids" in vals:
+                self._check_selection(vals["selected_ids"])
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if "selected_ids" in vals:
+            self._check_selection(vals["selected_ids"])
+        return super().write(vals)
 
     @api.constrains("company_id")
     def _check_company_id(self):
