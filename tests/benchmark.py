@@ -208,16 +208,16 @@ def nightly_run(company, as_of, prefix):
     CRON_BUDGET seconds, each committed, until the run ends. Figures: the
     number of calls, the longest and their total wall time, the peak RSS of
     this process meanwhile, the stages and the rows written."""
-    from odoo.addons.customer_retention.models import res_company, retention_store
+    from odoo.addons.customer_retention.models import retention_jobs, retention_run
 
-    stats = dict(res_company._NOTHING_DONE)
+    stats = dict(retention_run.NOTHING_DONE)
     calls = []
     with PeakMemory() as memory, company_day(as_of):
         finished = False
         while not finished:
             started = time.perf_counter()
             finished = company._retention_run_step(
-                retention_store.CRON_BUDGET, stats=stats, as_of=as_of
+                retention_jobs.CRON_BUDGET, stats=stats, as_of=as_of
             )
             company.env.cr.commit()
             calls.append(time.perf_counter() - started)

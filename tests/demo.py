@@ -150,7 +150,7 @@ def weekly_history(env, weeks):
     today = date.today()
     Partner.retention_recompute(as_of=today - timedelta(weeks=weeks))
     # The history starts with the first whole run of a company: this one.
-    env.company.retention_last_run = datetime.now() - timedelta(weeks=weeks)
+    env.company._retention_run().last_run = datetime.now() - timedelta(weeks=weeks)
     for week in range(weeks - 1, 0, -1):
         Partner.retention_recompute(as_of=today - timedelta(weeks=week))
 
@@ -273,15 +273,15 @@ def _is_ready(server):
     if not server.database_exists(DATABASE):
         return False
     rows = server.execute(
-        "SELECT 1 FROM information_schema.columns WHERE table_name = 'res_company' "
-        "AND column_name = 'retention_last_run'",
+        "SELECT 1 FROM information_schema.columns WHERE table_name = 'retention_run' "
+        "AND column_name = 'last_run'",
         dbname=DATABASE,
     )
     if not rows:
         return False
     return bool(
         server.execute(
-            "SELECT 1 FROM res_company WHERE retention_last_run IS NOT NULL",
+            "SELECT 1 FROM retention_run WHERE last_run IS NOT NULL",
             dbname=DATABASE,
         )
     )

@@ -114,16 +114,15 @@ def main(argv=None):
 
 def wait_for_run(connection, timeout):
     """Wait until the company's run has begun and ended (the daily job
-    stamps retention_last_attempt when it is done with the company)."""
+    stamps the run's last_attempt when it is done with the company)."""
     deadline = time.monotonic() + timeout
     with connection.cursor() as cr:
         while time.monotonic() < deadline:
             cr.execute(
-                "SELECT retention_last_attempt IS NOT NULL"
-                " AND retention_run_as_of IS NULL, retention_last_error"
-                " FROM res_company ORDER BY id LIMIT 1"
+                "SELECT last_attempt IS NOT NULL AND as_of IS NULL, last_error"
+                " FROM retention_run ORDER BY company_id LIMIT 1"
             )
-            done, error = cr.fetchone()
+            done, error = cr.fetchone() or (False, None)
             if error:
                 raise RuntimeError(f"the daily job failed: {error}")
             if done:

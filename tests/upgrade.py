@@ -96,6 +96,51 @@ MIGRATED = {
         "model_name": _JOBS_ON_COMPANY,
     },
 }
+# Company columns whose values a migration moved to another table: table ->
+# (new table, its column holding the row's id, {column: new column}). The
+# values must have arrived there (18.0.1.1.0: the nightly run's state in
+# retention_run, issue 23).
+MOVED = {
+    "res_company": (
+        "retention_run",
+        "company_id",
+        {
+            "retention_run_as_of": "as_of",
+            "retention_run_phase": "phase",
+            "retention_run_cursor": "cursor",
+            "retention_run_started": "started",
+            "retention_run_written": "written",
+            "retention_last_run": "last_run",
+            "retention_last_attempt": "last_attempt",
+            "retention_last_error": "last_error",
+            "retention_recompute_requested": "requested",
+            "retention_changed_until": "changed_until",
+            "retention_report_until": "report_until",
+            "retention_months_built": "months_built",
+            "retention_prediction_params": "prediction_params",
+            "retention_prediction_fitted_at": "prediction_fitted_at",
+            "retention_prediction_model": "prediction_model",
+            "retention_prediction_no_model": "prediction_no_model",
+            "retention_prediction_bgnbd_auc": "prediction_bgnbd_auc",
+            "retention_prediction_rhythm_auc": "prediction_rhythm_auc",
+        },
+    ),
+}
+
+
+def _values_in_res_partner(before):
+    """4c66b00: retention values in res_partner, no retention_partner_state."""
+    return "retention_partner_state" not in before["tables"]
+
+
+# Moved values a migration changes on purpose: (new table, new column) ->
+# (whether it does for the database snapshotted as ``before``, why).
+MOVED_CHANGED = {
+    ("retention_run", "last_run"): (
+        _values_in_res_partner,
+        "18.0.1.1.0: 4c66b00's next run is each company's first, asked for at once",
+    ),
+}
 # Models whose table is not named after them (noupdate records).
 TABLES = {
     "ir.actions.server": "ir_act_server",
@@ -274,10 +319,15 @@ def nightly(env):
     for _call in range(200):
         cron.method_direct_trigger()
         env.cr.commit()
-        if not hasattr(Company, "_retention_due"):
-            return  # 4c66b00: one call runs everything
         now = fields.Datetime.now()
-        if not any(company._retention_due(now) for company in Company.search([])):
+        if "retention.run" in env:  # 18.0.1.1.0: the run is a record of its own
+            runs = env["retention.run"]._of(Company.search([]))
+            due = any(run._due(now) for run in runs)
+        elif hasattr(Company, "_retention_due"):
+            due = any(company._retention_due(now) for company in Company.search([]))
+        else:
+            return  # 4c66b00: one call runs everything
+        if not due:
             return
     raise RuntimeError("the daily job did not end in 200 calls")
 
@@ -349,7 +399,9 @@ def next_run(env):
         "statuses": statuses,
         "jobs": sorted(env["ir.cron"].browse(jobs.mapped("res_id")).mapped("name")),
         "errors": {
-            c.id: c.retention_last_error for c in companies if c.retention_last_error
+            run.company_id.id: run.last_error
+            for run in env["retention.run"]._of(companies)
+            if run.last_error
         },
     }
 
@@ -495,9 +547,35 @@ def compare(before, after):
                     *MIGRATED.get(name, ()),
                 ),
             )
+    problems += _compare_moved(before, after)
     for key in ("orders", "customers"):
         if before[key] != after[key]:
             problems.append(f"{key}: {before[key]} before, {after[key]} after")
+    return problems
+
+
+def _compare_moved(before, after):
+    """Whether the values of MOVED arrived in their new place."""
+    problems = []
+    for table, (new_table, key, columns) in MOVED.items():
+        rows = after["tables"].get(new_table, {})
+        by_key = {row[key]: row for row in rows.values()}
+        for id_, row in before["tables"].get(table, {}).items():
+            new = by_key.get(row["id"])
+            if new is None:
+                problems.append(f"{new_table}: no row for {table} {id_}")
+                continue
+            for column, new_column in columns.items():
+                if column not in row:
+                    continue
+                changed_on_purpose = MOVED_CHANGED.get((new_table, new_column))
+                if changed_on_purpose and changed_on_purpose[0](before):
+                    continue
+                if new.get(new_column) != row[column]:
+                    problems.append(
+                        f"{table}.{column} -> {new_table}.{new_column}: row {id_}: "
+                        f"{row[column]!r} before, {new.get(new_column)!r} after"
+                    )
     return problems
 
 

@@ -13,3 +13,5 @@ from . import retention_call
 from . import mail_activity
 from . import retention_backtest
 from . import res_company_calibration
+from . import retention_run
+from . import res_company_run

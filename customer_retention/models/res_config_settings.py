@@ -79,14 +79,17 @@ class ResConfigSettings(models.TransientModel):
     retention_sms_winback_days = fields.Integer(
         related="company_id.retention_sms_winback_days", readonly=False
     )
-    retention_last_run = fields.Datetime(related="company_id.retention_last_run")
-    retention_last_error = fields.Text(related="company_id.retention_last_error")
+    # The nightly run's state (retention_run.py)
+    retention_last_run = fields.Datetime(related="company_id.retention_run_id.last_run")
+    retention_last_error = fields.Text(related="company_id.retention_run_id.last_error")
     retention_recompute_requested = fields.Boolean(
-        related="company_id.retention_recompute_requested"
+        related="company_id.retention_run_id.requested"
     )
-    retention_run_as_of = fields.Date(related="company_id.retention_run_as_of")
-    retention_run_phase = fields.Selection(related="company_id.retention_run_phase")
-    retention_run_written = fields.Integer(related="company_id.retention_run_written")
+    retention_run_as_of = fields.Date(related="company_id.retention_run_id.as_of")
+    retention_run_phase = fields.Selection(related="company_id.retention_run_id.phase")
+    retention_run_written = fields.Integer(
+        related="company_id.retention_run_id.written"
+    )
     retention_call_daily_cap = fields.Integer(
         related="company_id.retention_call_daily_cap", readonly=False
     )
@@ -127,11 +130,19 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.retention_predict_horizon_days", readonly=False
     )
     retention_prediction_summary = fields.Char(
-        related="company_id.retention_prediction_summary"
+        compute="_compute_retention_prediction_summary"
     )
     retention_prediction_fitted_at = fields.Datetime(
-        related="company_id.retention_prediction_fitted_at"
+        related="company_id.retention_run_id.prediction_fitted_at"
     )
+
+    def _compute_retention_prediction_summary(self):
+        for settings in self:
+            # sudo: the run's own summary, shown to Settings administrators
+            run = settings.company_id.sudo().retention_run_id
+            # A company without a run yet reads as one that never fitted.
+            run = run or run.new({"company_id": settings.company_id.id})
+            settings.retention_prediction_summary = run.prediction_summary
 
     def _compute_retention_pos_available(self):
         self.retention_pos_available = retention_sources.pos_installed(self.env)

@@ -400,7 +400,8 @@ class ResPartner(models.Model):
                 horizon_days=company._retention_prediction_horizon(),
             )
         by_partner = rows.set_index("partner_id").to_dict("index")
-        last_run = company.sudo().retention_last_run  # sudo: the run's own stamp
+        # sudo: the run's own stamp
+        last_run = company.sudo().retention_run_id.last_run
         for partner in self:
             row = by_partner.get(partner._origin.id, {})
             row["ticket_band"] = ticket_band(_python(row.get("avg_ticket")), company)

@@ -20,7 +20,7 @@ from odoo.exceptions import AccessError, UserError
 from ..engine import HORIZON_DAYS, NOT_CALIBRATED, RULES, backtest
 from ..engine.backtest import MIN_CUSTOMERS, MIN_GROUP_CUSTOMERS, own_thresholds
 from ..engine.predict import SAMPLE
-from . import retention_args, retention_store
+from . import retention_args, retention_jobs, retention_store
 
 _logger = logging.getLogger(__name__)
 
@@ -418,28 +418,30 @@ class RetentionBacktest(models.Model):
     def _cron_backtest(self):
         """Monthly job: back-test each company with customers as of its
         today, store it and keep its calibration, one company per call,
-        committed after each like the daily job. A company that fails is
+        committed after each (retention_jobs). A company that fails is
         logged and skipped until next month; the others go on."""
-        due = self._due_companies()
-        committing = not retention_store.testing()
-        for company in due[:1]:
-            now = fields.Datetime.now()
-            try:
-                with retention_store.isolated(self.env.cr, committing):
-                    self._run(
-                        company,
-                        company._retention_today(),
-                        self._horizon(company, None),
-                    )
-            except Exception:  # noqa: BLE001 (one company's failure must not stop the others)
-                _logger.exception(
-                    "Customer retention back-test of %s failed", company.name
-                )
+        now = fields.Datetime.now()
+
+        def work(company, budget):
+            self._run(company, company._retention_today(), self._horizon(company, None))
+            attempted(company)
+            return retention_jobs.Progress()
+
+        def failed(company, error):
+            _logger.exception("Customer retention back-test of %s failed", company.name)
+            attempted(company)
+
+        def attempted(company):
             # sudo: the monthly job's own watermark on the company
             company.sudo().retention_backtest_attempt = now
-            self.env["ir.cron"]._notify_progress(done=1, remaining=len(due) - 1)
-            return
-        self.env["ir.cron"]._notify_progress(done=0, remaining=0)
+
+        retention_jobs.call(
+            self.env,
+            "customer_retention.ir_cron_retention_backtest",
+            self._due_companies(),
+            work,
+            failed,
+        )
 
 
 class RetentionBacktestLine(models.AbstractModel):

@@ -22,7 +22,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
 from ..engine import STATUSES
-from . import retention_args, retention_store
+from . import retention_args, retention_jobs
 
 _logger = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ class RetentionCall(models.Model):
         )
         self.env.flush_all()
         if not self._plan_lock(company):
-            raise UserError(
+            raise retention_jobs.RetentionBusyError(
                 self.env._(
                     "Win-back calls of %(company)s are being planned right now: try "
                     "again in a moment.",
@@ -612,44 +612,44 @@ class RetentionCall(models.Model):
         """Plan the win-back calls of the companies that plan them every
         night, once their nightly run has ended (the run triggers this job;
         it also runs daily in case a trigger was lost). One company and at
-        most PLAN_BATCH plans per call, committed; Odoo's runner calls again
-        while work remains. A company that fails is logged and retried after
-        its next run; the others go on."""
-        companies = self.env["res.company"].search(
+        most PLAN_BATCH plans per call, committed (retention_jobs). A company
+        that fails is logged and retried after its next run; the others go
+        on; one whose calls are being planned by someone else comes a minute
+        later."""
+        runs = self.env["retention.run"].search(
             [
-                ("retention_call_plan_auto", "=", True),
-                ("retention_last_run", "!=", False),
-                ("retention_run_as_of", "=", False),
-            ],
-            order="id",
+                ("company_id.retention_call_plan_auto", "=", True),
+                ("last_run", "!=", False),
+                ("as_of", "=", False),
+            ]
         )
-        due = companies.filtered(
+        due = runs.company_id.sorted("id").filtered(
             lambda company: not company.retention_calls_planned_at
-            or company.retention_calls_planned_at < company.retention_last_run
+            or company.retention_calls_planned_at < company.retention_run_id.last_run
         )
-        committing = not retention_store.testing()
-        for index, company in enumerate(due):
-            counts = {"planned": 0, "remaining": 0}
-            try:
-                with retention_store.isolated(self.env.cr, committing):
-                    counts = company._retention_plan_calls()
-            except UserError:
-                # Another planning of the company is running: a minute later.
-                self.env.ref(
-                    "customer_retention.ir_cron_retention_plan_calls"
-                )._trigger(fields.Datetime.now() + timedelta(minutes=1))
-                continue
-            except Exception:  # noqa: BLE001 (one company's failure must not stop the others)
-                _logger.exception("Win-back calls of %s: planning failed", company.name)
+
+        def work(company, budget):
+            counts = company._retention_plan_calls()
             if not counts["remaining"]:
-                # sudo: the job's own stamp on the company
-                company.sudo().retention_calls_planned_at = fields.Datetime.now()
-            self.env["ir.cron"]._notify_progress(
-                done=counts["planned"],
-                remaining=len(due) - index - 1 + counts["remaining"],
-            )
-            return
-        self.env["ir.cron"]._notify_progress(done=0, remaining=0)
+                planned(company)
+            return retention_jobs.Progress(counts["planned"], counts["remaining"])
+
+        def failed(company, error):
+            _logger.exception("Win-back calls of %s: planning failed", company.name)
+            planned(company)
+
+        def planned(company):
+            # sudo: the job's own stamp on the company
+            company.sudo().retention_calls_planned_at = fields.Datetime.now()
+
+        retention_jobs.call(
+            self.env,
+            "customer_retention.ir_cron_retention_plan_calls",
+            due,
+            work,
+            failed,
+            busy_retry=timedelta(minutes=1),
+        )
 
     @api.model
     def _set_contact_block(self, partners, block):

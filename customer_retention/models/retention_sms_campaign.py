@@ -16,13 +16,15 @@ from ..engine import (
     winback_figures,
 )
 from ..engine.winback import in_quiet_hours, is_measured
-from . import retention_store
+from . import retention_jobs, retention_store
 
 _logger = logging.getLogger(__name__)
 
 # Campaigns one click of Measure now measures (each reads the purchases of
 # its customers, at most the wizard's MAX_QUEUED and their control group).
 MEASURE_MAX_CAMPAIGNS = 10
+# The daily measurement leaves a campaign it tried this recently alone.
+MEASURE_SLACK = timedelta(hours=12)
 
 SKIP_REASON_SELECTION = [
     ("archived", "Archived"),
@@ -157,6 +159,13 @@ class RetentionSmsCampaign(models.Model):
         "Measured Until", compute="_compute_measure_end", store=True
     )
     measured_at = fields.Datetime("Figures Updated", readonly=True)
+    measure_attempt = fields.Datetime(
+        "Last Measurement Attempt",
+        readonly=True,
+        copy=False,
+        help="When the daily measurement last tried this campaign, successfully or "
+        "not.",
+    )
     won_count = fields.Integer(
         "Won Back", readonly=True, help="Texted customers who ordered after the SMS."
     )
@@ -341,46 +350,49 @@ class RetentionSmsCampaign(models.Model):
     @api.model
     def _cron_release_held(self, batch_size=500):
         """Release held campaigns whose company's quiet hours are over, one
-        batch of customers per call; the cron runner commits between batches,
-        so an interruption resumes where it stopped, without duplicates. A
+        batch of customers per call, committed (retention_jobs), so an
+        interruption resumes where it stopped, without duplicates. A
         campaign that cannot be queued is logged, marked failed with its
         error, and the others go on."""
         Line = self.env["retention.sms.campaign.line"]
-        committing = not retention_store.testing()
-        for campaign in self.search([("state", "=", "held")], order="date, id"):
-            if self._quiet_until(campaign.company_id):
-                continue
-            try:
-                with retention_store.isolated(self.env.cr, committing):
-                    # Queued and marked in the same transaction: a run cut short
-                    # leaves both or neither, so a retry never texts twice.
-                    lines = Line.search(
-                        campaign._held_lines_domain(), limit=batch_size, order="id"
-                    )
-                    if lines:
-                        campaign._send_lines(lines)
-                    if not Line.search_count(campaign._held_lines_domain()):
-                        campaign.write(
-                            {"state": "queued", "queued_date": fields.Datetime.now()}
-                        )
-                        _logger.info(
-                            "Win-back SMS campaign %s released after the quiet hours",
-                            campaign.id,
-                        )
-            except Exception as error:  # noqa: BLE001 (one campaign's failure must not block the others)
-                _logger.exception(
-                    "Win-back SMS campaign %s could not be released", campaign.id
-                )
-                campaign.write(
-                    {"state": "failed", "error": f"{type(error).__name__}: {error}"}
-                )
-                lines = Line
-            held_left = Line.search_count(
-                [("sms_state", "=", "held"), ("campaign_id.state", "=", "held")]
+        due = self.search([("state", "=", "held")], order="date, id").filtered(
+            lambda campaign: not self._quiet_until(campaign.company_id)
+        )
+
+        def work(campaign, budget):
+            # Queued and marked in the same transaction: a run cut short
+            # leaves both or neither, so a retry never texts twice.
+            lines = Line.search(
+                campaign._held_lines_domain(), limit=batch_size, order="id"
             )
-            self.env["ir.cron"]._notify_progress(done=len(lines), remaining=held_left)
-            return
-        self.env["ir.cron"]._notify_progress(done=0, remaining=0)
+            if lines:
+                campaign._send_lines(lines)
+            left = Line.search_count(campaign._held_lines_domain())
+            if not left:
+                campaign.write(
+                    {"state": "queued", "queued_date": fields.Datetime.now()}
+                )
+                _logger.info(
+                    "Win-back SMS campaign %s released after the quiet hours",
+                    campaign.id,
+                )
+            return retention_jobs.Progress(len(lines), left)
+
+        def failed(campaign, error):
+            _logger.exception(
+                "Win-back SMS campaign %s could not be released", campaign.id
+            )
+            campaign.write(
+                {"state": "failed", "error": f"{type(error).__name__}: {error}"}
+            )
+
+        retention_jobs.call(
+            self.env,
+            "customer_retention.ir_cron_retention_sms_release",
+            due,
+            work,
+            failed,
+        )
 
     # ------------------------------------------------------------
     # Win-back measurement
@@ -469,21 +481,42 @@ class RetentionSmsCampaign(models.Model):
     @api.model
     def _cron_measure(self):
         """Daily: refresh the figures of the campaigns still inside their
-        window, and close those whose window has just ended. Each campaign is
-        measured and committed on its own: one that fails is logged and
-        measured again the next day, the others go on."""
-        campaigns = self.search(
-            [("state", "=", "queued"), ("queued_date", "!=", False)]
+        window, and close those whose window has just ended, one campaign
+        per call, committed (retention_jobs). One that fails is logged and
+        measured again the next day; the others go on."""
+        now = fields.Datetime.now()
+        due = self.search(
+            [
+                ("state", "=", "queued"),
+                ("queued_date", "!=", False),
+                "|",
+                ("measure_attempt", "=", False),
+                ("measure_attempt", "<", now - MEASURE_SLACK),
+            ],
+            order="id",
         )
-        committing = not retention_store.testing()
-        for campaign in campaigns:
-            try:
-                with retention_store.isolated(self.env.cr, committing):
-                    campaign._measure()
-            except Exception:  # noqa: BLE001 (one campaign must not stop the others)
-                _logger.exception(
-                    "Win-back SMS campaign %s could not be measured", campaign.id
-                )
+
+        def work(campaign, budget):
+            campaign._measure()
+            attempted(campaign)
+            return retention_jobs.Progress()
+
+        def failed(campaign, error):
+            _logger.exception(
+                "Win-back SMS campaign %s could not be measured", campaign.id
+            )
+            attempted(campaign)
+
+        def attempted(campaign):
+            campaign.measure_attempt = now
+
+        retention_jobs.call(
+            self.env,
+            "customer_retention.ir_cron_retention_sms_measure",
+            due,
+            work,
+            failed,
+        )
 
     def action_measure(self):
         """The "Measure now" button, for everyone who sees the campaign."""

@@ -192,33 +192,11 @@ def testing():
     return getattr(threading.current_thread(), "testing", False)
 
 
-@contextlib.contextmanager
-def isolated(cr, committing):
-    """One unit of work of a cron whose failure undoes only itself: with
-    ``committing`` (a real cron) what came before is committed first and a
-    failure is rolled back; otherwise (tests, whose cursor may not commit)
-    the unit runs in a savepoint."""
-    if not committing:
-        with cr.savepoint():
-            yield
-        return
-    # A cron's unit of work: what came before is kept whatever happens to
-    # this one (the crons' own isolation; never called in a request).
-    cr.commit()  # pylint: disable=invalid-commit
-    try:
-        yield
-    except Exception:
-        cr.rollback()
-        raise
-
-
 # write_date is the start of the writing transaction: an order whose
 # transaction began before an extract and committed after it has an older
 # write_date than the extract, yet the extract did not see it. The changed
 # customers are therefore looked up from this long before the last run.
 CHANGE_OVERLAP = timedelta(hours=1)
-# A company updated by the hourly job this recently is not due again.
-HOURLY_SLACK = timedelta(minutes=30)
 # A recompute asked for from the web client or RPC waits this many seconds
 # for another one of the company to end, then gives a clear error.
 UI_LOCK_WAIT = 5
@@ -238,14 +216,6 @@ CHUNK_CUSTOMERS = 50_000
 # year, per salesperson and category) and reconstructs three years of month
 # ends; half a chunk of the recompute stays within a call's budget.
 CHUNK_HISTORY = 25_000
-# Wall seconds one call of the daily job works before it hands the rest to
-# a new call: a unit of work of a cron worker must end within Odoo's
-# limit_time_real (120 s by default) and limit_time_cpu (60 s).
-CRON_BUDGET = 20
-# The daily job waits this many seconds for another recompute of a company
-# to end, then comes back this much later.
-CRON_LOCK_WAIT = 10
-BUSY_RETRY = timedelta(minutes=5)
 
 
 def documents_exceed(company, bound):

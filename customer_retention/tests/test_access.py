@@ -7,11 +7,9 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from odoo.addons.customer_retention.models import retention_store
-from odoo.addons.customer_retention.models.res_company import (
-    ResCompany,
-    RetentionBusyError,
-)
 from odoo.addons.customer_retention.models.res_partner import RETENTION_FIELDS
+from odoo.addons.customer_retention.models.retention_jobs import RetentionBusyError
+from odoo.addons.customer_retention.models.retention_run import RetentionRun
 
 from .common import AS_OF, RetentionCase
 from .test_cron import lock_held_elsewhere
@@ -131,18 +129,16 @@ class TestAccess(RetentionCase):
         company_fields = [
             name for name in self.env["res.company"]._fields if "retention" in name
         ]
-        self.assertGreater(len(company_fields), 40)
+        self.assertGreater(len(company_fields), 35)
         for name in company_fields:
             self.assertTrue(
                 self.env["res.company"]._fields[name].groups, f"{name} has no groups"
             )
         for user, fname in (
-            (self.portal, "retention_last_error"),
-            (self.employee, "retention_last_error"),
-            (self.employee, "retention_prediction_params"),
+            (self.portal, "retention_run_id"),
+            (self.employee, "retention_run_id"),
             (self.employee, "retention_calibrated_groups"),
-            (self.employee, "retention_run_cursor"),
-            (self.employee, "retention_prediction_bgnbd_auc"),
+            (self.employee, "retention_threshold_mode"),
         ):
             company = self.company.with_user(user)
             with self.assertRaises(AccessError, msg=f"{user.login}: {fname}"):
@@ -159,6 +155,37 @@ class TestAccess(RetentionCase):
             self.assertTrue(
                 self.company.with_user(user).read(["retention_lookback_days"])
             )
+        # The run's state (its error text, its position, the outlook's
+        # parameters) is a record of its own, for the same users.
+        run = self.company._retention_run()
+        Run = self.env["retention.run"]
+        for user, fname in (
+            (self.portal, "last_error"),
+            (self.employee, "last_error"),
+            (self.employee, "prediction_params"),
+            (self.employee, "cursor"),
+            (self.employee, "prediction_bgnbd_auc"),
+        ):
+            with self.assertRaises(AccessError, msg=f"{user.login}: {fname}"):
+                run.with_user(user).read([fname])
+            with self.assertRaises(AccessError, msg=f"{user.login}: {fname}"):
+                Run.with_user(user).search_read([], [fname])
+        for user in (self.rep, admin):
+            self.assertTrue(run.with_user(user).read(["last_error", "cursor"]))
+        # Of their own companies only.
+        run_b = self.company_b._retention_run()
+        for user in (self.rep, admin):
+            self.assertEqual(Run.with_user(user).search([]), run, user.login)
+            with self.assertRaises(AccessError, msg=user.login):
+                run_b.with_user(user).read(["last_error"])
+        # Nobody but the run writes it.
+        for user in (self.rep, self.manager_a, admin):
+            with self.assertRaises(AccessError, msg=user.login):
+                run.with_user(user).write({"last_error": "forged"})
+            with self.assertRaises(AccessError, msg=user.login):
+                Run.with_user(user).create({"company_id": self.company_b.id})
+            with self.assertRaises(AccessError, msg=user.login):
+                run.with_user(user).unlink()
 
     def test_manager_recomputes_only_own_companies(self):
         # A manager of the main company back-tests as of 2025-05-15: the main
@@ -219,7 +246,7 @@ class TestAccess(RetentionCase):
             raise ZeroDivisionError("bad data")
 
         with (
-            patch.object(ResCompany, "_retention_recompute_locked", broken),
+            patch.object(RetentionRun, "_recompute_locked", broken),
             self.assertRaises(ZeroDivisionError),
             self.env.cr.savepoint(),
         ):

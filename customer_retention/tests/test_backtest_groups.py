@@ -174,7 +174,7 @@ class TestBacktestPeerGroups(RetentionCase):
         self.assertEqual(statuses["left_long_ago"], {"at_risk"})  # 300 days
         self.assertEqual(statuses["gappy"], {"active"})
         self.assertEqual(statuses["regular"], {"active"})
-        self.assertTrue(company.retention_months_built)
+        self.assertTrue(company._retention_run().months_built)
         # Fixed mode: 30 days for everybody.
         company.retention_threshold_mode = "fixed"
         self.recompute()

@@ -12,6 +12,7 @@ the customer; her orders were sold by Olek), Edward 160 (nobody sells to him).
 Steady orders every 10 days and stays active."""
 
 from datetime import date, datetime, time, timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
@@ -162,6 +163,40 @@ class TestCallPlan(CallPlanCase):
             self.company.retention_calls_planned_at,
             datetime.combine(AS_OF, time(12, 0)),
         )
+
+    def test_the_nightly_job_tells_busy_from_failed(self):
+        # Another planning of the company holds its lock: the job comes back
+        # a minute later, nothing is marked. Any other error, a UserError
+        # too, is a failure: logged, and the company waits for its next run.
+        self.company.retention_call_plan_auto = True
+        self._two_runs()
+        plan_cron = self.env.ref("customer_retention.ir_cron_retention_plan_calls")
+        triggers = self.env["ir.cron.trigger"].sudo()
+        Call = type(self.env["retention.call"])
+        with (
+            freeze_time(datetime.combine(AS_OF, time(12, 0))),
+            patch.object(Call, "_plan_lock", return_value=False),
+        ):
+            before = triggers.search([("cron_id", "=", plan_cron.id)])
+            self.env["retention.call"]._cron_plan()
+            retry = triggers.search(
+                [("cron_id", "=", plan_cron.id), ("id", "not in", before.ids)]
+            )
+        self.assertEqual(
+            retry.mapped("call_at"), [datetime.combine(AS_OF, time(12, 1))]
+        )
+        self.assertFalse(self.company.retention_calls_planned_at)
+        self.assertFalse(self._calls())
+        with (
+            freeze_time(datetime.combine(AS_OF, time(12, 0))),
+            patch.object(Call, "_new_at_risk", side_effect=UserError("bad data")),
+            self.assertLogs(
+                "odoo.addons.customer_retention.models.retention_call", "ERROR"
+            ),
+        ):
+            self.env["retention.call"]._cron_plan()
+        self.assertTrue(self.company.retention_calls_planned_at)
+        self.assertFalse(self._calls())
 
     def test_companies_without_the_option_are_not_planned(self):
         self._two_runs()

@@ -7,7 +7,7 @@ from freezegun import freeze_time
 from odoo.tests import tagged
 
 from odoo.addons.customer_retention.models import retention_store
-from odoo.addons.customer_retention.models.res_company import _NOTHING_DONE
+from odoo.addons.customer_retention.models.retention_run import NOTHING_DONE
 
 from .common import AS_OF, RetentionCase
 from .test_cron import Killed
@@ -46,6 +46,7 @@ class TestChunkedRun(RetentionCase):
         driver = cls._customer("Fleet Driver", parent_id=cls.fleet.id)
         cls._order(driver, day - timedelta(days=20), 100)
         cls.customers = cls.tipping | cls.steady | cls.gone | cls.fleet
+        cls.company_run = cls.company._retention_run()
 
     def step(self, as_of=AS_OF):
         """One call of the daily job on the company, in its own transaction
@@ -55,7 +56,7 @@ class TestChunkedRun(RetentionCase):
 
     def run_night(self, as_of=AS_OF):
         """The daily job's calls until the run ends; its figures."""
-        stats = dict(_NOTHING_DONE)
+        stats = dict(NOTHING_DONE)
         while True:
             with self.env.cr.savepoint():
                 if self.company._retention_run_step(3600, stats=stats, as_of=as_of):
@@ -65,12 +66,12 @@ class TestChunkedRun(RetentionCase):
         chunk_of_one = patch.object(retention_store, "CHUNK_CUSTOMERS", 1)
         with chunk_of_one:
             # The chunks up to Steady's, one per call.
-            while (
-                self.company.retention_run_phase,
-                self.company.retention_run_cursor,
-            ) != ("compute", self.steady.id):
+            while (self.company_run.phase, self.company_run.cursor) != (
+                "compute",
+                self.steady.id,
+            ):
                 self.assertFalse(self.step())
-            self.assertEqual(self.company.retention_run_as_of, AS_OF)
+            self.assertEqual(self.company_run.as_of, AS_OF)
             self.assertRetention(self.tipping, status="active")
             self.assertRetention(self.steady, status="active")
             self.assertFalse(self.gone.with_company(self.company).retention_status)
@@ -80,7 +81,7 @@ class TestChunkedRun(RetentionCase):
                 self.assertRaises(Killed),
             ):
                 self.step()
-            self.assertEqual(self.company.retention_run_cursor, self.steady.id)
+            self.assertEqual(self.company_run.cursor, self.steady.id)
             self.assertFalse(self.gone.with_company(self.company).retention_status)
             # The next call resumes with Gone's chunk, not at the start.
             chunks = []
@@ -88,7 +89,7 @@ class TestChunkedRun(RetentionCase):
 
             def spy(company, as_of, **kwargs):
                 # (Retention Analysis reads the chunks again in its own phase.)
-                if company.retention_run_phase == "compute":
+                if self.company_run.phase == "compute":
                     chunks.append(kwargs.get("chunk"))
                 return original(company, as_of, **kwargs)
 
@@ -99,47 +100,47 @@ class TestChunkedRun(RetentionCase):
         self.assertTrue(all(chunk[0] >= self.steady.id for chunk in chunks))
         self.assertRetention(self.gone, status="lost")
         self.assertRetention(self.fleet, status="new", visit_count=1)
-        self.assertFalse(self.company.retention_run_as_of)
-        self.assertEqual(self.company.retention_last_run.date(), AS_OF)
+        self.assertFalse(self.company_run.as_of)
+        self.assertEqual(self.company_run.last_run.date(), AS_OF)
 
     def test_a_run_that_fails_is_dropped_until_tomorrow(self):
         # Bad data breaks the second chunk: the daily job marks the error and
         # drops the run, instead of resuming it in a loop all day.
         with patch.object(retention_store, "CHUNK_CUSTOMERS", 1):
             self.step()
-        self.assertEqual(self.company.retention_run_as_of, AS_OF)
+        self.assertEqual(self.company_run.as_of, AS_OF)
         with (
             patch.object(
                 retention_store, "write_metrics", side_effect=ZeroDivisionError("bad")
             ),
             self.assertLogs(
-                "odoo.addons.customer_retention.models.res_company", "ERROR"
+                "odoo.addons.customer_retention.models.retention_run", "ERROR"
             ),
         ):
             self.env["res.company"]._cron_retention_recompute()
-        self.assertFalse(self.company.retention_run_as_of)
-        self.assertEqual(self.company.retention_last_error, "ZeroDivisionError: bad")
-        self.assertFalse(self.company._retention_due(datetime.now()))
+        self.assertFalse(self.company_run.as_of)
+        self.assertEqual(self.company_run.last_error, "ZeroDivisionError: bad")
+        self.assertFalse(self.company_run._due(datetime.now()))
 
     def test_a_run_left_over_from_yesterday_starts_again(self):
         with patch.object(retention_store, "CHUNK_CUSTOMERS", 1):
             self.step(AS_OF - timedelta(days=1))
-        self.assertEqual(self.company.retention_run_as_of, AS_OF - timedelta(days=1))
+        self.assertEqual(self.company_run.as_of, AS_OF - timedelta(days=1))
         self.run_night()
-        self.assertEqual(self.company.retention_run_as_of, False)
-        self.assertEqual(self.company.retention_last_run.date(), AS_OF)
+        self.assertEqual(self.company_run.as_of, False)
+        self.assertEqual(self.company_run.last_run.date(), AS_OF)
         self.assertRetention(self.tipping, status="active", days_since_last=45)
 
     def test_the_second_night_writes_only_what_changed(self):
         first = self.run_night()
         self.assertEqual(first["written"], len(self.customers))
-        self.assertEqual(self.company.retention_run_written, len(self.customers))
+        self.assertEqual(self.company_run.written, len(self.customers))
         changed_at = {partner: self._changed_at(partner) for partner in self.customers}
         # The next day, nothing new: only Tipping Point tips over (46 > 45).
         with self._clock(AS_OF + timedelta(days=1)):
             second = self.run_night(AS_OF + timedelta(days=1))
             self.assertEqual(second["written"], 1)
-            self.assertEqual(self.company.retention_run_written, 1)
+            self.assertEqual(self.company_run.written, 1)
             self.assertRetention(
                 self.tipping, status="at_risk", alert="at_risk", days_since_last=46
             )

@@ -8,8 +8,8 @@ from freezegun import freeze_time
 from odoo import fields, sql_db
 from odoo.tests import new_test_user, tagged
 
-from odoo.addons.customer_retention.models import retention_store
-from odoo.addons.customer_retention.models.res_company import ResCompany
+from odoo.addons.customer_retention.models import retention_jobs, retention_store
+from odoo.addons.customer_retention.models.retention_run import RetentionRun
 
 from .common import RetentionCase
 
@@ -54,12 +54,8 @@ class TestCron(RetentionCase):
             "customer_retention.ir_cron_retention_recompute_changed"
         )
         cls.company_b = cls.env["res.company"].create({"name": "Branch B"})
-        cls.env["res.company"].search([]).write(
-            {
-                "retention_last_run": False,
-                "retention_last_attempt": False,
-                "retention_changed_until": False,
-            }
+        cls.env["retention.run"]._of(cls.env["res.company"].search([])).write(
+            {"last_run": False, "last_attempt": False, "changed_until": False}
         )
         today = fields.Date.context_today(cls.env["res.partner"])
         cls.customer = cls._customer("Cron Customer")
@@ -93,13 +89,16 @@ class TestCron(RetentionCase):
                 return batches
         raise AssertionError(f"{cron.name} never ends")
 
-    def spy(self, method="_retention_run_step"):
+    def spy(self, method="_step"):
         return patch.object(
-            ResCompany,
+            RetentionRun,
             method,
             autospec=True,
-            side_effect=getattr(ResCompany, method),
+            side_effect=getattr(RetentionRun, method),
         )
+
+    def run_of(self, company):
+        return company._retention_run()
 
     def test_cron_is_daily(self):
         self.assertEqual(
@@ -110,11 +109,12 @@ class TestCron(RetentionCase):
 
     def test_interrupted_run_resumes(self):
         companies = self.env["res.company"].search([], order="id")
-        self.assertEqual(self.run_batch(), (1, 0))
+        # One company per call; the others remain.
+        self.assertEqual(self.run_batch(), (1, len(companies) - 1))
         first = companies[0]
-        self.assertTrue(first.retention_last_run)
+        self.assertTrue(self.run_of(first).last_run)
 
-        with patch.object(ResCompany, "_retention_run_step", side_effect=Killed):
+        with patch.object(RetentionRun, "_step", side_effect=Killed):
             with self.assertRaises(Killed), self.env.cr.savepoint():
                 self.run_batch()
         # The finished company kept its values, the interrupted one has none yet.
@@ -125,7 +125,8 @@ class TestCron(RetentionCase):
             batches = self.run_until_done()
         # Every remaining company exactly once, the first one not again.
         self.assertEqual(
-            [call.args[0] for call in spy.call_args_list], list(companies[1:])
+            [call.args[0].company_id for call in spy.call_args_list],
+            list(companies[1:]),
         )
         self.assertEqual(batches[-1], (1, 0))
         # Its only visit, 40 days ago, is its first: a new customer there.
@@ -138,23 +139,23 @@ class TestCron(RetentionCase):
     def test_failing_company_is_logged_marked_and_skipped(self):
         # Branch B's recompute breaks (bad data, a bug): it is marked with its
         # error and the other companies are recomputed all the same.
-        original = ResCompany._retention_run_step
+        original = RetentionRun._step
 
-        def broken_for_b(company, *args, **kwargs):
-            if company == self.company_b:
+        def broken_for_b(run, *args, **kwargs):
+            if run.company_id == self.company_b:
                 raise ZeroDivisionError("division by zero")
-            return original(company, *args, **kwargs)
+            return original(run, *args, **kwargs)
 
         companies = self.env["res.company"].search([])
         with (
             patch.object(
-                ResCompany,
-                "_retention_run_step",
+                RetentionRun,
+                "_step",
                 autospec=True,
                 side_effect=broken_for_b,
             ),
             self.assertLogs(
-                "odoo.addons.customer_retention.models.res_company", "ERROR"
+                "odoo.addons.customer_retention.models.retention_run", "ERROR"
             ) as logs,
         ):
             batches = self.run_until_done()
@@ -164,12 +165,11 @@ class TestCron(RetentionCase):
             "one call per company, the failing one included",
         )
         self.assertIn("Branch B failed", logs.output[0])
-        self.assertEqual(
-            self.company_b.retention_last_error, "ZeroDivisionError: division by zero"
-        )
-        self.assertTrue(self.company_b.retention_last_attempt)
-        self.assertFalse(self.company_b.retention_last_run)
-        self.assertFalse(self.company.retention_last_error)
+        run_b = self.run_of(self.company_b)
+        self.assertEqual(run_b.last_error, "ZeroDivisionError: division by zero")
+        self.assertTrue(run_b.last_attempt)
+        self.assertFalse(run_b.last_run)
+        self.assertFalse(self.run_of(self.company).last_error)
         self.assertEqual(
             self.customer.with_company(self.company).retention_visit_count, 1
         )
@@ -177,7 +177,7 @@ class TestCron(RetentionCase):
         self.assertEqual(self.run_batch(), (0, 0))
         self.company_b._retention_request_recompute()
         self.assertEqual(self.run_batch(), (1, 0))
-        self.assertFalse(self.company_b.retention_last_error)
+        self.assertFalse(run_b.last_error)
         self.assertEqual(
             self.customer.with_company(self.company_b).retention_status, "new"
         )
@@ -187,9 +187,8 @@ class TestCron(RetentionCase):
         # 21:00 of the previous local day, in Sao Paulo (UTC-3) 23:00, in
         # Warsaw (UTC+1) 03:00, in Tokyo (UTC+9) 11:00 of the same day: each
         # company is recomputed exactly once every night, four nights running.
-        self.env["res.company"].search(
-            [("id", "!=", self.company.id)]
-        ).retention_last_attempt = datetime(2030, 1, 1)
+        others = self.env["res.company"].search([("id", "!=", self.company.id)])
+        self.env["retention.run"]._of(others).last_attempt = datetime(2030, 1, 1)
         for tz in (
             "America/New_York",
             "America/Sao_Paulo",
@@ -197,9 +196,7 @@ class TestCron(RetentionCase):
             "Asia/Tokyo",
         ):
             self.company.partner_id.tz = tz
-            self.company.write(
-                {"retention_last_run": False, "retention_last_attempt": False}
-            )
+            self.run_of(self.company).write({"last_run": False, "last_attempt": False})
             runs = []
             for night in range(4):
                 with freeze_time(datetime(2026, 1, 5 + night, 2, 0)), self.spy() as spy:
@@ -212,16 +209,16 @@ class TestCron(RetentionCase):
     def test_busy_company_is_retried_later(self):
         # Another worker holds Branch B's recompute: the job waits briefly,
         # leaves B for later without an error, and comes back in 5 minutes.
-        self.env["res.company"].search(
-            [("id", "not in", self.company_b.ids)]
-        ).retention_last_attempt = fields.Datetime.now()
+        others = self.env["res.company"].search([("id", "not in", self.company_b.ids)])
+        self.env["retention.run"]._of(others).last_attempt = fields.Datetime.now()
         with (
             lock_held_elsewhere(self.env.cr, self.company_b),
-            patch.object(retention_store, "CRON_LOCK_WAIT", 0),
+            patch.object(retention_jobs, "CRON_LOCK_WAIT", 0),
         ):
             self.assertEqual(self.run_batch(), (0, 0))
-        self.assertFalse(self.company_b.retention_last_attempt)
-        self.assertFalse(self.company_b.retention_last_error)
+        run_b = self.run_of(self.company_b)
+        self.assertFalse(run_b.last_attempt)
+        self.assertFalse(run_b.last_error)
         triggers = (
             self.env["ir.cron.trigger"].sudo().search([("cron_id", "=", self.cron.id)])
         )
@@ -229,7 +226,36 @@ class TestCron(RetentionCase):
             triggers.filtered(lambda trigger: trigger.call_at > fields.Datetime.now())
         )
         self.assertEqual(self.run_batch(), (1, 0))
-        self.assertTrue(self.company_b.retention_last_run)
+        self.assertTrue(run_b.last_run)
+
+    def test_a_spent_unit_of_work_goes_on_in_a_new_one(self):
+        # Odoo's runner calls a job again in the same unit of work while it
+        # reports work remaining, and a multi-worker server kills a unit past
+        # its limits (retention_jobs). Once the unit's budget is spent, the
+        # job reports nothing more to it and triggers itself: the rest of the
+        # run comes as a new unit of work, chunk by chunk.
+        triggers = self.env["ir.cron.trigger"].sudo()
+        with patch.object(retention_jobs, "CRON_BUDGET", 0):
+            before = triggers.search([("cron_id", "=", self.cron.id)])
+            self.assertEqual(self.run_batch(), (1, 0))
+            self.assertTrue(self.run_of(self.company).as_of, "a run in progress")
+            self.assertTrue(
+                triggers.search(
+                    [
+                        ("cron_id", "=", self.cron.id),
+                        ("id", "not in", before.ids),
+                        ("call_at", "<=", fields.Datetime.now()),
+                    ]
+                )
+            )
+            batches = self.run_until_done()
+        self.assertEqual({remaining for _done, remaining in batches}, {0})
+        self.assertGreater(len(batches), len(self.env["res.company"].search([])))
+        self.assertFalse(self.run_of(self.company).as_of)
+        self.assertTrue(self.run_of(self.company).last_run)
+        self.assertEqual(
+            self.customer.with_company(self.company_b).retention_status, "new"
+        )
 
     def test_settings_button_hands_the_recompute_to_the_cron(self):
         # The administrator's "Recompute now" returns at once; the job does
@@ -247,7 +273,7 @@ class TestCron(RetentionCase):
             action = settings.action_retention_recompute()
         self.assertFalse(spy.called, "nothing is recomputed inside the request")
         self.assertEqual(action["params"]["type"], "success")
-        self.assertTrue(self.company.retention_recompute_requested)
+        self.assertTrue(self.run_of(self.company).requested)
         self.assertEqual(
             self.customer.with_company(self.company).retention_visit_count, 1
         )
@@ -256,8 +282,8 @@ class TestCron(RetentionCase):
         )
         with self.spy() as spy:
             self.assertEqual(self.run_batch(), (1, 0))
-        self.assertEqual(spy.call_args_list[0].args[0], self.company)
-        self.assertFalse(self.company.retention_recompute_requested)
+        self.assertEqual(spy.call_args_list[0].args[0].company_id, self.company)
+        self.assertFalse(self.run_of(self.company).requested)
         self.assertEqual(
             self.customer.with_company(self.company).retention_visit_count, 2
         )
@@ -274,8 +300,7 @@ class TestCron(RetentionCase):
         with its start: set the stamps explicitly."""
         self.env.flush_all()
         self.env.cr.execute(
-            "UPDATE res_company SET retention_last_run = %s, retention_changed_until = "
-            "%s",
+            "UPDATE retention_run SET last_run = %s, changed_until = %s",
             [night, night],
         )
         self.env.cr.execute(
@@ -299,9 +324,9 @@ class TestCron(RetentionCase):
         new_order = self._order(self.customer, today - timedelta(days=5), 100)
         night = fields.Datetime.now().replace(microsecond=0) - timedelta(hours=1)
         self._date_orders(night, new_order, overlap=-timedelta(minutes=30))
-        self.company_b.retention_last_run = False
-        computed = self.env["res.company"].search([("retention_last_run", "!=", False)])
-        with self.spy("_retention_recompute") as recompute:
+        self.run_of(self.company_b).last_run = False
+        computed = self.env["retention.run"].search([("last_run", "!=", False)])
+        with self.spy("_recompute") as recompute:
             batches = self.run_until_done(self.hourly)
         self.assertEqual(
             len(batches), len(computed), "one call per company already computed"
@@ -311,14 +336,14 @@ class TestCron(RetentionCase):
         )
         self.assertFalse(other.with_company(self.company).retention_status)
         scopes = {
-            call.args[0].id: call.kwargs.get("partner_ids")
+            call.args[0].company_id.id: call.kwargs.get("partner_ids")
             for call in recompute.call_args_list
         }
         self.assertEqual(
             set(scopes), {self.company.id}, "Branch B has no run yet: left to the night"
         )
         self.assertEqual(list(scopes[self.company.id]), [self.customer.id])
-        self.assertGreaterEqual(self.company.retention_changed_until, night)
+        self.assertGreaterEqual(self.run_of(self.company).changed_until, night)
         # Just updated: not due again within the half hour.
         self.assertEqual(self.run_batch(self.hourly), (0, 0))
 
@@ -353,12 +378,14 @@ class TestCron(RetentionCase):
         # Both companies have a change: two calls, each committed by the runner.
         self._night_then_an_order_in_each_company()
         companies = self.env["res.company"].search([])
-        with self.spy("_retention_recompute") as recompute:
+        with self.spy("_recompute") as recompute:
             batches = self.run_until_done(self.hourly)
         self.assertEqual(batches[0], (1, len(companies) - 1))
         self.assertEqual(batches[-1][1], 0)
-        recomputed = [call.args[0] for call in recompute.call_args_list]
-        self.assertEqual(sorted(recomputed), sorted(self.company | self.company_b))
+        recomputed = [call.args[0].company_id.id for call in recompute.call_args_list]
+        self.assertEqual(
+            sorted(recomputed), sorted((self.company | self.company_b).ids)
+        )
         self.assertEqual(
             self.customer.with_company(self.company_b).retention_visit_count, 2
         )
@@ -374,22 +401,22 @@ class TestCron(RetentionCase):
         # Branch B's hourly update breaks: it is logged and left until the
         # next hour; the main company is brought up to date all the same.
         night = self._night_then_an_order_in_each_company()
-        original = ResCompany._retention_recompute_changed
+        original = RetentionRun._recompute_changed
 
-        def broken_for_b(company, *args, **kwargs):
-            if company == self.company_b:
+        def broken_for_b(run, *args, **kwargs):
+            if run.company_id == self.company_b:
                 raise ZeroDivisionError("bad data")
-            return original(company, *args, **kwargs)
+            return original(run, *args, **kwargs)
 
         with (
             patch.object(
-                ResCompany,
-                "_retention_recompute_changed",
+                RetentionRun,
+                "_recompute_changed",
                 autospec=True,
                 side_effect=broken_for_b,
             ),
             self.assertLogs(
-                "odoo.addons.customer_retention.models.res_company", "ERROR"
+                "odoo.addons.customer_retention.models.retention_run", "ERROR"
             ),
         ):
             self.run_until_done(self.hourly)
@@ -399,4 +426,4 @@ class TestCron(RetentionCase):
         self.assertEqual(
             self.customer.with_company(self.company_b).retention_visit_count, 1
         )
-        self.assertGreater(self.company_b.retention_changed_until, night)
+        self.assertGreater(self.run_of(self.company_b).changed_until, night)

@@ -669,7 +669,7 @@ class TestWalkInCustomer(HistoryCase):
         settings.execute()
         self.assertEqual(self.company.retention_walk_in_id, self.retail)
         # The next run rebuilds Retention Analysis without it.
-        self.assertFalse(self.company.retention_report_until)
+        self.assertFalse(self.company._retention_run().report_until)
         self._run()
         self.assertFalse(self.retail.with_company(self.company).retention_status)
         self.assertRetention(self.anna, status="new", visit_count=1)

@@ -56,7 +56,8 @@ class TestMultiCompany(RetentionCase):
         self.recompute(AS_OF - timedelta(days=1))
         self.assertRetention(self.customer, company=empty, status=False, visit_count=0)
         self.assertFalse(
-            empty.retention_last_run, "a back-test as of a past day is no run of today"
+            empty._retention_run().last_run,
+            "a back-test as of a past day is no run of today",
         )
         self.env["res.partner"].retention_recompute()
-        self.assertTrue(empty.retention_last_run)
+        self.assertTrue(empty._retention_run().last_run)

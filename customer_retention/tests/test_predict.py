@@ -4,8 +4,10 @@ the models fitted once on the company's customers and kept on the company,
 every customer scored chunk by chunk with them, a recompute of a customer
 scored with the kept models, never a made-up number."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from unittest import mock
+
+from freezegun import freeze_time
 
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
@@ -17,7 +19,7 @@ from ..engine.predict import (
     bgnbd_return_probability,
     gamma_gamma_expected_ticket,
 )
-from ..models import res_company
+from ..models import retention_run, retention_run_phases
 from .common import AS_OF
 from .test_history import HistoryCase
 
@@ -60,7 +62,8 @@ class TestPredict(HistoryCase):
         cls._orders(specs)
         cls.env.flush_all()
         cls.company._retention_run_step(budget=1000)
-        cls.params = cls.company.retention_prediction_params
+        cls.company_run = cls.company._retention_run()
+        cls.params = cls.company_run.prediction_params
 
     def _state(self, partner, company=None):
         return self.env["retention.partner.state"].search(
@@ -74,8 +77,8 @@ class TestPredict(HistoryCase):
         self.assertEqual(self.params["horizon_days"], 90)
         self.assertIn(self.params["model"], ("bgnbd", "rhythm"))
         self.assertFalse(self.params["no_prediction"])
-        self.assertEqual(self.company.retention_prediction_model, self.params["model"])
-        self.assertIn("AUC", self.company.retention_prediction_summary)
+        self.assertEqual(self.company_run.prediction_model, self.params["model"])
+        self.assertIn("AUC", self.company_run.prediction_summary)
         for partner in self.customers:
             state = self._state(partner)
             self.assertFalse(state.no_prediction, partner.name)
@@ -92,7 +95,7 @@ class TestPredict(HistoryCase):
         )
         self.assertIsNone(self.env.cr.fetchone()[0])
         # The run went through its phases and ended.
-        self.assertFalse(self.company.retention_run_phase)
+        self.assertFalse(self.company_run.phase)
 
     def test_later_nights_fit_first_and_score_each_chunk_in_passing(self):
         # The first night had no stored customer to fit on before the
@@ -100,17 +103,17 @@ class TestPredict(HistoryCase):
         # From then on the models are fitted first and every chunk of values
         # is scored from the transactions it read: one extract per chunk.
         phases = []
-        run_chunk = res_company.ResCompany._retention_run_chunk
+        run_chunk = retention_run.RetentionRun._chunk
 
-        def record(company, commit, stats):
-            phases.append(company.retention_run_phase)
-            return run_chunk(company, commit, stats)
+        def record(run, commit, stats):
+            phases.append(run.phase)
+            return run_chunk(run, commit, stats)
 
-        extract = res_company.retention_store.extract_transactions
+        extract = retention_run_phases.retention_store.extract_transactions
         with (
-            mock.patch.object(res_company.ResCompany, "_retention_run_chunk", record),
+            mock.patch.object(retention_run.RetentionRun, "_chunk", record),
             mock.patch.object(
-                res_company.retention_store,
+                retention_run_phases.retention_store,
                 "extract_transactions",
                 side_effect=extract,
             ) as extracts,
@@ -121,11 +124,49 @@ class TestPredict(HistoryCase):
         # The sample the models are fitted on, then the one chunk.
         self.assertEqual(extracts.call_count, 2)
         self.assertGreater(
-            self.company.retention_prediction_fitted_at,
-            self.company.retention_run_started - timedelta(seconds=1),
+            self.company_run.prediction_fitted_at,
+            self.company_run.started - timedelta(seconds=1),
         )
         for partner in self.customers[:8]:
             self.assertTrue(0 <= self._state(partner).return_probability <= 100)
+
+    def test_the_phases_of_each_kind_of_run(self):
+        # retention_run.PHASES: the first night has nothing stored to fit
+        # on before the values, later nights do; a past day has no outlook
+        # and no Retention Analysis.
+        shop = self.other_company
+        for index, partner in enumerate(self.customers[:4]):
+            for days_ago in (300, 200, 100 + index):
+                self._order(
+                    partner, AS_OF - timedelta(days=days_ago), 30.0, company=shop
+                )
+        self.env.flush_all()
+        phases = []
+        run_chunk = retention_run.RetentionRun._chunk
+
+        def record(run, commit, stats):
+            phases.append(run.phase)
+            return run_chunk(run, commit, stats)
+
+        with mock.patch.object(retention_run.RetentionRun, "_chunk", record):
+            for day in (AS_OF, AS_OF + timedelta(days=1), AS_OF - timedelta(days=7)):
+                phases.clear()
+                self._run_company(shop, day)
+                self.assertFalse(shop._retention_run().phase, "the run ended")
+                kinds = {
+                    AS_OF: ["fit", "compute", "rank", "refit", "predict", "history"],
+                    AS_OF + timedelta(days=1): ["fit", "compute", "rank", "history"],
+                    AS_OF - timedelta(days=7): ["compute", "rank"],
+                }
+                self.assertEqual(phases, kinds[day], day)
+        selection = self.env["retention.run"]._fields["phase"].selection
+        self.assertEqual([key for key, _label in selection], list(retention_run.PHASES))
+
+    def _run_company(self, company, day):
+        """The run of ``day`` of ``company``, on a clock whose today is the
+        later of ``day`` and AS_OF."""
+        with freeze_time(datetime.combine(max(day, AS_OF), time(12, 0))):
+            company._retention_run_step(budget=1000, as_of=day)
 
     def test_revenue_at_risk_is_the_value_times_the_chance_of_no_visit(self):
         # Customer 37: every 30 days, 5 visits, the last 120 days ago.
@@ -201,13 +242,13 @@ class TestPredict(HistoryCase):
         partner = self.customers[6]
         before = self._state(partner).return_probability
         self._orders([(partner, AS_OF, 70.0, None, None)])
-        fitted_at = self.company.retention_prediction_fitted_at
+        fitted_at = self.company_run.prediction_fitted_at
         with mock.patch.object(
-            res_company, "fit_models", side_effect=AssertionError("no fit")
+            retention_run_phases, "fit_models", side_effect=AssertionError("no fit")
         ):
             self.company._retention_recompute(partner_ids=partner.ids)
-        self.assertEqual(self.company.retention_prediction_fitted_at, fitted_at)
-        self.assertEqual(self.company.retention_prediction_params, self.params)
+        self.assertEqual(self.company_run.prediction_fitted_at, fitted_at)
+        self.assertEqual(self.company_run.prediction_params, self.params)
         state = self._state(partner)
         state.invalidate_recordset()
         # Came back today: a higher chance than when 200 days overdue.
@@ -217,10 +258,10 @@ class TestPredict(HistoryCase):
         other = self.customers[7]
         before = self._state(other).return_probability
         self._orders([(other, AS_OF, 70.0, None, None)])
-        self.company.retention_last_run = AS_OF - timedelta(days=1)
-        self.company.retention_changed_until = AS_OF - timedelta(days=1)
+        self.company_run.last_run = AS_OF - timedelta(days=1)
+        self.company_run.changed_until = AS_OF - timedelta(days=1)
         with mock.patch.object(
-            res_company, "fit_models", side_effect=AssertionError("no fit")
+            retention_run_phases, "fit_models", side_effect=AssertionError("no fit")
         ):
             self.company._retention_recompute_changed()
         state = self._state(other)
@@ -239,8 +280,9 @@ class TestPredict(HistoryCase):
                 )
         self.env.flush_all()
         shop._retention_run_step(budget=1000)
-        self.assertEqual(shop.retention_prediction_no_model, "too_few_customers")
-        self.assertFalse(shop.retention_prediction_model)
+        shop_run = shop._retention_run()
+        self.assertEqual(shop_run.prediction_no_model, "too_few_customers")
+        self.assertFalse(shop_run.prediction_model)
         for partner in few:
             state = self._state(partner, company=shop)
             self.assertEqual(state.no_prediction, "too_few_customers")
@@ -254,7 +296,7 @@ class TestPredict(HistoryCase):
             self.assertEqual(seen.retention_no_prediction, "too_few_customers")
             self.assertNotIn("chance", seen.retention_reason)
         # The first company keeps its models and numbers, and sees none of these.
-        self.assertEqual(self.company.retention_prediction_params, self.params)
+        self.assertEqual(self.company_run.prediction_params, self.params)
         self.assertFalse(
             few.with_company(self.company).mapped("retention_return_probability")[0]
         )
@@ -289,11 +331,11 @@ class TestPredict(HistoryCase):
         self.assertEqual(self.company.retention_predict_horizon_days, 30)
 
     def test_a_back_test_keeps_the_models_of_today(self):
-        fitted_at = self.company.retention_prediction_fitted_at
+        fitted_at = self.company_run.prediction_fitted_at
         with mock.patch.object(
-            res_company, "fit_models", side_effect=AssertionError("no fit")
+            retention_run_phases, "fit_models", side_effect=AssertionError("no fit")
         ):
             self.company._retention_run_step(
                 budget=1000, as_of=AS_OF - timedelta(days=30)
             )
-        self.assertEqual(self.company.retention_prediction_fitted_at, fitted_at)
+        self.assertEqual(self.company_run.prediction_fitted_at, fitted_at)

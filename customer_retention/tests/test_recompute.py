@@ -252,12 +252,8 @@ class TestRecomputeOneCustomer(RetentionCase):
         # write): date the existing orders back instead.
         self.env.flush_all()
         self.env.cr.execute("UPDATE sale_order SET write_date = '2000-01-01'")
-        self.company.write(
-            {
-                "retention_last_run": "2001-01-01 00:00:00",
-                "retention_changed_until": False,
-            }
-        )
+        run = self.company._retention_run()
+        run.write({"last_run": "2001-01-01 00:00:00", "changed_until": False})
         self._order(self.small, self.today, 50)
         self.big.sale_order_ids._action_cancel()
         untouched_before = self.other.with_company(self.company).retention_computed_at
@@ -274,5 +270,5 @@ class TestRecomputeOneCustomer(RetentionCase):
         )
         # Nothing changed since: nothing to do.
         # (the clock of the database, which stamped the orders, not frozen)
-        self.company.retention_changed_until = self.env.cr.now() + timedelta(days=1)
+        run.changed_until = self.env.cr.now() + timedelta(days=1)
         self.assertEqual(self.company._retention_recompute_changed()["customers"], 0)

@@ -1,0 +1,336 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The steps of a company's nightly run, one function per phase (the order
+of the phases and which runs go through them: retention_run.PHASES).
+
+Each step does one bounded chunk of its phase for ``run`` (a
+``retention.run`` record) and returns the run's new values and whether its
+phase is done; the run writes them and commits them with the chunk. First
+the customers' values, chunk by chunk, each chunk with its customers'
+stored ranks; then everybody ranked again at once (peer ranks need
+everybody's revenue), from the stored rows alone; then, for a run of today,
+the outlook and Retention Analysis.
+"""
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from odoo import fields
+
+from ..engine import (
+    RANK_COLUMNS,
+    compute_metrics,
+    daily_figures,
+    fit_models,
+    model_records,
+    rerank,
+    score,
+)
+from ..engine.predict import SAMPLE
+from . import retention_history, retention_store, retention_summary
+
+# The seed of the sample the models are fitted on: the same customers from
+# one night to the next while they stay.
+PREDICTION_SEED = 0
+
+
+def _history_day(run, as_of):
+    """The day the status changes of a recompute as of ``as_of`` are
+    recorded on, or None: not before the company's first whole run (its
+    customers' first statuses are no change; the months before are
+    reconstructed from the orders, see retention.status.month)."""
+    return as_of if run.last_run else None
+
+
+def _now():
+    return fields.Datetime.now().replace(microsecond=0)
+
+
+def fit(run, stats):
+    """Today's first phase: fit the outlook's models on a sample of the
+    stored customers, so that each chunk of values is scored with the
+    transactions it has just read. Nothing stored yet (the first night):
+    the models are fitted after ranking (:func:`refit`)."""
+    started = time.perf_counter()
+    values = {}
+    sample = retention_store.sample_customers(run.company_id, SAMPLE, PREDICTION_SEED)
+    if sample:
+        values = fit_outlook(run, run.as_of, sample=sample)
+        values["models_fitted_first"] = True
+    stats["fit_s"] += time.perf_counter() - started
+    stats["predict_s"] += time.perf_counter() - started
+    return values, True
+
+
+def compute(run, stats):
+    """Compute and write the customers of the next chunk, scored in passing
+    when the run fitted the outlook's models first."""
+    started = time.perf_counter()
+    company, as_of = run.company_id, run.as_of
+    chunk = retention_store.next_chunk(
+        company, run.cursor, retention_store.CHUNK_CUSTOMERS
+    )
+    transactions = retention_store.extract_transactions(company, as_of, chunk=chunk)
+    ranks = retention_store.stored_ranks(company, chunk)
+    settings = company._retention_settings()
+    groups = company._retention_status_groups(
+        settings, transactions["partner_id"].unique()
+    )
+    extracted = time.perf_counter()
+    metrics = compute_metrics(transactions, as_of, settings, groups=groups, ranks=ranks)
+    computed = time.perf_counter()
+    history_day = _history_day(run, as_of)
+    written = retention_store.write_metrics(
+        company, metrics, _now(), history_day=history_day
+    )
+    cleared = retention_store.clear_stale(
+        company, metrics["partner_id"].to_numpy(), chunk=chunk, history_day=history_day
+    )
+    if run.models_fitted_first:
+        # The outlook from the transactions just read: no second extract.
+        scoring = time.perf_counter()
+        score_outlook(run, as_of, transactions=transactions, metrics=metrics)
+        stats["predict_s"] += time.perf_counter() - scoring
+        computed += time.perf_counter() - scoring
+    del transactions
+    stats.update(
+        customers=stats["customers"] + len(metrics),
+        written=stats["written"] + written,
+        cleared=stats["cleared"] + cleared,
+        extract_s=stats["extract_s"] + extracted - started,
+        engine_s=stats["engine_s"] + computed - extracted,
+        write_s=stats["write_s"] + time.perf_counter() - computed,
+    )
+    values = {"written": run.written + written}
+    if chunk[1] is None:
+        return values, True
+    values["cursor"] = chunk[1]
+    return values, False
+
+
+def rank(run, stats):
+    """Rank every stored customer again, together, and write the rows whose
+    rank, tier, profile, alert or action changed."""
+    started = time.perf_counter()
+    company, as_of = run.company_id, run.as_of
+    rows, groups = retention_store.rank_inputs(company)
+    ranked = rerank(rows, as_of, company._retention_settings(), groups=groups)
+    changed = np.zeros(len(ranked), dtype=bool)
+    for column in RANK_COLUMNS:
+        before = rows[column].astype(object).to_numpy()
+        after = ranked[column].astype(object).to_numpy()
+        changed |= ~((before == after) | (pd.isna(before) & pd.isna(after)))
+    del rows
+    _written, fresh = retention_store.write_ranks(
+        company, ranked[changed], _now(), run.started
+    )
+    stats["written"] += fresh
+    stats["rank_s"] += time.perf_counter() - started
+    return {"written": run.written + fresh}, True
+
+
+def refit(run, stats):
+    """The first night's outlook, once everybody is ranked: the models
+    fitted on a sample of the customers just stored."""
+    started = time.perf_counter()
+    values = fit_outlook(run, run.as_of)
+    stats["fit_s"] += time.perf_counter() - started
+    stats["predict_s"] += time.perf_counter() - started
+    return values, True
+
+
+def predict(run, stats):
+    """Score the customers of the next chunk with the models just fitted
+    (after :func:`refit`)."""
+    started = time.perf_counter()
+    chunk = retention_store.next_chunk(
+        run.company_id, run.cursor, retention_store.CHUNK_CUSTOMERS
+    )
+    score_outlook(run, run.as_of, chunk=chunk)
+    stats["predict_s"] += time.perf_counter() - started
+    if chunk[1] is None:
+        return {}, True
+    return {"cursor": chunk[1]}, False
+
+
+def history(run, stats):
+    """Bring Retention Analysis up to date for the customers of the next
+    chunk: their period report rows where their orders changed since the
+    last run (all of them the first time), their share of the pulse tables,
+    and the first time, their statuses at the past month ends. After the
+    last chunk, the tables are summed and swapped in."""
+    started = time.perf_counter()
+    company, as_of = run.company_id, run.as_of
+    chunk = retention_store.next_chunk(
+        company, run.cursor, retention_store.CHUNK_HISTORY
+    )
+    if not chunk[0]:
+        retention_history.begin(company)
+    visits = retention_history.extract_visits(company, as_of, chunk=chunk)
+    refresh = None
+    if run.report_until:
+        refresh = retention_store.changed_customers(
+            company, run.report_until, chunk=chunk
+        )
+    retention_history.refresh_report(
+        company, visits, as_of, partner_ids=refresh, chunk=chunk
+    )
+    retention_history.add_pulse(company, visits)
+    retention_summary.write(company, visits, chunk=chunk)
+    del visits
+    years = company.retention_history_years
+    if not run.months_built:
+        days = retention_history.months_to_rebuild(company, as_of, years)
+        if days:
+            transactions = retention_store.extract_transactions(
+                company, as_of, chunk=chunk
+            )
+            settings = company._retention_settings()
+            retention_history.add_status_months(
+                company,
+                transactions,
+                days,
+                settings,
+                groups=company._retention_status_groups(
+                    settings, transactions["partner_id"].unique()
+                ),
+            )
+    if chunk[1] is not None:
+        stats["history_s"] += time.perf_counter() - started
+        return {"cursor": chunk[1]}, False
+    retention_history.settle_report(company, as_of)
+    retention_summary.rebuild_category_gap(company)
+    retention_history.finish(company, as_of, rebuilt_months=not run.months_built)
+    run.env["retention.status.change"]._purge(company, years, as_of)
+    stats["history_s"] += time.perf_counter() - started
+    return {"report_until": run.started, "months_built": True}, True
+
+
+# ------------------------------------------------------------
+# The outlook: fitted by the run, used by every recompute
+# ------------------------------------------------------------
+
+
+def fit_outlook(run, as_of, sample=None):
+    """Fit the company's models as of ``as_of`` on up to SAMPLE of its
+    customers (the same ones night after night while they stay; those of
+    ``sample`` when the caller has drawn them); the run's values that keep
+    them."""
+    company = run.company_id
+    if sample is None:
+        sample = retention_store.sample_customers(company, SAMPLE, PREDICTION_SEED)
+    transactions = retention_store.extract_transactions(
+        company, as_of, partner_ids=sample
+    )
+    horizon = company.retention_predict_horizon_days
+    models = fit_models(
+        transactions, as_of, company._retention_settings(), horizon_days=horizon
+    )
+    del transactions
+    records = model_records(models)
+    params = records[0] if records else {}
+    # No customer at all is too few customers too.
+    params = {
+        "company_id": company.id,
+        "no_prediction": "too_few_customers",
+        "horizon_days": horizon,
+        **params,
+    }
+    return {
+        "prediction_params": params,
+        "prediction_fitted_at": fields.Datetime.now(),
+        "prediction_model": params.get("model") or False,
+        "prediction_no_model": params.get("no_prediction") or False,
+        "prediction_bgnbd_auc": params.get("bgnbd_auc") or 0.0,
+        "prediction_rhythm_auc": params.get("rhythm_auc") or 0.0,
+    }
+
+
+def score_outlook(run, as_of, chunk=None, transactions=None, metrics=None):
+    """Score the customers of ``chunk`` (or those of ``transactions``, with
+    their ``metrics`` rows) with the run's models and write their outlook
+    where it changed; returns the rows written. Nothing without models."""
+    company = run.company_id
+    # sudo: the run's own models
+    params = run.sudo().prediction_params
+    if not params:
+        return 0
+    if transactions is None:
+        transactions = retention_store.extract_transactions(company, as_of, chunk=chunk)
+    if metrics is None and params.get("model") == "rhythm":
+        # The rhythm model's features are the rows the run just stored.
+        metrics = daily_figures(
+            retention_store.stored_features(company, chunk=chunk), as_of
+        )
+    predictions = score(
+        transactions, as_of, [params], company._retention_settings(), metrics=metrics
+    )
+    return retention_store.write_predictions(company, predictions)
+
+
+# ------------------------------------------------------------
+# Outside the phases: named customers at once
+# ------------------------------------------------------------
+
+
+def recompute_partners(run, as_of, partner_ids, nothing_done):
+    """Recompute ``partner_ids`` only, ranked against the stored revenue of
+    the others in their groups, scored with the models of the last run;
+    returns the figures (``nothing_done`` filled in)."""
+    started = time.perf_counter()
+    company = run.company_id
+    settings = company._retention_settings()
+    now = _now()
+    # The extract reads with SQL: pending ORM writes must reach the database.
+    run.env.flush_all()
+    transactions = retention_store.extract_transactions(
+        company, as_of, partner_ids=partner_ids
+    )
+    extracted = time.perf_counter()
+    groups = retention_store.extract_groups(
+        company, transactions["partner_id"].unique()
+    )
+    peers = retention_store.extract_peer_revenue(
+        company, groups, exclude_ids=partner_ids
+    )
+    metrics = compute_metrics(transactions, as_of, settings, groups=groups, peers=peers)
+    computed = time.perf_counter()
+    # A recompute asked for these customers stamps them all: "computed on"
+    # shows it happened even where nothing changed.
+    history_day = _history_day(run, as_of)
+    written = retention_store.write_metrics(
+        company, metrics, now, rewrite=True, history_day=history_day
+    )
+    cleared = retention_store.clear_stale(
+        company,
+        metrics["partner_id"].to_numpy(),
+        partner_ids=partner_ids,
+        history_day=history_day,
+    )
+    predict_s = 0.0
+    if as_of == company._retention_today():
+        # The summary is of today (a back-test as of a past day leaves it).
+        visits = retention_history.extract_visits(
+            company, as_of, partner_ids=partner_ids
+        )
+        retention_summary.write(company, visits, partner_ids=partner_ids)
+        # With the models of the last run: a fit is the nightly run's.
+        scoring = time.perf_counter()
+        score_outlook(run, as_of, transactions=transactions, metrics=metrics)
+        predict_s = time.perf_counter() - scoring
+        for model in ("retention.partner.category", "retention.partner.state"):
+            run.env[model].invalidate_model()
+    stats = dict(
+        nothing_done,
+        customers=len(metrics),
+        written=written,
+        cleared=cleared,
+        chunks=1,
+        predict_s=predict_s,
+        extract_s=extracted - started,
+        engine_s=computed - extracted,
+        write_s=time.perf_counter() - computed - predict_s,
+    )
+    stats["longest_chunk_s"] = time.perf_counter() - started
+    return stats
