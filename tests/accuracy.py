@@ -450,7 +450,7 @@ def calibrated_run(history, as_of, horizon):
     (``fit_models`` with the judgement's label factor), their chances
     (``score``), the metrics with the calibrated thresholds and the verdict
     (``judge``). Kept for the run's methods (one back-test per history)."""
-    key = (id(history), len(history), as_of, horizon)
+    key = (int(pd.util.hash_pandas_object(history).sum()), as_of, horizon)
     if key in _CALIBRATED:
         return _CALIBRATED[key]
     eng = engine()

@@ -55,6 +55,13 @@ KINDS = (
 NOT_JUDGED = (
     ("too_few_customers", _("Too few customers to learn and check a chance on.")),
     ("one_outcome", _("Too few customers who came back, or too few who did not.")),
+    (
+        "not_better",
+        _(
+            "On the business's own past the chance of return told the leavers no "
+            "better than the at-risk rule of the settings."
+        ),
+    ),
 )
 # Thresholds tried, in percent.
 THRESHOLDS = tuple(range(1, 100))
@@ -72,6 +79,7 @@ JUDGEMENT_COLUMNS = [
     "n",
     "youden_j",
     "auc",
+    "cadence_youden_j",
     "not_judged",
 ]
 # What judge() adds to the metrics rows.
@@ -152,7 +160,10 @@ def calibrate_judgement(
     the horizon). Where k > 0 leaves too
     little history, k = 0 is tried. A company with fewer than
     ``min_customers`` customers, or :data:`MIN_OUTCOME` of each outcome, is
-    judged by the cadence rule.
+    judged by the cadence rule, and so is one whose chance did not tell the
+    leavers better (J) than the at-risk rule of its settings on the same
+    customers (``cadence_youden_j``): the chance replaces the rule only
+    where the business's own past says it does better.
 
     :param past: a :class:`PastDays` of the same transactions (shared by
         the back-test's steps); built from them when None.
@@ -173,7 +184,7 @@ def calibrate_judgement(
     for company in np.unique(past.companies):
         factor = factors.get(int(company), 0.0)
         found = _judge_company(past, company, as_of, factor, min_customers)
-        if found["not_judged"] and factor:
+        if factor and found["not_judged"] in ("too_few_customers", "one_outcome"):
             found = _judge_company(past, company, as_of, 0.0, min_customers)
         rows.append({"company_id": int(company), "horizon_days": horizon, **found})
     result = pd.DataFrame(rows, columns=JUDGEMENT_COLUMNS)
@@ -198,7 +209,11 @@ def _judge_company(past, company, as_of, factor, min_customers):
         "not_judged": None,
     }
     empty = {"tp": 0, "fp": 0, "fn": 0, "tn": 0, "n": 0}
-    nan = {"youden_j": float("nan"), "auc": float("nan")}
+    nan = {
+        "youden_j": float("nan"),
+        "auc": float("nan"),
+        "cadence_youden_j": float("nan"),
+    }
     model = past.train(company, day, factor, min_customers)
     if model is None:
         return found | empty | nan | {"not_judged": "too_few_customers"}
@@ -214,16 +229,29 @@ def _judge_company(past, company, as_of, factor, min_customers):
         return found | empty | nan | {"n": len(codes), "not_judged": "one_outcome"}
     chance = 100.0 * rhythm_probability(rhythm, values)
     threshold, counts = best_threshold(chance, gone)
-    return (
-        found
-        | counts
-        | {
-            "kind": "chance",
-            "chance_threshold": float(threshold),
-            "youden_j": _j(counts),
-            "auc": auc(gone, 100.0 - chance),
-        }
-    )
+    # The at-risk rule of the settings on the same customers and outcome.
+    rows, _rhythm, _summary, _cadence = past.rows(day)
+    status = pd.Series(past.status(day), index=rows).reindex(codes).to_numpy()
+    cadence = _j(_counts(np.isin(status, FLAGGED), gone))
+    found |= counts | {
+        "youden_j": _j(counts),
+        "auc": auc(gone, 100.0 - chance),
+        "cadence_youden_j": cadence,
+    }
+    if not _j(counts) > cadence:
+        return found | {"not_judged": "not_better"}
+    return found | {"kind": "chance", "chance_threshold": float(threshold)}
+
+
+def _counts(flag, gone):
+    tp, fp = int(np.sum(flag & gone)), int(np.sum(flag & ~gone))
+    return {
+        "tp": tp,
+        "fp": fp,
+        "fn": int(gone.sum()) - tp,
+        "tn": int((~gone).sum()) - fp,
+        "n": len(flag),
+    }
 
 
 def best_threshold(chance, gone, thresholds=THRESHOLDS):
@@ -238,7 +266,8 @@ def best_threshold(chance, gone, thresholds=THRESHOLDS):
     caught = np.searchsorted(left, cuts, side="left")
     false = np.searchsorted(stayed, cuts, side="left")
     j = caught / max(len(left), 1) - false / max(len(stayed), 1)
-    best = int(np.argmax(j))
+    # Equals within rounding (2/3 - 0 and 1 - 1/3 differ in the last bit).
+    best = int(np.argmax(j >= j.max() - 1e-12))
     tp, fp = int(caught[best]), int(false[best])
     counts = {
         "tp": tp,

@@ -135,8 +135,9 @@ COMBINED_FEATURES = [
     "bgnbd_dropped",
     "bgnbd_visits",
 ]
-# It learns from the customers as of this many past days, H days apart.
-TRAINING_HORIZONS = 3
+# It learns from the customers as of this many past days, H days apart: with
+# the 91-day horizon, a year of them, so that every season is among them.
+TRAINING_HORIZONS = 4
 # The window a customer has to come back (see :func:`return_windows`) is at
 # most this many horizons.
 MAX_LABEL_HORIZONS = 3
@@ -716,6 +717,7 @@ class PastDays:
         self.customers = customers
         self.companies = customers["company_id"].to_numpy()
         self._rows = {}
+        self._status = {}
         self._fits = {}
 
     @classmethod
@@ -752,7 +754,14 @@ class PastDays:
                 summary.iloc[codes].reset_index(drop=True),
                 rows["cadence_days"].to_numpy(dtype="float64"),
             )
+            self._status[day] = rows["status"].to_numpy(dtype=object)
         return self._rows[day]
+
+    def status(self, day):
+        """The status of the rows of :meth:`rows` by the at-risk rule of the
+        settings (the cadence rule)."""
+        self.rows(day)
+        return self._status[pd.Timestamp(day).normalize()]
 
     def bgnbd(self, company, day):
         """BG/NBD of the company's sampled customers as of ``day`` (None
@@ -962,7 +971,8 @@ def _fit_combined(
 ):
     """The combined model of each company: a logistic regression over
     :data:`COMBINED_FEATURES` (:meth:`PastDays.train`), learnt on the
-    sampled customers as of as_of - H, - 2H and - 3H, each labelled by a
+    sampled customers as of as_of - H, - 2H ... (:data:`TRAINING_HORIZONS`
+    days), each labelled by a
     visit within their window (:func:`return_windows` with the company's
     ``factor``) where it ends by as_of. Every customer with a visit gets a
     chance (no minimum history: a new customer who does not come back is

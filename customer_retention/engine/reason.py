@@ -233,9 +233,14 @@ def _judged(metrics):
 def _add_chance(result, metrics, horizon_days, translate, rows):
     """Append :data:`CHANCE` to the sentences of the customers at risk or
     lost with a probability, among ``rows`` (the cadence rule's)."""
-    if "return_probability" not in metrics or horizon_days is None:
+    if "return_probability" not in metrics:
         return
-    if isinstance(horizon_days, dict):
+    if "return_days" in metrics:
+        # judge()'s rows: each chance is for the customer's own window.
+        days = metrics["return_days"]
+    elif horizon_days is None:
+        return
+    elif isinstance(horizon_days, dict):
         days = metrics["company_id"].map(horizon_days)
     else:
         days = pd.Series(horizon_days, index=metrics.index)
