@@ -21,6 +21,23 @@ judgement) into the status: the status and the chance never contradict each
 other. Customers without a chance (a company with too few customers for a
 model, refunds only) keep the at-risk rule of the settings (the cadence
 rule). Fixed mode never calls this module: its statuses stay the seeds'.
+
+How the Odoo layer calls it in calibrated mode:
+
+* monthly, the back-test: ``result = backtest(transactions, as_of, settings,
+  horizon_days=H)`` (the sample's transactions, as today); keep on the
+  company, beside the calibrated thresholds of ``result.calibration``, the
+  row of ``result.judgement`` (:data:`JUDGEMENT_COLUMNS`): the four fields
+  of :class:`Judgement` (kind, chance_threshold, label_factor,
+  horizon_days; :meth:`Judgement.as_dict`), and for display flagged_on,
+  youden_j, cadence_youden_j and not_judged;
+* each night, the fit: ``fit_models(transactions, as_of, settings,
+  horizon_days=H, label_factor=k)`` with the kept k (the combined model);
+* each chunk: ``metrics = compute_metrics(...)`` with the calibrated
+  settings, ``predictions = score(..., metrics=metrics)``, then
+  ``judge(metrics, predictions, Judgement.from_dict(kept), as_of, settings)``
+  gives the rows to write (status, overdue, alert, action replaced) and
+  ``render_reasons`` of them the sentences.
 """
 
 # The engine has no env: `_` only marks templates for Odoo's translation
