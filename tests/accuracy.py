@@ -26,10 +26,12 @@ Methods (:data:`METHODS`; each a function ``(history, as_of, horizon,
 customers) -> Judgement``, so that another one is one function and one line
 of the registry):
 
-* the addon's flag with default settings (the seed rule, a baseline too), its
-  flag with the settings the monthly back-test calibrates (the engine's own
-  :func:`backtest`, horizon 91), and its chance of return
-  (:func:`fit_models` then :func:`score`, as the nightly run calls them);
+* the addon's flag with default settings (the seed rule, a baseline too),
+  calibrated mode's verdict (:func:`calibrated_run`: the monthly
+  :func:`backtest`, horizon 91, its judgement, the night's
+  :func:`fit_models` and :func:`score`, then :func:`judge`), and its chance
+  of return in calibrated mode and in fixed mode (:func:`fit_models` then
+  :func:`score`, as the nightly run calls them);
 * baselines: fixed days since the last visit, BG/NBD expected purchases (the
   engine's maximum-likelihood BG/NBD, which reproduces the paper's CDNOW
   parameters), and a logistic model of recency, usual interval, visits,
@@ -523,7 +525,7 @@ def addon_calibrated(history, as_of, horizon, customers):
     return Judgement(score, flag, details)
 
 
-def addon_chance(history, as_of, horizon, customers):
+def addon_chance_calibrated(history, as_of, horizon, customers):
     """The addon's chance of return in calibrated mode (:func:`calibrated_run`:
     the combined model the night fits with the judgement's label factor,
     scored as the nightly run does). Score: 100 - chance; a customer without
@@ -535,11 +537,11 @@ def addon_chance(history, as_of, horizon, customers):
     return _chance_judgement(chance, run["models"])
 
 
-def addon_chance_fixed(history, as_of, horizon, customers):
+def addon_chance(history, as_of, horizon, customers):
     """The addon's chance of return in fixed mode: :func:`fit_models` (BG/NBD
     or the rhythm model) on the history up to as_of and :func:`score`,
     horizon H, as the nightly run does. Score and flag as
-    :func:`addon_chance`."""
+    :func:`addon_chance_calibrated`."""
     eng = engine()
     tx = transactions(history)
     settings = eng.RetentionSettings()
@@ -687,15 +689,15 @@ METHODS = {
         "addon",
         addon_calibrated,
     ),
-    "addon_chance": Method(
+    "addon_chance_calibrated": Method(
         "addon chance of return, calibrated mode (flag: below 50 %)",
         "addon",
-        addon_chance,
+        addon_chance_calibrated,
     ),
-    "addon_chance_fixed": Method(
+    "addon_chance": Method(
         "addon chance of return, fixed mode (flag: below 50 %)",
         "addon",
-        addon_chance_fixed,
+        addon_chance,
     ),
     "fixed_days": Method(
         "no visit for more than D days (D chosen on the previous horizon)",
@@ -721,9 +723,10 @@ METHODS = {
 COMPARED = (
     ("addon_calibrated", "j"),
     ("addon_default", "j"),
-    ("addon_chance", "j"),
-    ("addon_chance", "auc"),
+    ("addon_chance_calibrated", "j"),
+    ("addon_chance_calibrated", "auc"),
     ("addon_calibrated", "auc"),
+    ("addon_chance", "auc"),
 )
 
 
@@ -1015,7 +1018,7 @@ def summary_table(reports):
         for item in report["comparisons"]:
             if item["baselines"] == "all" and (item["addon"], item["metric"]) in (
                 ("addon_calibrated", "j"),
-                ("addon_chance", "auc"),
+                ("addon_chance_calibrated", "auc"),
             ):
                 cells[item["metric"]] = (
                     f"{_cell(item['addon_value'])}",
@@ -1055,7 +1058,7 @@ def methods_table(reports):
                     f" (cadence: {details['at_risk_factor']:g} x interval, "
                     f"{details['min_at_risk_days']} to {details['dormant_days']} days)"
                 )
-            elif method in ("addon_chance", "addon_chance_fixed"):
+            elif method in ("addon_chance", "addon_chance_calibrated"):
                 extra = f" ({details['model']})"
             flagged = figures["flagged"] / report["customers"]
             lines.append(

@@ -33,7 +33,9 @@ def measured(request):
     verdict = accuracy.addon_calibrated(
         history, dataset.as_of, dataset.horizon, customers
     )
-    chance = accuracy.addon_chance(history, dataset.as_of, dataset.horizon, customers)
+    chance = accuracy.addon_chance_calibrated(
+        history, dataset.as_of, dataset.horizon, customers
+    )
     return (
         name,
         accuracy.youden_j(verdict.flag, left),
