@@ -174,13 +174,14 @@ def calibrate_judgement(
     of :data:`THRESHOLDS` with the best J against who did not come back at
     all by as_of is kept (the smallest of equals): the surest sign of a
     customer gone for good that the past shows (with k = 0, no visit within
-    the horizon). Where k > 0 leaves too
-    little history, k = 0 is tried. A company with fewer than
-    ``min_customers`` customers, or :data:`MIN_OUTCOME` of each outcome, is
-    judged by the cadence rule, and so is one whose chance did not tell the
-    leavers better (J) than the at-risk rule of its settings on the same
-    customers (``cadence_youden_j``): the chance replaces the rule only
-    where the business's own past says it does better.
+    the horizon). A company with fewer than ``min_customers`` customers, or
+    :data:`MIN_OUTCOME` of each outcome, on that day or on the days before it
+    (a business with a rhythm needs 3 H of past for its day of the flags and
+    a year before it) is judged by the cadence rule, and so is one whose
+    chance did not tell the leavers better (J) than the at-risk rule of its
+    settings on the same customers (``cadence_youden_j``): the chance
+    replaces the rule only where the business's own past says it does
+    better.
 
     :param past: a :class:`PastDays` of the same transactions (shared by
         the back-test's steps); built from them when None.
@@ -201,8 +202,6 @@ def calibrate_judgement(
     for company in np.unique(past.companies):
         factor = factors.get(int(company), 0.0)
         found = _judge_company(past, company, as_of, factor, min_customers)
-        if factor and found["not_judged"] in ("too_few_customers", "one_outcome"):
-            found = _judge_company(past, company, as_of, 0.0, min_customers)
         rows.append({"company_id": int(company), "horizon_days": horizon, **found})
     result = pd.DataFrame(rows, columns=JUDGEMENT_COLUMNS)
     result["not_judged"] = pd.Series(

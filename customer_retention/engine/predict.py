@@ -146,8 +146,10 @@ MAX_LABEL_HORIZONS = 3
 # then the first of LABEL_FACTORS that covers that share (see label_factors).
 RHYTHM_COVERAGE = 0.9
 LABEL_FACTORS = (1.25, 1.5, 2.0)
-# Intervals (in the look-back window) a customer needs to count for it.
+# Intervals (in the look-back window) a customer needs to count for it, and
+# intervals of such customers a company needs for a factor.
 MIN_RHYTHM_GAPS = 3
+MIN_RHYTHM_INTERVALS = 100
 # Log-parameters stay within +-12 (e^12 = 160,000) after the data are scaled.
 _LOG_BOUND = 12.0
 
@@ -602,9 +604,9 @@ def label_factors(transactions, as_of, settings=None):
     first of :data:`LABEL_FACTORS` at or above the :data:`RHYTHM_COVERAGE`
     quantile of these ratios (nine intervals in ten come within k x the
     usual one). When even that is beyond the last factor (customers who come
-    back at random, after any gap), or with fewer than :data:`MIN_CUSTOMERS`
-    such customers, k is 0: the horizon alone says who left. Only
-    transactions on or before ``as_of`` are read."""
+    back at random, after any gap), or with fewer than
+    :data:`MIN_RHYTHM_INTERVALS` such intervals, k is 0: the horizon alone
+    says who left. Only transactions on or before ``as_of`` are read."""
     as_of = pd.Timestamp(as_of).normalize()
     tx = _clean(transactions, as_of)
     found = {}
@@ -633,7 +635,7 @@ def label_factors(transactions, as_of, settings=None):
     for key in np.unique(customers["company_id"].to_numpy()):
         mine = gaps[gaps["company_id"].to_numpy() == key]
         factor = 0.0
-        if mine["customer"].nunique() >= MIN_CUSTOMERS:
+        if len(mine) >= MIN_RHYTHM_INTERVALS:
             ratio = mine["gap"].to_numpy() / mine["usual"].to_numpy()
             share = float(np.quantile(ratio, RHYTHM_COVERAGE))
             factor = next((k for k in LABEL_FACTORS if share <= k + 1e-9), 0.0)

@@ -68,8 +68,9 @@ def test_the_label_factor_is_how_far_past_their_rhythm_customers_come_back():
     # Intervals 10, 10, 10, 100 (median 10): a quarter of the ratios are 10,
     # beyond any factor: customers come back after any gap -> k = 0.
     assert label_factors(gaps_of([10, 10, 10, 100]), AS_OF) == {1: 0.0}
-    # 49 customers with three intervals: fewer than 50 -> 0.
-    assert label_factors(gaps_of([30, 30, 30], customers=49), AS_OF) == {1: 0.0}
+    # 33 customers with three intervals: 99, fewer than 100 -> 0; 34: 102.
+    assert label_factors(gaps_of([30, 30, 30], customers=33), AS_OF) == {1: 0.0}
+    assert label_factors(gaps_of([30, 30, 30], customers=34), AS_OF) == {1: 1.25}
     # Two intervals are too few to tell a customer's rhythm: nobody counts.
     assert label_factors(gaps_of([30, 30]), AS_OF) == {1: 0.0}
 
