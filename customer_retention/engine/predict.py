@@ -708,8 +708,10 @@ class PastDays:
     model learns from and is applied to: BG/NBD fitted as of the model's
     last day (the day it is applied to), so that a feature means the same on
     every day (fits of different days may differ wildly where the data
-    cannot tell the parameters apart). The fit sees the population's visits
-    up to that day, never a customer's outcome after it."""
+    cannot tell the parameters apart). For the day the model is applied to,
+    the fit reads nothing after it; for the days it learns from, it has seen
+    the visits after them, as four parameters of the whole population, never
+    as a customer's label."""
 
     def __init__(self, tx, customers, table, settings, horizon_days):
         self.tx = tx
@@ -718,6 +720,8 @@ class PastDays:
         self.horizon = int(horizon_days)
         self.customers = customers
         self.companies = customers["company_id"].to_numpy()
+        # Every customer's days and who is sampled (see :meth:`of`).
+        self.whole, self.picked = table, np.ones(len(customers), dtype=bool)
         self._rows = {}
         self._status = {}
         self._fits = {}
@@ -733,7 +737,6 @@ class PastDays:
             return None
         past = {key: values[picked[table["customer"]]] for key, values in table.items()}
         found = cls(sampled_tx, customers, past, settings, horizon_days)
-        # Every customer's days (not only the sample's) and who is sampled.
         found.whole, found.picked = table, picked
         return found
 
