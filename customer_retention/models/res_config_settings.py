@@ -130,7 +130,7 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.retention_predict_horizon_days", readonly=False
     )
     retention_prediction_summary = fields.Char(
-        compute="_compute_retention_prediction_summary"
+        string="Model Used", compute="_compute_retention_prediction_summary"
     )
     retention_prediction_fitted_at = fields.Datetime(
         related="company_id.retention_run_id.prediction_fitted_at"

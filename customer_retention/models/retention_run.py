@@ -162,7 +162,7 @@ class RetentionRun(models.Model):
         "run.",
     )
     requested = fields.Boolean(
-        string="Recompute Requested",
+        string="Retention Recompute Requested",
         readonly=True,
         help="An administrator asked for a recompute: the daily job runs it in the "
         "background as soon as it can.",
