@@ -171,3 +171,50 @@ class TestSettings(RetentionCase):
                 settings.retention_sms_holdout_percent = 80
             settings.save().execute()
         self.assertEqual(self.company.retention_sms_holdout_percent, 0)
+
+    def test_settings_show_the_nightly_run(self):
+        # The run's state lives in retention.run; Settings shows it as it did
+        # from the company, to a Settings administrator without Sales rights.
+        admin = self._user("settings_run_admin", "base.group_system")
+        customer = self._customer("Settings Customer")
+        self._order(customer, AS_OF - timedelta(days=10), 100)
+        self.env["retention.run"].search(
+            [("company_id", "=", self.company.id)]
+        ).unlink()
+
+        def shown():
+            settings = self.env["res.config.settings"].with_user(admin).create({})
+            return settings.read(
+                [
+                    "retention_last_run",
+                    "retention_run_as_of",
+                    "retention_run_phase",
+                    "retention_run_written",
+                    "retention_recompute_requested",
+                    "retention_last_error",
+                    "retention_prediction_summary",
+                ]
+            )[0]
+
+        # No run yet.
+        values = shown()
+        self.assertFalse(values["retention_last_run"])
+        self.assertFalse(values["retention_run_as_of"])
+        self.assertIn("Not fitted yet", values["retention_prediction_summary"])
+        # Asked for, then in progress (one step: the outlook's models).
+        self.company._retention_request_recompute()
+        self.assertTrue(shown()["retention_recompute_requested"])
+        self.assertFalse(self.company._retention_run_step(0))
+        values = shown()
+        self.assertEqual(values["retention_run_as_of"], AS_OF)
+        self.assertEqual(values["retention_run_phase"], "compute")
+        # Ended: when, and how many customers it changed.
+        self.assertTrue(self.company._retention_run_step(1000))
+        values = shown()
+        self.assertFalse(values["retention_run_as_of"])
+        self.assertTrue(values["retention_last_run"])
+        self.assertEqual(values["retention_run_written"], 1)
+        # A failed attempt of the daily job.
+        run = self.company._retention_run()
+        run.write(run._attempt_values(run.last_run, ZeroDivisionError("bad data")))
+        self.assertEqual(shown()["retention_last_error"], "ZeroDivisionError: bad data")
