@@ -13,9 +13,9 @@ for every job:
 - **Bounded**: a multi-worker server kills a unit of work that passes
   ``limit_time_real`` (120 s) or ``limit_time_cpu`` (60 s), and all the
   runner's calls of one run are one unit. A unit therefore works about
-  CRON_BUDGET seconds: each call gets what is left of it, and once it is
-  spent the job reports nothing more to this unit and triggers itself, so
-  that the rest comes as a new unit of work.
+  CRON_BUDGET seconds: each call gets what is left of it, and once another
+  call as long as the last one would not fit, the job reports nothing more
+  to this unit and triggers itself, so that the rest comes as a new unit.
 - **Busy**: :class:`RetentionBusyError`, and only it, means that another
   worker holds the company's lock: the item is left for a later call.
 - **Failure**: any other error rolls back this unit alone; the job records
@@ -105,7 +105,8 @@ def call(env, job, todo, work, failed, busy_retry=BUSY_RETRY):
     started = _unit_started(env.cr)
     committing = not testing()
     for index, item in enumerate(todo):
-        budget = max(0.0, started + CRON_BUDGET - time.monotonic())
+        call_started = time.monotonic()
+        budget = max(0.0, started + CRON_BUDGET - call_started)
         try:
             with isolated(env.cr, committing):
                 progress = work(item, budget)
@@ -118,16 +119,22 @@ def call(env, job, todo, work, failed, busy_retry=BUSY_RETRY):
             failed(item, error)
             progress = Progress()
         remaining = progress.remaining + len(todo) - index - 1
-        _report(env, cron, started, progress.done, remaining)
+        if remaining and not _room_for_another(started, call_started):
+            # This unit of work is spent: the rest in a new one.
+            cron._trigger()
+            remaining = 0
+        _report(env, progress.done, remaining)
         return
-    _report(env, cron, started, 0, 0)
+    _report(env, 0, 0)
 
 
-def _report(env, cron, started, done, remaining):
-    if remaining and time.monotonic() >= started + CRON_BUDGET:
-        # This unit of work is spent: the rest in a new one.
-        cron._trigger()
-        remaining = 0
+def _room_for_another(started, call_started):
+    """Whether another call as long as this one fits in the unit's budget."""
+    now = time.monotonic()
+    return (now - started) + (now - call_started) < CRON_BUDGET
+
+
+def _report(env, done, remaining):
     # Odoo reads 0 done with work remaining as a job that reports no
     # progress, and stops calling it.
     if remaining:
