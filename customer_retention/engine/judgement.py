@@ -350,11 +350,8 @@ def judge(metrics, predictions, judgements, as_of, settings=None):
         {key: value.horizon_days for key, value in per_company.items()}
     ).to_numpy(dtype="float64")
     chance = chances["return_probability"].to_numpy(dtype="float64")
-    decided = (
-        np.isfinite(threshold)
-        & np.isfinite(chance)
-        & (chances["model"].to_numpy() == "combined")
-        & result["last_order_date"].notna().to_numpy()
+    decided = _decided(
+        threshold, chance, chances["model"].to_numpy(), result["last_order_date"]
     )
     per_settings = settings_by_company(settings, companies.unique())
     lost_days = companies.map(
@@ -383,6 +380,58 @@ def judge(metrics, predictions, judgements, as_of, settings=None):
     result["return_probability"] = chance
     result["return_days"] = np.where(
         np.isfinite(chance), _windows(cadence, horizon, factor), np.nan
+    )
+    result["chance_threshold"] = np.where(decided, threshold, np.nan)
+    result["decided_by"] = np.where(decided, "chance", "cadence").astype(object)
+    return result
+
+
+def shown_chance(chance):
+    """A chance of return (percent) as it is shown: whole percent, rounded
+    down. The threshold is a whole percent, so a chance below it shows below
+    it and one at or above it shows at or above it: what is shown never
+    contradicts the verdict (12.96 % against 13 % is at risk: 12 %, not 13 %).
+    NaN stays NaN."""
+    return np.floor(np.asarray(chance, dtype="float64"))
+
+
+def _decided(threshold, chance, model, last_order_date):
+    """Whether the chance decides each row's status: a threshold of the
+    chance kind, a chance of the combined model, a last order."""
+    return (
+        np.isfinite(threshold)
+        & np.isfinite(chance)
+        & (np.asarray(model, dtype=object) == "combined")
+        & pd.Series(last_order_date).notna().to_numpy()
+    )
+
+
+def verdict_columns(rows, judgement):
+    """The :data:`VERDICT_COLUMNS` of stored rows (a company's, judged by
+    :func:`judge` the night they were written), for the reason read on a
+    later day: ``rows`` carry ``return_probability``, ``prediction_model``,
+    ``cadence_days`` and ``last_order_date``; ``judgement`` is the company's
+    :class:`Judgement` in use, or None (nothing decided by the chance).
+    Returns a copy of ``rows`` with the columns added."""
+    result = rows.copy()
+    chance = result["return_probability"].to_numpy(dtype="float64")
+    count = len(result)
+    if judgement is None or judgement.kind != "chance" or not count:
+        threshold = np.full(count, np.nan)
+        factor = horizon = np.zeros(count)
+    else:
+        threshold = np.full(count, float(judgement.chance_threshold))
+        factor = np.full(count, float(judgement.label_factor))
+        horizon = np.full(count, float(judgement.horizon_days))
+    decided = _decided(
+        threshold,
+        chance,
+        result["prediction_model"].to_numpy(),
+        result["last_order_date"],
+    )
+    cadence = result["cadence_days"].to_numpy(dtype="float64")
+    result["return_days"] = np.where(
+        decided, _windows(cadence, horizon, factor), np.nan
     )
     result["chance_threshold"] = np.where(decided, threshold, np.nan)
     result["decided_by"] = np.where(decided, "chance", "cadence").astype(object)

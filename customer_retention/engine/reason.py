@@ -72,6 +72,15 @@ PERIOD_NAMES = {"month": _("month"), "quarter": _("quarter"), "year": _("year")}
 NOTABLE_TREND = 20.0
 
 
+def _chance_text(values):
+    """A chance of return as it is shown everywhere (whole percent, rounded
+    down: :func:`judgement.shown_chance`), so that the sentence never puts
+    a customer at risk at a chance shown at the threshold."""
+    return np.floor(values.astype("float64")).map(
+        lambda v: "" if pd.isna(v) else str(int(v))
+    )
+
+
 def _number(values, decimals=0):
     """Half up, like the next expected order (numpy would round 30.5 to 30)."""
     scale = 10.0**decimals
@@ -154,7 +163,7 @@ def render_reasons(metrics, settings=None, gettext=None, horizon_days=None):
     judged = _judged(metrics)
     if judged.any():
         chance = {
-            "probability": _number(metrics["return_probability"]),
+            "probability": _chance_text(metrics["return_probability"]),
             "window": _number(metrics["return_days"]),
             "threshold": _number(metrics["chance_threshold"]),
         }
@@ -235,15 +244,17 @@ def _add_chance(result, metrics, horizon_days, translate, rows):
     lost with a probability, among ``rows`` (the cadence rule's)."""
     if "return_probability" not in metrics:
         return
-    if "return_days" in metrics:
-        # judge()'s rows: each chance is for the customer's own window.
-        days = metrics["return_days"]
-    elif horizon_days is None:
-        return
+    if horizon_days is None:
+        days = pd.Series(np.nan, index=metrics.index)
     elif isinstance(horizon_days, dict):
         days = metrics["company_id"].map(horizon_days)
     else:
         days = pd.Series(horizon_days, index=metrics.index)
+    if "return_days" in metrics:
+        # judge()'s rows: each chance is for the customer's own window,
+        # where the chance decided; the horizon elsewhere.
+        own = metrics["return_days"]
+        days = own.where(own.notna(), days)
     mask = (
         metrics["status"].isin(["at_risk", "lost"])
         & metrics["return_probability"].notna()
@@ -256,7 +267,7 @@ def _add_chance(result, metrics, horizon_days, translate, rows):
     suffix = _fill(
         translate(CHANCE),
         {
-            "probability": _number(metrics["return_probability"][mask]),
+            "probability": _chance_text(metrics["return_probability"][mask]),
             "days": _number(days[mask]),
         },
     )

@@ -8,6 +8,7 @@ import dataclasses
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from ..engine.judgement import Judgement
 from . import retention_args, retention_store
 from .res_company import COMPANY_FIGURES
 
@@ -69,6 +70,17 @@ class ResCompany(models.Model):
         compute="_compute_retention_calibrated_groups_summary",
         groups=COMPANY_FIGURES,
     )
+    retention_calibrated_judgement = fields.Json(
+        string="Calibrated Judgement",
+        readonly=True,
+        copy=False,
+        help="Calibrated mode's verdict, chosen by the monthly back-test on the "
+        "business's own past (engine/judgement.py): {'kind': 'chance' or "
+        "'cadence', 'chance_threshold': percent, 'label_factor': k, "
+        "'horizon_days': H}. With the chance kind a customer is at risk or lost "
+        "below the threshold, new or active at or above it.",
+        groups=COMPANY_FIGURES,
+    )
     retention_calibrated_backtest_id = fields.Many2one(
         "retention.backtest",
         string="Back-test of the Calibration",
@@ -107,6 +119,27 @@ class ResCompany(models.Model):
             calibrated,
             group_thresholds=self._retention_group_thresholds(calibrated.lost_days),
         )
+
+    def _retention_judgement(self):
+        """Calibrated mode's judgement in use (engine ``Judgement``), or None:
+        in fixed mode, before the first back-test put one in use, or when
+        the prediction horizon changed since (the chance it was chosen for
+        is no longer the one the night computes)."""
+        self.ensure_one()
+        # sudo: the calibration's own values, read by the run for every user
+        company = self.sudo()
+        stored = company.retention_calibrated_judgement
+        if company.retention_threshold_mode != "calibrated" or not stored:
+            return None
+        judgement = Judgement.from_dict(stored)
+        if judgement.horizon_days != company.retention_predict_horizon_days:
+            return None
+        return judgement
+
+    def _retention_judged_by_chance(self):
+        """The judgement in use when it is of the chance kind, else None."""
+        judgement = self._retention_judgement()
+        return judgement if judgement and judgement.kind == "chance" else None
 
     def _retention_group_thresholds(self, lost_days):
         """The peer groups' own calibrated thresholds as the engine takes

@@ -20,6 +20,7 @@ from ..engine import (
     daily_figures,
     render_reasons,
 )
+from ..engine.judgement import shown_chance, verdict_columns
 from ..engine.summary import SUMMARY_COLUMNS
 from . import retention_args, retention_domain, retention_store
 from .engine_text import engine_text
@@ -392,6 +393,10 @@ class ResPartner(models.Model):
         rows = self._retention_rows(company)
         if not rows.empty:
             rows = daily_figures(rows, company._retention_today())
+            # Which evidence decided the status (calibrated mode's chance).
+            rows = verdict_columns(rows, company._retention_judged_by_chance())
+            # Shown as the verdict reads it: whole percent, rounded down.
+            rows["return_probability"] = shown_chance(rows["return_probability"])
             # In the reader's language, with the company's current settings.
             rows["reason"] = render_reasons(
                 rows,

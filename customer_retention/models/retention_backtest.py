@@ -19,6 +19,7 @@ from odoo.exceptions import AccessError, UserError
 
 from ..engine import HORIZON_DAYS, NOT_CALIBRATED, RULES, backtest
 from ..engine.backtest import MIN_CUSTOMERS, MIN_GROUP_CUSTOMERS, own_thresholds
+from ..engine.judgement import KINDS, NOT_JUDGED, Judgement
 from ..engine.predict import SAMPLE
 from . import retention_args, retention_jobs, retention_store
 
@@ -45,6 +46,8 @@ def _youden_field(string, help_text):
 
 def _number(value):
     """A float for the database: NaN (undefined, e.g. nothing flagged) is NULL."""
+    if value is None:
+        return None
     value = float(value)
     return None if math.isnan(value) else value
 
@@ -107,6 +110,43 @@ class RetentionBacktest(models.Model):
         readonly=True,
         help="Why the calibration kept the current thresholds; empty when it chose "
         "its own.",
+    )
+    judgement_kind = fields.Selection(
+        list(KINDS),
+        string="Calibrated Mode Judges By",
+        readonly=True,
+        help="In calibrated mode, what decides a customer's status: the chance of "
+        "return against the threshold chosen on the business's own past, or the "
+        "at-risk rule of the settings where the chance did not tell the leavers "
+        "better.",
+    )
+    chance_threshold = fields.Float(
+        string="Chance Threshold (%)",
+        readonly=True,
+        digits=(16, 0),
+        help="In calibrated mode a customer with a lower chance of return is at "
+        "risk (or lost), one at or above it new or active.",
+    )
+    label_factor = fields.Float(
+        string="Rhythm Factor of Leaving",
+        readonly=True,
+        digits=(16, 2),
+        help="A customer counts as gone when not back within the horizon or within "
+        "this many times their usual interval, when that is longer (0: the horizon "
+        "alone), from how this business's own customers come back.",
+    )
+    judgement_youden_j = _youden_field(
+        "Youden's J of the Chance",
+        "Youden's J of the chance threshold on the business's past, out of sample.",
+    )
+    judgement_cadence_youden_j = _youden_field(
+        "Youden's J of the At-Risk Rule",
+        "Youden's J of the at-risk rule of the settings on the same customers.",
+    )
+    not_judged = fields.Selection(
+        list(NOT_JUDGED),
+        string="Why Not by the Chance",
+        readonly=True,
     )
     in_use = fields.Boolean(
         string="Thresholds in Use",
@@ -316,6 +356,9 @@ class RetentionBacktest(models.Model):
                     else False,
                     "retention_calibrated_on": as_of,
                     "retention_calibrated_backtest_id": record.id,
+                    "retention_calibrated_judgement": self._judgement_of(
+                        company, result
+                    ),
                 }
             )
         return record
@@ -368,9 +411,38 @@ class RetentionBacktest(models.Model):
                 calibration_youden_j=_number(found["youden_j"]),
                 calibration_current_youden_j=_number(found["current_youden_j"]),
             )
+        judgement = self._judgement_row(company, result)
+        if judgement is not None:
+            values.update(
+                judgement_kind=judgement["kind"] or False,
+                chance_threshold=_number(judgement["chance_threshold"]),
+                label_factor=_number(judgement["label_factor"]),
+                judgement_youden_j=_number(judgement["youden_j"]),
+                judgement_cadence_youden_j=_number(judgement["cadence_youden_j"]),
+                not_judged=judgement["not_judged"] or False,
+            )
         # sudo: back-tests are written by this method alone (no create right),
         # after _check_may_run; users read them through the record rules.
         return self.sudo().create(values).sudo(False)
+
+    @api.model
+    def _judgement_row(self, company, result):
+        """The engine's calibrated judgement of ``company`` (a row of
+        :data:`JUDGEMENT_COLUMNS`), or None."""
+        frame = result.judgement
+        if frame is None or frame.empty:
+            return None
+        rows = frame[frame["company_id"] == company.id]
+        return None if rows.empty else rows.iloc[0]
+
+    @api.model
+    def _judgement_of(self, company, result):
+        """What the company keeps of the judgement (engine ``Judgement``
+        as a dict), or False."""
+        row = self._judgement_row(company, result)
+        if row is None:
+            return False
+        return Judgement.from_dict(row.to_dict()).as_dict()
 
     @api.depends("company_id.retention_calibrated_backtest_id")
     def _compute_in_use(self):

@@ -231,7 +231,11 @@ class RetentionRun(models.Model):
     )
     def _compute_prediction_summary(self):
         # Short names: the selection's labels explain each model at length.
-        names = {"bgnbd": "BG/NBD", "rhythm": self.env._("rhythm")}
+        names = {
+            "bgnbd": "BG/NBD",
+            "rhythm": self.env._("rhythm"),
+            "combined": self.env._("combined (rhythm and BG/NBD)"),
+        }
         reasons = dict(NO_PREDICTION)
         for run in self:
             model = run.prediction_model
@@ -244,6 +248,12 @@ class RetentionRun(models.Model):
             elif not model:
                 summary = engine_text(
                     self.env, reasons.get(run.prediction_no_model, "")
+                )
+            elif model == "combined":
+                summary = self.env._(
+                    "%(model)s, the chance that decides the statuses in calibrated "
+                    "mode (see the back-test)",
+                    model=names[model],
                 )
             elif not (auc["bgnbd"] and auc["rhythm"]):
                 summary = self.env._(

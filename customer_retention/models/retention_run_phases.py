@@ -27,6 +27,7 @@ from ..engine import (
     rerank,
     score,
 )
+from ..engine.judgement import judge
 from ..engine.predict import SAMPLE
 from . import retention_history, retention_store, retention_summary
 
@@ -79,6 +80,13 @@ def compute(run, stats):
     )
     extracted = time.perf_counter()
     metrics = compute_metrics(transactions, as_of, settings, groups=groups, ranks=ranks)
+    predictions = None
+    if run.models_fitted_first:
+        # The outlook from the transactions just read: no second extract;
+        # in calibrated mode it decides the statuses before they are written.
+        scoring = time.perf_counter()
+        metrics, predictions = judged_values(run, as_of, transactions, metrics)
+        stats["predict_s"] += time.perf_counter() - scoring
     computed = time.perf_counter()
     history_day = _history_day(run, as_of)
     written = retention_store.write_metrics(
@@ -87,12 +95,8 @@ def compute(run, stats):
     cleared = retention_store.clear_stale(
         company, metrics["partner_id"].to_numpy(), chunk=chunk, history_day=history_day
     )
-    if run.models_fitted_first:
-        # The outlook from the transactions just read: no second extract.
-        scoring = time.perf_counter()
-        score_outlook(run, as_of, transactions=transactions, metrics=metrics)
-        stats["predict_s"] += time.perf_counter() - scoring
-        computed += time.perf_counter() - scoring
+    if predictions is not None:
+        retention_store.write_predictions(company, predictions)
     del transactions
     stats.update(
         customers=stats["customers"] + len(metrics),
@@ -144,10 +148,30 @@ def predict(run, stats):
     """Score the customers of the next chunk with the models just fitted
     (after :func:`refit`)."""
     started = time.perf_counter()
+    company, as_of = run.company_id, run.as_of
     chunk = retention_store.next_chunk(
-        run.company_id, run.cursor, retention_store.CHUNK_CUSTOMERS
+        company, run.cursor, retention_store.CHUNK_CUSTOMERS
     )
-    score_outlook(run, run.as_of, chunk=chunk)
+    if company._retention_judged_by_chance():
+        # Calibrated mode: the chance decides the statuses, written with it.
+        transactions = retention_store.extract_transactions(company, as_of, chunk=chunk)
+        settings = company._retention_settings()
+        metrics = compute_metrics(
+            transactions,
+            as_of,
+            settings,
+            groups=company._retention_status_groups(
+                settings, transactions["partner_id"].unique()
+            ),
+            ranks=retention_store.stored_ranks(company, chunk),
+        )
+        metrics, predictions = judged_values(run, as_of, transactions, metrics)
+        retention_store.write_metrics(
+            company, metrics, _now(), history_day=_history_day(run, as_of)
+        )
+        retention_store.write_predictions(company, predictions)
+    else:
+        score_outlook(run, as_of, chunk=chunk)
     stats["predict_s"] += time.perf_counter() - started
     if chunk[1] is None:
         return {}, True
@@ -224,8 +248,15 @@ def fit_outlook(run, as_of, sample=None):
         company, as_of, partner_ids=sample
     )
     horizon = company.retention_predict_horizon_days
+    # Calibrated mode judged by the chance: the combined model, with the
+    # label (when a customer counts as gone) the back-test chose.
+    judgement = company._retention_judged_by_chance()
     models = fit_models(
-        transactions, as_of, company._retention_settings(), horizon_days=horizon
+        transactions,
+        as_of,
+        company._retention_settings(),
+        horizon_days=horizon,
+        label_factor=judgement.label_factor if judgement else None,
     )
     del transactions
     records = model_records(models)
@@ -245,6 +276,24 @@ def fit_outlook(run, as_of, sample=None):
         "prediction_bgnbd_auc": params.get("bgnbd_auc") or 0.0,
         "prediction_rhythm_auc": params.get("rhythm_auc") or 0.0,
     }
+
+
+def judged_values(run, as_of, transactions, metrics):
+    """(metrics, predictions) of the customers of ``transactions``: their
+    chance of return with the run's models and, in calibrated mode judged
+    by the chance, their statuses decided by it (engine ``judge``: status
+    and chance never contradict). Without models: (metrics, None)."""
+    company = run.company_id
+    # sudo: the run's own models
+    params = run.sudo().prediction_params
+    if not params:
+        return metrics, None
+    settings = company._retention_settings()
+    predictions = score(transactions, as_of, [params], settings, metrics=metrics)
+    judgement = company._retention_judged_by_chance()
+    if judgement:
+        metrics = judge(metrics, predictions, judgement, as_of, settings)
+    return metrics, predictions
 
 
 def score_outlook(run, as_of, chunk=None, transactions=None, metrics=None):
@@ -295,6 +344,14 @@ def recompute_partners(run, as_of, partner_ids, nothing_done):
         company, groups, exclude_ids=partner_ids
     )
     metrics = compute_metrics(transactions, as_of, settings, groups=groups, peers=peers)
+    predictions = None
+    predict_s = 0.0
+    if as_of == company._retention_today():
+        # With the models of the last run (a fit is the nightly run's); in
+        # calibrated mode the chance decides the statuses before the write.
+        scoring = time.perf_counter()
+        metrics, predictions = judged_values(run, as_of, transactions, metrics)
+        predict_s = time.perf_counter() - scoring
     computed = time.perf_counter()
     # A recompute asked for these customers stamps them all: "computed on"
     # shows it happened even where nothing changed.
@@ -308,17 +365,14 @@ def recompute_partners(run, as_of, partner_ids, nothing_done):
         partner_ids=partner_ids,
         history_day=history_day,
     )
-    predict_s = 0.0
+    if predictions is not None:
+        retention_store.write_predictions(company, predictions)
     if as_of == company._retention_today():
         # The summary is of today (a back-test as of a past day leaves it).
         visits = retention_history.extract_visits(
             company, as_of, partner_ids=partner_ids
         )
         retention_summary.write(company, visits, partner_ids=partner_ids)
-        # With the models of the last run: a fit is the nightly run's.
-        scoring = time.perf_counter()
-        score_outlook(run, as_of, transactions=transactions, metrics=metrics)
-        predict_s = time.perf_counter() - scoring
         for model in ("retention.partner.category", "retention.partner.state"):
             run.env[model].invalidate_model()
     stats = dict(
@@ -330,7 +384,7 @@ def recompute_partners(run, as_of, partner_ids, nothing_done):
         predict_s=predict_s,
         extract_s=extracted - started,
         engine_s=computed - extracted,
-        write_s=time.perf_counter() - computed - predict_s,
+        write_s=time.perf_counter() - computed,
     )
     stats["longest_chunk_s"] = time.perf_counter() - started
     return stats

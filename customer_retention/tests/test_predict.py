@@ -4,6 +4,7 @@ the models fitted once on the company's customers and kept on the company,
 every customer scored chunk by chunk with them, a recompute of a customer
 scored with the kept models, never a made-up number."""
 
+import math
 from datetime import datetime, time, timedelta
 from unittest import mock
 
@@ -227,7 +228,8 @@ class TestPredict(HistoryCase):
         # Customer 6: every 60 days, the last 200 days ago: at risk.
         partner = self.customers[6].with_company(self.company)
         self.assertIn(partner.retention_status, ("at_risk", "lost"))
-        probability = round(self._state(partner).return_probability)
+        # Shown in whole percent, rounded down (judgement.shown_chance).
+        probability = math.floor(self._state(partner).return_probability)
         self.assertIn(
             f"; {probability} % chance of a visit in the next 90 days.",
             partner.retention_reason,

@@ -226,7 +226,8 @@ def with_chance(*rows, probability, settings=None, horizon_days=90):
 
 
 def test_an_overdue_customer_hears_the_chance_of_a_visit():
-    # The at-risk sentence above, with 18.4 % rounded to 18.
+    # The at-risk sentence above, with 18.4 % shown as 18 (whole percent,
+    # rounded down, as everywhere: judgement.shown_chance).
     assert with_chance(*visits(154, 124, 94), probability=18.4, settings=MONTH) == (
         "Last order 94 days ago; usually every 30 days; 3.1x overdue; 18 % chance of "
         "a visit in the next 90 days."
@@ -235,11 +236,13 @@ def test_an_overdue_customer_hears_the_chance_of_a_visit():
 
 def test_a_lost_customer_hears_it_before_the_trend():
     # Lost, spending down 100 % by quarter (a visit 400 and 480 days ago:
-    # nothing in either quarter, so no trend): the chance of 2.5 % -> 3 (half up)
-    # over the company's 120-day horizon.
+    # nothing in either quarter, so no trend): the chance of 2.5 % -> 2 (whole
+    # percent, rounded down: a chance is never shown above what it is, so it
+    # never shows at a calibrated threshold it is below) over the company's
+    # 120-day horizon.
     assert with_chance(*visits(400), probability=2.5, horizon_days={1: 120}) == (
         "Last order 400 days ago; no order for more than 365 days, the customer counts "
-        "as lost; 3 % chance of a visit in the next 120 days."
+        "as lost; 2 % chance of a visit in the next 120 days."
     )
 
 
