@@ -64,6 +64,13 @@ def build(database, customers, orders_per_customer, seed):
         say("UTM sources on the orders")
         utm_sources(env)
         env.cr.commit()
+        say(
+            "calibrated mode: the monthly back-test chooses the verdict on the "
+            "shop's own past"
+        )
+        env.company.retention_threshold_mode = "calibrated"
+        env.company.retention_backtest()
+        env.cr.commit()
         say("computing retention")
         count = env["res.partner"].retention_recompute()
         say("win-back calls planned for the customers at risk, some already made")

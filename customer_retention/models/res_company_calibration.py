@@ -181,7 +181,7 @@ class ResCompany(models.Model):
                     "%(group)s: %(factor)s × usual interval, %(minimum)s to "
                     "%(dormant)s days",
                     group=names.get(key, key),
-                    factor=f"{factor:g}",
+                    factor=format(factor, "g"),
                     minimum=minimum,
                     dormant=dormant,
                 )

@@ -782,7 +782,7 @@ class ResPartner(models.Model):
                         "can start it now with Recompute now in the Customer "
                         "Retention settings.",
                         company=company.name,
-                        bound=f"{bound:,}",
+                        bound=format(bound, ","),
                     )
                 )
 

@@ -176,8 +176,8 @@ class RetentionSmsWizard(models.TransientModel):
                     "%(count)s customers are selected: a win-back SMS campaign "
                     "takes at most %(maximum)s at a time. Narrow the selection "
                     "(filter by tier or salesperson, for instance).",
-                    count=f"{len(ids):,}",
-                    maximum=f"{MAX_SELECTION:,}",
+                    count=format(len(ids), ","),
+                    maximum=format(MAX_SELECTION, ","),
                 )
             )
 
