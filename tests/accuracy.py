@@ -48,7 +48,6 @@ as committed CSVs, and the regular service customers of
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import os
 import platform
@@ -64,10 +63,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
+from .harness import engine as engine_loader
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA = REPO_ROOT / "tests" / "accuracy_data"
 RESULTS = REPO_ROOT / "benchmark" / "results" / "accuracy.json"
-ENGINE = REPO_ROOT / "customer_retention" / "engine"
 HORIZON_DAYS = 91
 BOOTSTRAP_DRAWS = 1000
 SEED = 0
@@ -86,19 +86,10 @@ MEASURED = (
 
 
 def engine():
-    """The pure engine as ``retention_engine`` (as tests/engine/conftest.py
-    loads it): not through the addon's ``__init__``, which needs Odoo."""
-    if "retention_engine" in sys.modules:
-        return sys.modules["retention_engine"]
-    spec = importlib.util.spec_from_file_location(
-        "retention_engine",
-        ENGINE / "__init__.py",
-        submodule_search_locations=[str(ENGINE)],
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["retention_engine"] = module
-    spec.loader.exec_module(module)
-    return module
+    """The pure engine as ``retention_engine`` (tests/harness/engine.py), as
+    the engine tests load it: not through the addon's ``__init__``, which
+    needs Odoo."""
+    return engine_loader.load()
 
 
 def engine_module(name):
