@@ -30,6 +30,26 @@ class ResCompany(models.Model):
         for company in self:
             company.retention_run_id = by_company.get(company.id, False)
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        companies = super().create(vals_list)
+        # A new company's first values come within minutes, not tomorrow night.
+        self._retention_trigger_first_run()
+        return companies
+
+    @api.model
+    def _retention_trigger_first_run(self):
+        """Ask the daily job to run as soon as a cron worker is free: a
+        company that never had a run is due (retention.run), and the job
+        works in its usual bounded calls."""
+        cron = self.env.ref(
+            "customer_retention.ir_cron_retention_recompute", raise_if_not_found=False
+        )
+        if cron:
+            # sudo: a trigger of the addon's own job, for whoever installs
+            # the addon or creates a company
+            cron.sudo()._trigger()
+
     def _retention_run(self):
         """The company's run, created if it has none yet."""
         self.ensure_one()

@@ -8,6 +8,7 @@ from freezegun import freeze_time
 from odoo import fields, sql_db
 from odoo.tests import new_test_user, tagged
 
+from odoo.addons.customer_retention.hooks import post_init_hook
 from odoo.addons.customer_retention.models import retention_jobs, retention_store
 from odoo.addons.customer_retention.models.retention_run import RetentionRun
 
@@ -106,6 +107,22 @@ class TestCron(RetentionCase):
         )
         self.assertEqual(self.cron.model_id.model, "res.company")
         self.assertTrue(self.cron.active)
+
+    def test_first_run_starts_at_install_and_for_a_new_company(self):
+        # Issue 24: the daily job's first call is not tomorrow at 02:00.
+        cron = self.env.ref("customer_retention.ir_cron_retention_recompute")
+        Trigger = self.env["ir.cron.trigger"]
+
+        def triggers():
+            return Trigger.search_count([("cron_id", "=", cron.id)])
+
+        before = triggers()
+        post_init_hook(self.env)
+        self.assertEqual(triggers(), before + 1)
+        new = self.env["res.company"].create({"name": "Third Shop"})
+        self.assertEqual(triggers(), before + 2)
+        # ... and the job has it due: it never had a run.
+        self.assertTrue(new._retention_run()._due(fields.Datetime.now()))
 
     def test_interrupted_run_resumes(self):
         companies = self.env["res.company"].search([], order="id")
