@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 import pandas as pd
+from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
@@ -726,6 +727,65 @@ class ResPartner(models.Model):
     def _compute_retention_sms_signature(self):
         for partner in self:
             partner.retention_sms_signature = self.env.company.name
+
+    @api.model
+    def get_empty_list_help(self, help_message):
+        """The Customer Retention list before the company's first run has
+        ended: say that the first computation is on its way, or how far it
+        has got, instead of the help for a database without orders."""
+        if not self.env.context.get("retention_list"):
+            return super().get_empty_list_help(help_message)
+        progress = self._retention_first_run_progress()
+        if progress is None:
+            return super().get_empty_list_help(help_message)
+        done, total = progress
+        if done:
+            text = self.env._(
+                "The first computation of %(company)s is in progress: %(done)s of "
+                "about %(total)s customers done. Their values appear as it goes.",
+                company=self.env.company.name,
+                done=format(done, ","),
+                total=format(max(total, done), ","),
+            )
+        else:
+            text = self.env._(
+                "The first computation of %(company)s starts within minutes, in the "
+                "background (Customer Retention: daily recompute); about %(total)s "
+                "customers to compute.",
+                company=self.env.company.name,
+                total=format(total, ","),
+            )
+        return Markup('<p class="o_view_nocontent_smiling_face">%s</p>') % text
+
+    @api.model
+    def _retention_first_run_progress(self):
+        """(customers done, customers with orders) while the current
+        company's first run has not ended; None once it has."""
+        company = self.env.company
+        # sudo: the run's state and two counts, shown to whoever opens the
+        # list (the numbers only)
+        run = (
+            self.env["retention.run"]
+            .sudo()
+            .search([("company_id", "=", company.id)], limit=1)
+        )
+        if run.last_run:
+            return None
+        cr = self.env.cr
+        cr.execute(
+            "SELECT count(*) FROM retention_partner_state WHERE company_id = %s",
+            [company.id],
+        )
+        done = cr.fetchone()[0]
+        # About: the buyers of confirmed orders (the first run's figure is
+        # exact); counted once per request, until the first run ends.
+        cr.execute(
+            "SELECT count(DISTINCT partner_id) FROM sale_order"
+            " WHERE company_id = %s AND state = 'sale'",
+            [company.id],
+        )
+        total = cr.fetchone()[0]
+        return (done, total) if done or total else None
 
     # ------------------------------------------------------------
     # Entry points

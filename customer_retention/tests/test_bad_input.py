@@ -973,6 +973,16 @@ class TestBadInput(BadInputCase):
                 None,
             ),
             (
+                "res.partner",
+                "get_empty_list_help",
+                self.rep,
+                lambda env, value: env["res.partner"]
+                .with_context(retention_list=1)
+                .get_empty_list_help(value),
+                ARGUMENTS,
+                None,
+            ),
+            (
                 "retention.sms.wizard",
                 "default_get",
                 self.rep,

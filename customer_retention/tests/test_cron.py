@@ -124,6 +124,32 @@ class TestCron(RetentionCase):
         # ... and the job has it due: it never had a run.
         self.assertTrue(new._retention_run()._due(fields.Datetime.now()))
 
+    def test_the_list_says_how_far_the_first_run_has_got(self):
+        # Issue 24: before the first run of a company has ended, the empty
+        # Customer Retention list says so instead of "no customer yet".
+        rep = new_test_user(
+            self.env,
+            "first_run_rep",
+            groups="sales_team.group_sale_salesman",
+            company_id=self.company.id,
+            company_ids=[(6, 0, self.company.ids)],
+        )
+        action = self.env.ref("customer_retention.action_customer_retention")
+
+        def shown_help():
+            # As /web/action/load reads it: sudo, in the user's environment,
+            # every field (the help is worded in the action's context).
+            return action.with_user(rep).sudo().read()[0]["help"]
+
+        self.assertIn("starts within minutes", shown_help())
+        # One customer brought up to date by hand: the whole run has not
+        # ended, the list counts what is done.
+        self.company._retention_recompute(partner_ids=self.customer.ids)
+        self.assertIn("is in progress: 1 of about", shown_help())
+        self.run_until_done()
+        self.assertNotIn("first computation", shown_help())
+        self.assertIn("No customer with orders yet", shown_help())
+
     def test_interrupted_run_resumes(self):
         companies = self.env["res.company"].search([], order="id")
         # One company per call; the others remain.
