@@ -337,29 +337,20 @@ def judge(metrics, predictions, judgements, as_of, settings=None):
     )
     per_company = _per_company(judgements, result["company_id"].unique())
     companies = result["company_id"]
-    threshold = companies.map(
-        {
-            key: value.chance_threshold if value.kind == "chance" else np.nan
-            for key, value in per_company.items()
-        }
-    ).to_numpy(dtype="float64")
-    factor = companies.map(
-        {key: value.label_factor for key, value in per_company.items()}
-    ).to_numpy(dtype="float64")
-    horizon = companies.map(
-        {key: value.horizon_days for key, value in per_company.items()}
-    ).to_numpy(dtype="float64")
+    threshold = _by_company(
+        companies,
+        per_company,
+        lambda value: value.chance_threshold if value.kind == "chance" else np.nan,
+    )
+    factor = _by_company(companies, per_company, lambda value: value.label_factor)
+    horizon = _by_company(companies, per_company, lambda value: value.horizon_days)
     chance = chances["return_probability"].to_numpy(dtype="float64")
     decided = _decided(
         threshold, chance, chances["model"].to_numpy(), result["last_order_date"]
     )
     per_settings = settings_by_company(settings, companies.unique())
-    lost_days = companies.map(
-        {key: value.lost_days for key, value in per_settings.items()}
-    ).to_numpy(dtype="float64")
-    new_days = companies.map(
-        {key: value.new_days for key, value in per_settings.items()}
-    ).to_numpy(dtype="float64")
+    lost_days = _by_company(companies, per_settings, lambda value: value.lost_days)
+    new_days = _by_company(companies, per_settings, lambda value: value.new_days)
     since = result["days_since_last"].to_numpy(dtype="float64")
     span = (
         pd.to_datetime(result["last_order_date"])
@@ -393,6 +384,14 @@ def shown_chance(chance):
     contradicts the verdict (12.96 % against 13 % is at risk: 12 %, not 13 %).
     NaN stays NaN."""
     return np.floor(np.asarray(chance, dtype="float64"))
+
+
+def _by_company(companies, per_company, value_of):
+    """``value_of`` each row's company's entry of ``per_company`` (a dict by
+    company id), as floats."""
+    return companies.map(
+        {key: value_of(value) for key, value in per_company.items()}
+    ).to_numpy(dtype="float64")
 
 
 def _decided(threshold, chance, model, last_order_date):

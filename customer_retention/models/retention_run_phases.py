@@ -64,14 +64,11 @@ def fit(run, stats):
     return values, True
 
 
-def compute(run, stats):
-    """Compute and write the customers of the next chunk, scored in passing
-    when the run fitted the outlook's models first."""
-    started = time.perf_counter()
+def _chunk_metrics(run, chunk):
+    """(transactions, metrics, when the extract ended) of the customers of
+    ``chunk``: their transactions read once, their values computed with
+    the company's settings and their stored ranks."""
     company, as_of = run.company_id, run.as_of
-    chunk = retention_store.next_chunk(
-        company, run.cursor, retention_store.CHUNK_CUSTOMERS
-    )
     transactions = retention_store.extract_transactions(company, as_of, chunk=chunk)
     ranks = retention_store.stored_ranks(company, chunk)
     settings = company._retention_settings()
@@ -80,6 +77,18 @@ def compute(run, stats):
     )
     extracted = time.perf_counter()
     metrics = compute_metrics(transactions, as_of, settings, groups=groups, ranks=ranks)
+    return transactions, metrics, extracted
+
+
+def compute(run, stats):
+    """Compute and write the customers of the next chunk, scored in passing
+    when the run fitted the outlook's models first."""
+    started = time.perf_counter()
+    company, as_of = run.company_id, run.as_of
+    chunk = retention_store.next_chunk(
+        company, run.cursor, retention_store.CHUNK_CUSTOMERS
+    )
+    transactions, metrics, extracted = _chunk_metrics(run, chunk)
     predictions = None
     if run.models_fitted_first:
         # The outlook from the transactions just read: no second extract;
@@ -154,17 +163,7 @@ def predict(run, stats):
     )
     if company._retention_judged_by_chance():
         # Calibrated mode: the chance decides the statuses, written with it.
-        transactions = retention_store.extract_transactions(company, as_of, chunk=chunk)
-        settings = company._retention_settings()
-        metrics = compute_metrics(
-            transactions,
-            as_of,
-            settings,
-            groups=company._retention_status_groups(
-                settings, transactions["partner_id"].unique()
-            ),
-            ranks=retention_store.stored_ranks(company, chunk),
-        )
+        transactions, metrics, _extracted = _chunk_metrics(run, chunk)
         metrics, predictions = judged_values(run, as_of, transactions, metrics)
         retention_store.write_metrics(
             company, metrics, _now(), history_day=_history_day(run, as_of)
