@@ -416,7 +416,7 @@ def _status_judgement(metrics, customers, details):
     it by (days since over the at-risk threshold, 0 when new)."""
     backtest = engine_module("backtest")
     rows = metrics.set_index("partner_id").reindex(customers)
-    flag = rows["status"].isin(backtest.FLAGGED_STATUSES).to_numpy()
+    flag = engine_module("rules").flagged(rows["status"])
     score = backtest._overdue_score(rows)
     new = rows["status"].to_numpy() == "new"
     details = details | {
@@ -484,7 +484,7 @@ def addon_calibrated(history, as_of, horizon, customers):
     settings, judgement = run["settings"], run["judgement"]
     rows = run["verdict"].set_index("partner_id").reindex(customers)
     chance = rows["return_probability"].to_numpy(dtype="float64")
-    flag = rows["status"].isin(engine_module("backtest").FLAGGED_STATUSES).to_numpy()
+    flag = engine_module("rules").flagged(rows["status"])
     found = run["backtest"]
     chosen = found.calibration.iloc[0]
     judged = found.judgement.iloc[0]

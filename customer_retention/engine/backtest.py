@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from . import rules
 from .judgement import calibrate_judgement
 from .metrics import _clean, compute_metrics
 from .predict import (
@@ -51,7 +52,6 @@ RULES = (
         _("Calibrated judgement: chance of return below the calibrated threshold"),
     ),
 )
-FLAGGED_STATUSES = ("at_risk", "lost")
 RULE_COLUMNS = [
     "company_id",
     "rule",
@@ -408,7 +408,7 @@ def _replay(tx, cutoff, end, settings, groups=None):
 
 def _calibrate_company(judged, current, grid, min_customers):
     churned = judged["churned"].to_numpy(dtype=bool)
-    counts = confusion(judged["status"].isin(FLAGGED_STATUSES), churned)
+    counts = confusion(rules.flagged(judged["status"]), churned)
     found = {
         "at_risk_factor": current.at_risk_factor,
         "min_at_risk_days": current.min_at_risk_days,
@@ -621,10 +621,10 @@ def _rule_scores(replay, calibrated, chance, verdict):
     keys = ["company_id", "partner_id"]
     judged = replay[[*keys, "churned"]].copy()
     since = replay["days_since_last"].to_numpy(dtype="float64")
-    judged["flag_current"] = replay["status"].isin(FLAGGED_STATUSES).to_numpy()
+    judged["flag_current"] = rules.flagged(replay["status"])
     judged["score_current"] = _overdue_score(replay)
     other = replay[keys].merge(calibrated, how="left", on=keys)
-    judged["flag_calibrated"] = other["status"].isin(FLAGGED_STATUSES).to_numpy()
+    judged["flag_calibrated"] = rules.flagged(other["status"])
     judged["score_calibrated"] = _overdue_score(other)
     for days in FIXED_DAYS:
         judged[f"flag_days_{days}"] = since > days

@@ -49,6 +49,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from . import rules
 from .metrics import _alert_and_action, _overdue
 from .predict import (
     HORIZON_DAYS,
@@ -106,7 +107,6 @@ VERDICT_COLUMNS = [
     "chance_threshold",
     "decided_by",
 ]
-FLAGGED = ("at_risk", "lost")
 
 
 @dataclass(frozen=True)
@@ -248,7 +248,7 @@ def _judge_company(past, company, as_of, factor, min_customers):
     # The at-risk rule of the settings on the same customers and outcome.
     rows, _rhythm, _summary, _cadence = past.rows(day)
     status = pd.Series(past.status(day), index=rows).reindex(codes).to_numpy()
-    cadence = _j(_counts(np.isin(status, FLAGGED), gone))
+    cadence = _j(_counts(rules.flagged(status), gone))
     found |= counts | {
         "youden_j": _j(counts),
         "auc": auc(gone, 100.0 - chance),
@@ -461,4 +461,4 @@ def _per_company(judgements, company_ids):
 
 def verdict_flags(rows):
     """Whether each judged row is flagged (at risk or lost)."""
-    return rows["status"].isin(FLAGGED).to_numpy()
+    return rules.flagged(rows["status"])

@@ -11,7 +11,9 @@ Every step works on whole columns; nothing loops over customers in Python.
 import numpy as np
 import pandas as pd
 
+from . import rules
 from .money import round_money
+from .rules import OVERDUE_STATUSES  # noqa: F401 (exported by the engine)
 from .settings import DAYS_PER_YEAR, settings_by_company, without_group_thresholds
 
 STATUSES = (
@@ -91,8 +93,6 @@ METRIC_COLUMNS = [
 _NO_GROUP = "__none__"
 # 100 x 11 / 20 may come out as 55.00000000000001: not the top 56 %.
 RANK_TOLERANCE = 1e-9
-# A customer still worth chasing when their next expected order is past.
-OVERDUE_STATUSES = ("new", "active", "at_risk")
 # Columns that depend on the rank among peers (rerank recomputes them).
 RANK_COLUMNS = ("group_top_pct", "group_tier", "profile", "alert", "action")
 # Columns that move with the calendar alone: :func:`daily_figures` derives
@@ -394,18 +394,15 @@ def _status(customers, limits, as_of):
 
 
 def _days_since(last_order_date, as_of):
-    return (as_of - pd.to_datetime(last_order_date)).dt.days.astype("float64")
+    return rules.days_since(last_order_date, as_of)
 
 
 def _overdue(customers, as_of):
     customers["overdue_ratio"] = (
         customers["days_since_last"] / customers["cadence_days"]
     )
-    # Overdue: the next expected order is past, and the customer is still
-    # worth chasing (not lost).
-    customers["overdue"] = (
-        customers["status"].isin(OVERDUE_STATUSES).to_numpy()
-        & (pd.to_datetime(customers["next_order_date"]) < as_of).to_numpy()
+    customers["overdue"] = rules.overdue(
+        customers["status"], customers["next_order_date"], as_of
     )
 
 

@@ -20,10 +20,11 @@ from ..engine import (
     VALUE_COLUMNS,
     daily_figures,
     render_reasons,
+    rules,
 )
 from ..engine.judgement import shown_chance, verdict_columns
 from ..engine.summary import SUMMARY_COLUMNS
-from . import retention_args, retention_domain, retention_store
+from . import retention_args, retention_domain, retention_rules, retention_store
 from .engine_text import engine_text
 from .retention_call import CONTACT_BLOCKS
 from .retention_partner_state import last_order_side, ticket_band
@@ -139,8 +140,8 @@ _RECENT_CHANGES = (
     (
         "returned_month",
         "Came back this month",
-        ("active",),
-        ("at_risk", "lost"),
+        (rules.CAME_BACK_TO,),
+        rules.FLAGGED,
         "month",
     ),
 )
@@ -634,12 +635,7 @@ class ResPartner(models.Model):
             nulls_first = (nulls.code or ("NULLS FIRST" if descending else "")) == (
                 "NULLS FIRST"
             )
-            return SQL(
-                "%s %s %s",
-                last,
-                SQL("ASC" if descending else "DESC"),
-                SQL("NULLS FIRST" if nulls_first else "NULLS LAST"),
-            )
+            return retention_rules.days_since_order(last, descending, nulls_first)
         # Sorting a list on the Status, Tier or Alert column.
         if field_name in RETENTION_RANKED_SELECTIONS:
             sql_value = self._field_to_sql(alias, field_name, query)

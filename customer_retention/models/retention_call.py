@@ -21,7 +21,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
-from ..engine import STATUSES
+from ..engine import STATUSES, rules
 from . import retention_args, retention_jobs
 
 _logger = logging.getLogger(__name__)
@@ -257,10 +257,11 @@ class RetentionCall(models.Model):
             candidates = self._new_at_risk(company, today)
         else:
             candidates = self._selected(company, partners.commercial_partner_id.ids)
-            counts["not_at_risk"] = len(
-                [row for row in candidates if row[2] not in ("at_risk", "lost")]
-            )
-            candidates = [row for row in candidates if row[2] in ("at_risk", "lost")]
+            flagged = rules.flagged([row[2] for row in candidates])
+            counts["not_at_risk"] = int((~flagged).sum())
+            candidates = [
+                row for row, flag in zip(candidates, flagged, strict=True) if flag
+            ]
         if not candidates:
             return counts
         ids = [row[0] for row in candidates]

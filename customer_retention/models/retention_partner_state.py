@@ -23,13 +23,14 @@ from ..engine import (
     ALERTS,
     MODELS,
     NO_PREDICTION,
-    OVERDUE_STATUSES,
     PROFILES,
     STATUSES,
     TIERS,
+    rules,
 )
 from ..engine.history import WEEKDAYS
 from ..engine.summary import DAYPARTS
+from . import retention_rules
 
 # Whether the last order came before the cut-off day of Settings.
 LAST_ORDER_SIDES = [
@@ -153,15 +154,17 @@ class RetentionPartnerState(models.Model):
 
     @api.depends_context("company")
     def _compute_daily(self):
+        # The engine's rules (engine/rules.py) on the rows read; no last
+        # order gives no days, which an Integer field holds as 0, as it reads
+        # a NULL column.
         today = self.env.company._retention_today()
-        for row in self:
-            last = row.last_order_date
-            row.days_since_last = (today - last).days if last else 0
-            row.overdue = bool(
-                row.status in OVERDUE_STATUSES
-                and row.next_order_date
-                and row.next_order_date < today
-            )
+        days = rules.days_since(self.mapped("last_order_date"), today)
+        overdue = rules.overdue(
+            self.mapped("status"), self.mapped("next_order_date"), today
+        )
+        for row, since, late in zip(self, days, overdue, strict=True):
+            row.days_since_last = False if math.isnan(since) else int(since)
+            row.overdue = bool(late)
 
     @api.depends_context("company")
     def _compute_bands(self):
@@ -174,18 +177,15 @@ class RetentionPartnerState(models.Model):
         # Searchable, sortable and groupable, computed from the stored dates
         # on the current company's today (engine.daily_figures, in SQL).
         if fname == "days_since_last":
-            today = self.env.company._retention_today()
-            return SQL(
-                "(%s::date - %s)", today, SQL.identifier(alias, "last_order_date")
+            return retention_rules.days_since(
+                SQL.identifier(alias, "last_order_date"),
+                self.env.company._retention_today(),
             )
         if fname == "overdue":
-            today = self.env.company._retention_today()
-            return SQL(
-                "(%s IN %s AND %s < %s::date)",
+            return retention_rules.overdue(
                 SQL.identifier(alias, "status"),
-                OVERDUE_STATUSES,
                 SQL.identifier(alias, "next_order_date"),
-                today,
+                self.env.company._retention_today(),
             )
         if fname == "ticket_band":
             width = self.env.company.retention_ticket_band_width or 1.0

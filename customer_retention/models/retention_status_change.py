@@ -17,7 +17,7 @@ from odoo import api, fields, models
 from odoo.osv import expression
 from odoo.tools import SQL
 
-from ..engine import STATUSES
+from ..engine import STATUSES, rules
 from . import retention_domain
 
 
@@ -86,11 +86,9 @@ class RetentionStatusChange(models.Model):
 
     @api.depends("old_status", "new_status")
     def _compute_came_back(self):
-        for change in self:
-            change.came_back = change._came_back()
-
-    def _came_back(self):
-        return self.old_status in ("at_risk", "lost") and self.new_status == "active"
+        back = rules.came_back(self.mapped("old_status"), self.mapped("new_status"))
+        for change, value in zip(self, back, strict=True):
+            change.came_back = bool(value)
 
     def _search_came_back(self, operator, value):
         # Every operator Odoo accepts on a boolean, on the two values it takes.
@@ -99,8 +97,8 @@ class RetentionStatusChange(models.Model):
         )
         came_back = [
             "&",
-            ("old_status", "in", ("at_risk", "lost")),
-            ("new_status", "=", "active"),
+            ("old_status", "in", rules.FLAGGED),
+            ("new_status", "=", rules.CAME_BACK_TO),
         ]
         if len(found) == 2:
             domain = expression.TRUE_DOMAIN

@@ -22,7 +22,7 @@ from odoo import sql_db
 from odoo.tools import SQL
 
 from ..engine import RANK_COLUMNS, TRANSACTION_COLUMNS
-from . import retention_sources
+from . import retention_rules, retention_sources
 
 
 def company_timezone(company):
@@ -631,13 +631,13 @@ def record_status_changes(cr, company_id, day):
             """
             SELECT v.partner_id, s.status AS old_status, v.status AS new_status,
                    v.revenue, v.cadence_days,
-                   %s::date - v.last_order_date AS days_since_last
+                   %s AS days_since_last
               FROM retention_stage v
          LEFT JOIN retention_partner_state s
                 ON s.company_id = %s AND s.partner_id = v.partner_id
              WHERE s.status IS DISTINCT FROM v.status
             """,
-            day,
+            retention_rules.days_since(SQL.identifier("v", "last_order_date"), day),
             company_id,
         ),
         SQL("SELECT partner_id FROM retention_stage"),

@@ -13,8 +13,8 @@ from odoo.tools import SQL
 
 from ..engine.summary import CATEGORY_COLUMNS, SUMMARY_COLUMNS, customer_summary
 from ..engine.summary import category_totals as engine_category_totals
-from ..report.retention_category_gap import ACTIVE_STATUSES, MAIN_CATEGORY_SHARE
-from . import retention_store
+from ..report.retention_category_gap import MAIN_CATEGORY_SHARE
+from . import retention_rules, retention_store
 
 _SUMMARY_TYPES = {
     "total_spent": "float8",
@@ -152,7 +152,7 @@ def rebuild_category_gap(company):
             """
             WITH active AS (
                 SELECT partner_id FROM retention_partner_state
-                 WHERE company_id = %(company_id)s AND status IN %(statuses)s
+                 WHERE company_id = %(company_id)s AND %(still_buying)s
             ), total AS (SELECT count(*) AS customers FROM active),
             bought AS (
                 SELECT c.categ_id,
@@ -174,7 +174,7 @@ def rebuild_category_gap(company):
               FROM bought b, total t
             """,
             company_id=company.id,
-            statuses=ACTIVE_STATUSES,
+            still_buying=retention_rules.still_buying(SQL.identifier("status")),
             main_share=MAIN_CATEGORY_SHARE,
         )
     )

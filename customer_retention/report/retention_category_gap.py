@@ -6,14 +6,13 @@ nightly run from retention.partner.category (see retention_summary)."""
 
 from odoo import fields, models
 
+from ..engine import rules
 from ..models import retention_args
 
 # A category bought by at least this share of the active customers is one of
 # the company's main categories: "never bought" on a customer's summary
 # lists those only, not every odd category sold once.
 MAIN_CATEGORY_SHARE = 0.05
-# The statuses of the customers who still buy.
-ACTIVE_STATUSES = ("new", "active")
 
 
 class RetentionCategoryGap(models.Model):
@@ -72,7 +71,7 @@ class RetentionCategoryGap(models.Model):
                 "Never bought %(category)s", category=self.categ_id.display_name
             ),
             [
-                ("retention_status", "in", list(ACTIVE_STATUSES)),
+                ("retention_status", "in", list(rules.STILL_BUYING)),
                 ("retention_categ_ids", "not in", self.categ_id.ids),
             ],
         )

@@ -9,6 +9,7 @@ from odoo import fields, models
 from odoo.tools import SQL
 
 from ..engine import STATUSES
+from ..models import retention_rules
 
 
 class RetentionSourceReport(models.Model):
@@ -63,12 +64,13 @@ class RetentionSourceReport(models.Model):
             SELECT s.id, s.company_id, s.partner_id, s.first_source_id AS source_id,
                    s.first_order_date, s.status, 1 AS customer_count,
                    (s.lifetime_visits > 1)::int AS returned_count,
-                   (s.status IN ('new', 'active'))::int AS active_count,
+                   %(still_buying)s::int AS active_count,
                    100.0 * (s.lifetime_visits > 1)::int AS return_rate,
-                   100.0 * (s.status IN ('new', 'active'))::int AS active_rate,
+                   100.0 * %(still_buying)s::int AS active_rate,
                    s.total_spent, s.total_spent AS avg_spent
               FROM retention_partner_state s
-            """
+            """,
+            still_buying=retention_rules.still_buying(SQL.identifier("s", "status")),
         )
 
     def _read_group_select(self, aggregate_spec, query):
