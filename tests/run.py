@@ -39,6 +39,14 @@ The upgrade test
     pass it runs when the arguments select no tests; ``--no-upgrade``
     leaves it out, ``python3 -m tests.upgrade`` runs it alone.
 
+Odoo's own tests
+    Last, ``tests/core_tests.py`` runs Odoo's tests of the modules the addon
+    extends (sale, sms, contacts, phone_validation) on a database without
+    the addon and on one with it, in a cluster of its own, and fails when a
+    test fails only with the addon (about 15 minutes). It runs when the
+    arguments select no tests; ``--no-core`` leaves it out, ``python3 -m
+    tests.core_tests`` runs it alone.
+
 Developer mode: ``--keep`` or ``RETENTION_TEST_KEEP=1``
     The cluster lives in ``var/pgtest`` and stays running between runs
     (``--stop-cluster`` stops it); the addon is installed once into a
@@ -148,6 +156,7 @@ def parse_args(argv):
     pos.add_argument("--pos-only", action="store_true")
     pos.add_argument("--no-pos", action="store_true")
     parser.add_argument("--no-upgrade", action="store_true")
+    parser.add_argument("--no-core", action="store_true")
     return parser.parse_known_args(argv)
 
 
@@ -209,6 +218,21 @@ def main(argv=None):
             elapsed = time.monotonic() - started
             say(f"upgrade test: exited with {code} in {elapsed:.0f} s")
             status = status or code
+        if runs_core(options, pytest_args):
+            started = time.monotonic()
+            # Its own process and cluster, as when run alone: it installs
+            # Odoo's modules with and without the addon from a copy of it.
+            code = run_interruptible(
+                [sys.executable, "-m", "tests.core_tests"],
+                cwd=REPO_ROOT,
+                env=subprocess_env(TMPDIR=scratch),
+            )
+            elapsed = time.monotonic() - started
+            say(
+                f"Odoo's own tests with and without the addon: exited with {code} "
+                f"in {elapsed:.0f} s"
+            )
+            status = status or code
         return status
 
     return cli.run(
@@ -226,6 +250,19 @@ def runs_upgrade(options, pytest_args):
         return False
     if _selects(pytest_args):
         say("tests selected: the upgrade test is skipped (python3 -m tests.upgrade)")
+        return False
+    return True
+
+
+def runs_core(options, pytest_args):
+    """Whether Odoo's own tests run after the upgrade test (see the
+    docstring)."""
+    if options.no_core or options.pos_only:
+        return False
+    if _selects(pytest_args):
+        say(
+            "tests selected: Odoo's own tests are skipped (python3 -m tests.core_tests)"
+        )
         return False
     return True
 
