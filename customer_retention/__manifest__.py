@@ -33,6 +33,9 @@
         "wizard/retention_call_outcome_wizard_views.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "customer_retention/static/src/views/*",
+        ],
         "web.assets_tests": [
             "customer_retention/static/tests/tours/*.js",
         ],

@@ -1,6 +1,7 @@
 """``python3 -m tests.demo --backtest``: the back-test of the at-risk flags
-on the demo's history (issue #13), printed as the README shows it and stored
-in the demo database (Sales > Reporting > Retention Analysis > Back-tests)."""
+on the demo's history (issue #13), printed as benchmark/README.md shows it
+and stored in the demo database (Sales > Reporting > Retention Analysis >
+Back-tests)."""
 
 import re
 from datetime import date

@@ -731,27 +731,40 @@ class ResPartner(models.Model):
         has got, instead of the help for a database without orders."""
         if not self.env.context.get("retention_list"):
             return super().get_empty_list_help(help_message)
+        text = self.retention_first_run_notice()
+        if not text:
+            return super().get_empty_list_help(help_message)
+        return Markup('<p class="o_view_nocontent_smiling_face">%s</p>') % text
+
+    @api.model
+    def retention_first_run_notice(self):
+        """What the Customer Retention list says above its rows (and instead
+        of them while empty) until the current company's first run has
+        ended: that the first computation is on its way, or how many
+        customers it has done of about how many. False after it, and for
+        users who do not see retention values (the counts are the
+        company's)."""
+        if not self.env.user.has_group("sales_team.group_sale_salesman"):
+            return False
         progress = self._retention_first_run_progress()
         if progress is None:
-            return super().get_empty_list_help(help_message)
+            return False
         done, total = progress
         if done:
-            text = self.env._(
+            return self.env._(
                 "The first computation of %(company)s is in progress: %(done)s of "
                 "about %(total)s customers done. Their values appear as it goes.",
                 company=self.env.company.name,
                 done=format(done, ","),
                 total=format(max(total, done), ","),
             )
-        else:
-            text = self.env._(
-                "The first computation of %(company)s starts within minutes, in the "
-                "background (Customer Retention: daily recompute); about %(total)s "
-                "customers to compute.",
-                company=self.env.company.name,
-                total=format(total, ","),
-            )
-        return Markup('<p class="o_view_nocontent_smiling_face">%s</p>') % text
+        return self.env._(
+            "The first computation of %(company)s starts within minutes, in the "
+            "background (Customer Retention: daily recompute); about %(total)s "
+            "customers to compute.",
+            company=self.env.company.name,
+            total=format(total, ","),
+        )
 
     @api.model
     def _retention_first_run_progress(self):

@@ -974,6 +974,14 @@ class TestBadInput(BadInputCase):
             ),
             (
                 "res.partner",
+                "retention_first_run_notice",
+                self.rep,
+                lambda env, value: env["res.partner"].retention_first_run_notice(),
+                (None,),
+                None,
+            ),
+            (
+                "res.partner",
                 "get_empty_list_help",
                 self.rep,
                 lambda env, value: env["res.partner"]

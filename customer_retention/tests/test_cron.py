@@ -146,6 +146,16 @@ class TestCron(RetentionCase):
         # ended, the list counts what is done.
         self.company._retention_recompute(partner_ids=self.customer.ids)
         self.assertIn("is in progress: 1 of about", shown_help())
+        # The same line above the rows of the list, for those who see the
+        # values only: a user outside Sales learns no count.
+        notice = self.env["res.partner"].with_user(rep).retention_first_run_notice()
+        self.assertIn("is in progress: 1 of about", notice)
+        outsider = new_test_user(
+            self.env, "first_run_outsider", groups="base.group_user"
+        )
+        self.assertFalse(
+            self.env["res.partner"].with_user(outsider).retention_first_run_notice()
+        )
         self.run_until_done()
         self.assertNotIn("first computation", shown_help())
         self.assertIn("No customer with orders yet", shown_help())

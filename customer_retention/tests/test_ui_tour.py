@@ -111,6 +111,27 @@ class TestUiTour(HttpCase):
         )
         self.assertEqual((sms.number, sms.state), ("+48512345678", "outgoing"))
 
+    def test_first_run_progress_above_the_list(self):
+        """A first run stopped half-way (one of the two customers written, no
+        run ended yet): the list shows the customer done and says how far
+        the first computation has got, also after another search."""
+        run = self.env.company._retention_run()
+        run.sudo().last_run = False
+        loyal = self.env["res.partner"].search([("name", "=", "Loyal Salon")])
+        self.env.cr.execute(
+            "DELETE FROM retention_partner_state WHERE partner_id = %s", [loyal.id]
+        )
+        Partner = self.env["res.partner"].with_user(self.rep)
+        self.assertIn("1 of about 2", Partner.retention_first_run_notice())
+        self.start_tour(
+            "/odoo",
+            "customer_retention_first_run_tour",
+            login="retention_tour_rep",
+            timeout=120,
+        )
+        run.sudo().last_run = fields.Datetime.now()
+        self.assertFalse(Partner.retention_first_run_notice())
+
     def test_list_fits_a_laptop_in_english_and_polish(self):
         """The Customer Retention list at 1,366 x 768 (the test browser's
         size): no header, customer name or reason cut, no sideways scroll,

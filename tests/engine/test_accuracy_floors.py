@@ -2,7 +2,8 @@
 chance of return, measured by the accuracy harness (tests/accuracy.py) at
 engine level, on the two public histories and on the generated regular
 services judged against who really stopped, stay at the figures reached
-when the judgement was built (README, "On public real data") minus 0.01.
+when the judgement was built (benchmark/README.md, "On public real data")
+minus 0.01.
 
 A change that makes the judgement worse fails here; a change that makes it
 better should raise these floors with the new figures of
