@@ -15,3 +15,4 @@ from . import retention_backtest
 from . import res_company_calibration
 from . import retention_run
 from . import res_company_run
+from . import retention_moved_customer

@@ -12,3 +12,7 @@ class AccountMove(models.Model):
         # invoices changed since a run
         retention_sources.create_change_index(self.env.cr, self._table)
         return res
+
+    def write(self, vals):
+        self.env["retention.moved.customer"]._record_documents(self, vals)
+        return super().write(vals)

@@ -685,7 +685,21 @@ class ResPartner(models.Model):
 
     def write(self, vals):
         self._check_retention_values_untouched(vals)
-        return super().write(vals)
+        if not {"parent_id", "is_company"} & set(vals):
+            return super().write(vals)
+        # A contact moved to another firm takes its documents along without
+        # writing them: both firms' retention changes.
+        before = {partner: partner.commercial_partner_id for partner in self}
+        result = super().write(vals)
+        moved = [
+            (None, firm.id)
+            for partner, old in before.items()
+            if partner.commercial_partner_id != old
+            for firm in (old, partner.commercial_partner_id)
+        ]
+        # sudo: the bookkeeping of any user who may edit contacts
+        self.env["retention.moved.customer"].sudo()._record(moved)
+        return result
 
     def unlink(self):
         # sudo: the report's rows are the run's, not the deleting user's

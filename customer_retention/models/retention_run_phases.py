@@ -226,6 +226,7 @@ def history(run, stats):
     retention_summary.rebuild_category_gap(company)
     retention_history.finish(company, as_of, rebuilt_months=not run.months_built)
     run.env["retention.status.change"]._purge(company, years, as_of)
+    run.env["retention.moved.customer"]._purge()
     stats["history_s"] += time.perf_counter() - started
     return {"report_until": run.started, "months_built": True}, True
 

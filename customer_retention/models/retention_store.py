@@ -251,11 +251,17 @@ def documents_exceed(company, bound):
 def changed_customers(company, since, chunk=None):
     """Commercial partners whose documents of ``company`` (those of its
     sources: orders, invoices, point-of-sale orders) were created, changed
-    or cancelled since ``since`` (less CHANGE_OVERLAP); in the ``chunk``
-    range only, when given."""
+    or cancelled since ``since`` (less CHANGE_OVERLAP), or moved to another
+    customer (retention.moved.customer); in the ``chunk`` range only, when
+    given."""
     query = retention_sources.changed_query(retention_sources.company_sources(company))
+    # and those a document or a contact moved away from (or a contact to)
+    moved = """
+    SELECT partner_id FROM retention_moved_customer
+     WHERE moved_at >= %(since)s
+       AND (company_id = %(company_id)s OR company_id IS NULL)"""
     query = SQL(
-        f"SELECT DISTINCT partner_id FROM ({query}) changed",  # noqa: S608 (fixed fragments)
+        f"SELECT DISTINCT partner_id FROM ({query} UNION ALL {moved}) changed",  # noqa: S608 (fixed fragments)
         company_id=company.id,
         since=since - CHANGE_OVERLAP,
     )

@@ -13,6 +13,10 @@ class SaleOrder(models.Model):
         retention_sources.create_change_index(self.env.cr, self._table)
         return res
 
+    def write(self, vals):
+        self.env["retention.moved.customer"]._record_documents(self, vals)
+        return super().write(vals)
+
     def _register_hook(self):
         res = super()._register_hook()
         # Point-of-sale orders are a source without being a dependency: no

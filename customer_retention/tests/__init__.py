@@ -19,3 +19,4 @@ from . import test_predict
 from . import test_upgrade_tables
 from . import test_bad_input
 from . import test_rule_twins
+from . import test_incremental_property

@@ -1,5 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import partial
 
 from odoo import fields
@@ -272,3 +272,40 @@ class TestRecomputeOneCustomer(RetentionCase):
         # (the clock of the database, which stamped the orders, not frozen)
         run.changed_until = self.env.cr.now() + timedelta(days=1)
         self.assertEqual(self.company._retention_recompute_changed()["customers"], 0)
+
+    def test_customers_a_document_left_are_recomputed(self):
+        """Big's order given to Untouched, then Small's driver moved to Big's
+        firm, by a salesman as over RPC: the hourly job recomputes the
+        customers the order and the driver left, whose own documents nobody
+        wrote, as well as those they joined."""
+        self.env.flush_all()
+        self.env.cr.execute("UPDATE sale_order SET write_date = '2000-01-01'")
+        run = self.company._retention_run()
+        run.write({"last_run": "2001-01-01 00:00:00", "changed_until": False})
+        rep = self._user(
+            "retention_mover",
+            "sales_team.group_sale_salesman_all_leads,base.group_partner_manager",
+        )
+        order = self.big.sale_order_ids.with_user(rep)
+        order._action_cancel()
+        order.action_draft()
+        order.write({"partner_id": self.other.id})
+        order.action_confirm()
+        order.date_order = datetime.combine(self.today - timedelta(days=20), time(12))
+        stats = self.company._retention_recompute_changed()
+        self.assertEqual(stats["cleared"], 1)  # Big: no order left
+        self.assertRetention(self.big, status=False)
+        self.assertRetention(self.other, visit_count=2, revenue=1010.0)
+
+        # The driver's orders go with them to another firm.
+        self._order(self.contact, self.today - timedelta(days=1), 1500)
+        self.company._retention_recompute_changed()
+        self.assertRetention(self.small, revenue=1600.0)
+        self.env.flush_all()
+        self.env.cr.execute("UPDATE sale_order SET write_date = '2000-01-01'")
+        run.changed_until = "2001-01-01 00:00:00"
+        self.contact.with_user(rep).parent_id = self.other
+        stats = self.company._retention_recompute_changed()
+        self.assertEqual(stats["customers"], 2)  # Small and Untouched
+        self.assertRetention(self.small, visit_count=1, revenue=100.0)
+        self.assertRetention(self.other, visit_count=3, revenue=2510.0)
