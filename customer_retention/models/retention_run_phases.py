@@ -50,12 +50,20 @@ def _now():
 
 def fit(run, stats):
     """Today's first phase: fit the outlook's models on a sample of the
-    stored customers, so that each chunk of values is scored with the
-    transactions it has just read. Nothing stored yet (the first night):
-    the models are fitted after ranking (:func:`refit`)."""
+    stored customers and of those whose documents changed since, so that
+    each chunk of values is scored with the transactions it has just read.
+    Nothing stored yet (the first night): the models are fitted after
+    ranking (:func:`refit`)."""
     started = time.perf_counter()
     values = {}
-    sample = retention_store.sample_customers(run.company_id, SAMPLE, PREDICTION_SEED)
+    company = run.company_id
+    # With those whose documents changed since the last run (a first-time
+    # buyer has no row yet): the customers a recompute from scratch fits on.
+    since = run.changed_until or run.last_run
+    changed = retention_store.changed_customers(company, since) if since else []
+    sample = retention_store.sample_customers(
+        company, SAMPLE, PREDICTION_SEED, also=changed
+    )
     if sample:
         values = fit_outlook(run, run.as_of, sample=sample)
         values["models_fitted_first"] = True

@@ -714,19 +714,22 @@ FEATURE_COLUMNS = (
 )
 
 
-def sample_customers(company, size, seed):
-    """Up to ``size`` of the company's customers (with a stored row), the
-    same ones for the same seed and customers: ordered by a hash of the id
-    and the seed, in SQL, whatever the company's size."""
+def sample_customers(company, size, seed, also=()):
+    """Up to ``size`` of the company's customers (with a stored row, or in
+    ``also``), the same ones for the same seed and customers: ordered by a
+    hash of the id and the seed, in SQL, whatever the company's size."""
     cr = company.env.cr
     cr.execute(
         """
-        SELECT partner_id FROM retention_partner_state
-         WHERE company_id = %s
+        SELECT partner_id FROM (
+            SELECT partner_id FROM retention_partner_state WHERE company_id = %s
+             UNION
+            SELECT unnest(%s::int4[])
+        ) candidates
       ORDER BY md5(partner_id::text || '-' || %s), partner_id
          LIMIT %s
         """,
-        [company.id, str(seed), size],
+        [company.id, list(also), str(seed), size],
     )
     return [row[0] for row in cr.fetchall()]
 
