@@ -309,3 +309,48 @@ class TestRecomputeOneCustomer(RetentionCase):
         self.assertEqual(stats["customers"], 2)  # Small and Untouched
         self.assertRetention(self.small, visit_count=1, revenue=100.0)
         self.assertRetention(self.other, visit_count=3, revenue=2510.0)
+
+    def test_moved_customers_are_kept_until_every_run_read_them(self):
+        """retention.moved.customer: readable by administrators only (the
+        writes record it under sudo); purged below the oldest watermark of
+        any run, less the change look-up's overlap."""
+        Moved = self.env["retention.moved.customer"]
+        rep = self._user(
+            "retention_mover_rep",
+            "sales_team.group_sale_salesman_all_leads,base.group_partner_manager",
+        )
+        # A salesman moves an order: recorded, yet unreadable to them.
+        order = self.small.sale_order_ids.with_user(rep)
+        order._action_cancel()
+        order.action_draft()
+        order.partner_id = self.other
+        recorded = Moved.search([("partner_id", "=", self.small.id)])
+        self.assertEqual(recorded.company_id, self.company)
+        with self.assertRaises(AccessError):
+            Moved.with_user(rep).search([])
+        # Oldest watermark: this company's Retention Analysis, 10 days ago.
+        now = fields.Datetime.now()
+        self.env["retention.run"].sudo().search([]).write(
+            {"last_run": now, "changed_until": now, "report_until": now}
+        )
+        self.company._retention_run().report_until = now - timedelta(days=10)
+        Moved.browse().sudo()._record([(None, self.big.id)])
+        self.env.flush_all()
+        self.env.cr.execute(
+            "UPDATE retention_moved_customer SET moved_at = %s WHERE partner_id = %s",
+            [now - timedelta(days=10, minutes=59), self.big.id],
+        )
+        self.env.cr.execute(
+            "UPDATE retention_moved_customer SET moved_at = %s WHERE partner_id = %s",
+            [now - timedelta(days=10, hours=2), self.small.id],
+        )
+        Moved._purge()
+        Moved.invalidate_model()
+        # Within the overlap: kept; before it: gone.
+        self.assertEqual(Moved.search([]).partner_id, self.big)
+        # No run has a watermark: every run reads everything next time.
+        self.env["retention.run"].sudo().search([]).write(
+            {"last_run": False, "changed_until": False, "report_until": False}
+        )
+        Moved._purge()
+        self.assertFalse(Moved.search_count([]))
