@@ -310,6 +310,21 @@ class TestRecomputeOneCustomer(RetentionCase):
         self.assertRetention(self.small, visit_count=1, revenue=100.0)
         self.assertRetention(self.other, visit_count=3, revenue=2510.0)
 
+    def test_a_merge_recomputes_the_customer_that_stays(self):
+        """Merging Untouched into Small rewrites Untouched's order in SQL,
+        unwritten: the hourly job still recomputes Small with both."""
+        self.env.flush_all()
+        self.env.cr.execute("UPDATE sale_order SET write_date = '2000-01-01'")
+        run = self.company._retention_run()
+        run.write({"last_run": "2001-01-01 00:00:00", "changed_until": False})
+        self.env["base.partner.merge.automatic.wizard"]._merge(
+            (self.small | self.other).ids, self.small
+        )
+        self.assertFalse(self.other.exists())
+        stats = self.company._retention_recompute_changed()
+        self.assertEqual(stats["customers"], 1)
+        self.assertRetention(self.small, visit_count=2, revenue=110.0)
+
     def test_moved_customers_are_kept_until_every_run_read_them(self):
         """retention.moved.customer: readable by administrators only (the
         writes record it under sudo); purged below the oldest watermark of
