@@ -688,18 +688,11 @@ class ResPartner(models.Model):
         if not {"parent_id", "is_company"} & set(vals):
             return super().write(vals)
         # A contact moved to another firm takes its documents along without
-        # writing them: both firms' retention changes.
-        before = {partner: partner.commercial_partner_id for partner in self}
-        result = super().write(vals)
-        moved = [
-            (None, firm.id)
-            for partner, old in before.items()
-            if partner.commercial_partner_id != old
-            for firm in (old, partner.commercial_partner_id)
-        ]
-        # sudo: the bookkeeping of any user who may edit contacts
-        self.env["retention.moved.customer"].sudo()._record(moved)
-        return result
+        # writing them: both firms' retention changes, in every company.
+        with self.env["retention.moved.customer"]._watch(
+            self, lambda partner: partner.commercial_partner_id
+        ):
+            return super().write(vals)
 
     def unlink(self):
         # sudo: the report's rows are the run's, not the deleting user's

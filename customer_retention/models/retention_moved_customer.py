@@ -9,13 +9,15 @@ whose own documents were not written: without this record the old customer
 kept the order in their values until the night and in Retention Analysis
 for good.
 
-The writes of ``sale.order``, ``account.move`` and ``res.partner`` record
-here the commercial partner a document, or a contact's documents, left (and,
-for a contact, the firm it joins: its documents are not written either);
+The writes of ``sale.order``, ``account.move`` and ``res.partner``, and the
+contact merge, record here the commercial partner a document, or a
+contact's documents, leave and the one they join;
 ``retention_store.changed_customers`` reads it next to the documents. Rows
 are only inserted, by the user's own transaction (no lock on anything the
 nightly run writes), and purged once every company's runs are past them.
 """
+
+import contextlib
 
 from odoo import api, fields, models
 from odoo.tools import SQL
@@ -45,28 +47,38 @@ class RetentionMovedCustomer(models.Model):
     )
     moved_at = fields.Datetime(required=True, readonly=True, index=True)
 
+    @contextlib.contextmanager
+    def _watch(self, records, customer, company=lambda record: None, joined=True):
+        """Around a write of ``records``: record the customer each record
+        leaves, and with ``joined`` the one it joins, where
+        ``customer(record)`` (a commercial partner) changed;
+        ``company(record)`` is the company concerned (None: every
+        company)."""
+        before = [(record, customer(record)) for record in records]
+        yield
+        moved = [(record, old) for record, old in before if customer(record) != old]
+        firms = list(moved)
+        if joined:
+            firms += [(record, customer(record)) for record, _old in moved]
+        # sudo: the bookkeeping of any user who may write the records
+        self.sudo()._record((company(record), firm.id) for record, firm in firms)
+
     @api.model
-    def _record_documents(self, documents, vals):
-        """Before ``documents`` (orders, invoices) are written with
-        ``vals``: record the customers that a new ``partner_id`` takes them
-        from."""
-        if "partner_id" not in vals:
-            return
-        new = self.env["res.partner"].browse(vals["partner_id"]).commercial_partner_id
-        # sudo: the bookkeeping of any user who may edit the document
-        self.sudo()._record(
-            (document.company_id.id, document.partner_id.commercial_partner_id.id)
-            for document in documents
-            if document.partner_id.commercial_partner_id != new
+    def _watch_documents(self, documents):
+        """:meth:`_watch` around a write of orders or invoices (the customer
+        they join is found through their write)."""
+        return self._watch(
+            documents,
+            lambda document: document.partner_id.commercial_partner_id,
+            lambda document: document.company_id.id,
+            joined=False,
         )
 
     @api.model
     def _record(self, moves):
         """Record ``moves``, (company id or None, commercial partner id)
         pairs, as of this transaction's time (the documents' write_date)."""
-        moves = {(company_id or None, partner_id) for company_id, partner_id in moves}
-        moves.discard((None, False))
-        moves = [(company, partner) for company, partner in moves if partner]
+        moves = {(company or None, partner) for company, partner in moves if partner}
         if not moves:
             return
         self.env.cr.execute(
@@ -90,7 +102,7 @@ class RetentionMovedCustomer(models.Model):
         marks = [
             mark
             for run in runs
-            for mark in (run.changed_until or run.last_run, run.report_until)
+            for mark in (run._changed_since(), run.report_until)
             if mark
         ]
         if not marks:

@@ -460,7 +460,7 @@ class RetentionRun(models.Model):
             return self._recompute(as_of, lock_wait=lock_wait)
         started = fields.Datetime.now().replace(microsecond=0)
         self.env.flush_all()
-        since = self.changed_until or self.last_run
+        since = self._changed_since()
         changed = retention_store.changed_customers(self.company_id, since)
         stats = dict(NOTHING_DONE)
         if changed:
@@ -468,6 +468,12 @@ class RetentionRun(models.Model):
         # sudo: the hourly job's own watermark
         self.sudo().changed_until = started
         return stats
+
+    def _changed_since(self):
+        """Since when the customers whose documents changed are still to
+        be recomputed (the hourly job's watermark), or False: never."""
+        self.ensure_one()
+        return self.changed_until or self.last_run
 
     # ------------------------------------------------------------
     # The daily and hourly jobs (retention_jobs.call)

@@ -59,7 +59,7 @@ def fit(run, stats):
     company = run.company_id
     # With those whose documents changed since the last run (a first-time
     # buyer has no row yet): the customers a recompute from scratch fits on.
-    since = run.changed_until or run.last_run
+    since = run._changed_since()
     changed = retention_store.changed_customers(company, since) if since else []
     sample = retention_store.sample_customers(
         company, SAMPLE, PREDICTION_SEED, also=changed

@@ -14,8 +14,11 @@ class SaleOrder(models.Model):
         return res
 
     def write(self, vals):
-        self.env["retention.moved.customer"]._record_documents(self, vals)
-        return super().write(vals)
+        if "partner_id" not in vals:
+            return super().write(vals)
+        # given to another customer: the one it leaves changes too
+        with self.env["retention.moved.customer"]._watch_documents(self):
+            return super().write(vals)
 
     def _register_hook(self):
         res = super()._register_hook()

@@ -246,14 +246,27 @@ class TestRecomputeOneCustomer(RetentionCase):
         with self.assertRaises(AccessError):
             self.env["res.partner"].with_user(rep).retention_recompute()
 
-    def test_only_changed_customers_are_recomputed(self):
-        # Small buys again, Big's order is cancelled; Untouched does nothing.
-        # One test is one transaction (write_date = its start for every
-        # write): date the existing orders back instead.
+    @classmethod
+    def _mover(cls):
+        """A salesman who may move orders and contacts."""
+        return cls._user(
+            "retention_mover",
+            "sales_team.group_sale_salesman_all_leads,base.group_partner_manager",
+        )
+
+    def _orders_written_long_ago(self):
+        """The company's run, as if the orders had been written long before
+        its last run. One test is one transaction (write_date = its start
+        for every write): the existing orders are dated back instead."""
         self.env.flush_all()
         self.env.cr.execute("UPDATE sale_order SET write_date = '2000-01-01'")
         run = self.company._retention_run()
         run.write({"last_run": "2001-01-01 00:00:00", "changed_until": False})
+        return run
+
+    def test_only_changed_customers_are_recomputed(self):
+        # Small buys again, Big's order is cancelled; Untouched does nothing.
+        run = self._orders_written_long_ago()
         self._order(self.small, self.today, 50)
         self.big.sale_order_ids._action_cancel()
         untouched_before = self.other.with_company(self.company).retention_computed_at
@@ -278,14 +291,8 @@ class TestRecomputeOneCustomer(RetentionCase):
         firm, by a salesman as over RPC: the hourly job recomputes the
         customers the order and the driver left, whose own documents nobody
         wrote, as well as those they joined."""
-        self.env.flush_all()
-        self.env.cr.execute("UPDATE sale_order SET write_date = '2000-01-01'")
-        run = self.company._retention_run()
-        run.write({"last_run": "2001-01-01 00:00:00", "changed_until": False})
-        rep = self._user(
-            "retention_mover",
-            "sales_team.group_sale_salesman_all_leads,base.group_partner_manager",
-        )
+        self._orders_written_long_ago()
+        rep = self._mover()
         order = self.big.sale_order_ids.with_user(rep)
         order._action_cancel()
         order.action_draft()
@@ -301,9 +308,7 @@ class TestRecomputeOneCustomer(RetentionCase):
         self._order(self.contact, self.today - timedelta(days=1), 1500)
         self.company._retention_recompute_changed()
         self.assertRetention(self.small, revenue=1600.0)
-        self.env.flush_all()
-        self.env.cr.execute("UPDATE sale_order SET write_date = '2000-01-01'")
-        run.changed_until = "2001-01-01 00:00:00"
+        self._orders_written_long_ago()
         self.contact.with_user(rep).parent_id = self.other
         stats = self.company._retention_recompute_changed()
         self.assertEqual(stats["customers"], 2)  # Small and Untouched
@@ -313,10 +318,7 @@ class TestRecomputeOneCustomer(RetentionCase):
     def test_a_merge_recomputes_the_customer_that_stays(self):
         """Merging Untouched into Small rewrites Untouched's order in SQL,
         unwritten: the hourly job still recomputes Small with both."""
-        self.env.flush_all()
-        self.env.cr.execute("UPDATE sale_order SET write_date = '2000-01-01'")
-        run = self.company._retention_run()
-        run.write({"last_run": "2001-01-01 00:00:00", "changed_until": False})
+        self._orders_written_long_ago()
         self.env["base.partner.merge.automatic.wizard"]._merge(
             (self.small | self.other).ids, self.small
         )
@@ -330,10 +332,7 @@ class TestRecomputeOneCustomer(RetentionCase):
         writes record it under sudo); purged below the oldest watermark of
         any run, less the change look-up's overlap."""
         Moved = self.env["retention.moved.customer"]
-        rep = self._user(
-            "retention_mover_rep",
-            "sales_team.group_sale_salesman_all_leads,base.group_partner_manager",
-        )
+        rep = self._mover()
         # A salesman moves an order: recorded, yet unreadable to them.
         order = self.small.sale_order_ids.with_user(rep)
         order._action_cancel()
