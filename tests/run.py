@@ -14,8 +14,9 @@ The point-of-sale pass
     second installs ``customer_retention`` with ``OPTIONAL_MODULES``
     (point_of_sale, and loyalty and OCA's partner_contact_gender and
     partner_contact_birthdate, which the customer summary and segments read
-    when present) into a database of its own and runs ``POS_TEST_PATHS``
-    (test_pos.py, test_sources.py, test_optional_modules.py), with the
+    when present, and OCA's queue_job, which does the nights when present)
+    into a database of its own and runs ``POS_TEST_PATHS`` (test_pos.py,
+    test_sources.py, test_optional_modules.py, test_queue_job.py), with the
     extra flags (``-x``, ``-q``, ...). It runs when the arguments select
     no tests (no test path, no ``-k``, ``-m``,
     ``--lf``, ...). A selection applies to the first pass alone and the
@@ -98,14 +99,17 @@ POS_TEST_PATHS = (
     f"{ADDON}/tests/test_pos.py",
     f"{ADDON}/tests/test_sources.py",
     f"{ADDON}/tests/test_optional_modules.py",
+    f"{ADDON}/tests/test_queue_job.py",
 )
-# What the addon reads when it is there without depending on it: the till,
-# the loyalty points, OCA's gender and birthdate of a contact.
+# What the addon uses when it is there without depending on it: the till,
+# the loyalty points, OCA's gender and birthdate of a contact, OCA's job
+# queue for the nights.
 OPTIONAL_MODULES = (
     "point_of_sale",
     "loyalty",
     "partner_contact_gender",
     "partner_contact_birthdate",
+    "queue_job",
 )
 # pytest options that select tests: with one, the point-of-sale pass is skipped
 SELECTING = ("-k", "-m", "--lf", "--last-failed", "--sw", "--stepwise", "--deselect")

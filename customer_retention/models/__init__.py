@@ -14,5 +14,6 @@ from . import mail_activity
 from . import retention_backtest
 from . import res_company_calibration
 from . import retention_run
+from . import retention_run_queue
 from . import res_company_run
 from . import retention_moved_customer

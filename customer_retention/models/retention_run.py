@@ -357,10 +357,7 @@ class RetentionRun(models.Model):
             else:
                 run.write(self._end_values())
                 finished = True
-        self.env["res.partner"].invalidate_model(RETENTION_FIELDS)
-        for model in HISTORY_MODELS:
-            # written in SQL by the step
-            self.env[model].invalidate_model()
+        self._forget_written()
         if commit:
             # One step, one transaction.
             self.env.cr.commit()  # pylint: disable=invalid-commit
@@ -369,6 +366,12 @@ class RetentionRun(models.Model):
             stats["longest_chunk_s"], time.perf_counter() - started
         )
         return finished
+
+    def _forget_written(self):
+        """What the ORM may hold of what a step wrote in SQL is stale."""
+        self.env["res.partner"].invalidate_model(RETENTION_FIELDS)
+        for model in HISTORY_MODELS:
+            self.env[model].invalidate_model()
 
     def _end_values(self):
         """The run's values when it ends."""
@@ -395,12 +398,15 @@ class RetentionRun(models.Model):
         )
 
     @contextlib.contextmanager
-    def _locked(self, lock_wait):
-        """Hold the company's recompute lock, or raise RetentionBusyError
-        after ``lock_wait`` seconds."""
+    def _locked(self, lock_wait, shared=False):
+        """Hold the company's recompute lock (in ``shared`` mode: see
+        retention_store.company_lock), or raise RetentionBusyError after
+        ``lock_wait`` seconds."""
         company = self.company_id
         try:
-            with retention_store.company_lock(self.env.cr, company.id, wait=lock_wait):
+            with retention_store.company_lock(
+                self.env.cr, company.id, wait=lock_wait, shared=shared
+            ):
                 yield
         except retention_store.RecomputeBusy:
             raise retention_jobs.RetentionBusyError(
@@ -500,20 +506,38 @@ class RetentionRun(models.Model):
         )
 
     @api.model
+    def _queued(self):
+        """Whether the nights run as queue_job jobs (retention_run_queue)."""
+        return False
+
+    @api.model
     def _cron_daily(self):
         """Daily job. Each call works on one company, those an administrator
         asked for first, whose run it begins or resumes, committed chunk by
         chunk, within what is left of the unit of work's budget
-        (retention_jobs). An interrupted call keeps its committed chunks;
-        the next one resumes. A company that fails is logged, marked with
-        its error and skipped until tomorrow; the others go on. A company
-        busy with another recompute is retried a few minutes later."""
+        (retention_jobs); with OCA's queue_job, it hands the run to
+        queue_job's workers instead (retention_run_queue). An interrupted
+        call keeps its committed chunks; the next one resumes. A company
+        that fails is logged, marked with its error and skipped until
+        tomorrow; the others go on. A company busy with another recompute
+        is retried a few minutes later."""
         now = fields.Datetime.now()
         companies = self.env["res.company"].search([], order="id")
-        todo = self._of(companies).filtered(lambda run: run._due(now))
+        runs = self._of(companies)
+        queued = self._queued()
+        if queued:
+            # A night in queue_job's hands is the jobs' business (they end
+            # it); one whose job failed for good is over until tomorrow.
+            runs._drop_failed_nights(now)
+            runs = runs.filtered(lambda run: not run._in_jobs())
+        todo = runs.filtered(lambda run: run._due(now))
         todo = todo.sorted(lambda run: (not run.requested, not run.as_of))
 
         def work(run, budget):
+            if queued:
+                # queue_job's workers do the night (retention_run_queue).
+                run._queue_night(now)
+                return retention_jobs.Progress()
             finished = run._step(budget, lock_wait=retention_jobs.CRON_LOCK_WAIT)
             if not finished:
                 return retention_jobs.Progress(remaining=1)

@@ -1,10 +1,12 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""The steps of a company's nightly run, one function per phase (the order
-of the phases and which runs go through them: retention_run.PHASES).
+"""The steps of a company's nightly run, one per phase (the order of the
+phases and which runs go through them: retention_run.PHASES).
 
 Each step does one bounded chunk of its phase for ``run`` (a
 ``retention.run`` record) and returns the run's new values and whether its
-phase is done; the run writes them and commits them with the chunk. First
+phase is done; the run writes them and commits them with the chunk. The
+phases over chunks of customers (:class:`Chunked`) also give their chunks
+one by one to queue_job's workers (retention_run_queue). First
 the customers' values, chunk by chunk, each chunk with its customers'
 stored ranks; then everybody ranked again at once (peer ranks need
 everybody's revenue), from the stored rows alone; then, for a run of today,
@@ -88,14 +90,11 @@ def _chunk_metrics(run, chunk):
     return transactions, metrics, extracted
 
 
-def compute(run, stats):
-    """Compute and write the customers of the next chunk, scored in passing
-    when the run fitted the outlook's models first."""
+def _compute_chunk(run, chunk, stats):
+    """Compute and write the customers of ``chunk``, scored in passing when
+    the run fitted the outlook's models first; returns the rows written."""
     started = time.perf_counter()
     company, as_of = run.company_id, run.as_of
-    chunk = retention_store.next_chunk(
-        company, run.cursor, retention_store.CHUNK_CUSTOMERS
-    )
     transactions, metrics, extracted = _chunk_metrics(run, chunk)
     predictions = None
     if run.models_fitted_first:
@@ -123,11 +122,7 @@ def compute(run, stats):
         engine_s=stats["engine_s"] + computed - extracted,
         write_s=stats["write_s"] + time.perf_counter() - computed,
     )
-    values = {"written": run.written + written}
-    if chunk[1] is None:
-        return values, True
-    values["cursor"] = chunk[1]
-    return values, False
+    return written
 
 
 def rank(run, stats):
@@ -161,14 +156,11 @@ def refit(run, stats):
     return values, True
 
 
-def predict(run, stats):
-    """Score the customers of the next chunk with the models just fitted
-    (after :func:`refit`)."""
+def _predict_chunk(run, chunk, stats):
+    """Score the customers of ``chunk`` with the models just fitted (after
+    :func:`refit`)."""
     started = time.perf_counter()
     company, as_of = run.company_id, run.as_of
-    chunk = retention_store.next_chunk(
-        company, run.cursor, retention_store.CHUNK_CUSTOMERS
-    )
     if company._retention_judged_by_chance():
         # Calibrated mode: the chance decides the statuses, written with it.
         transactions, metrics, _extracted = _chunk_metrics(run, chunk)
@@ -180,24 +172,22 @@ def predict(run, stats):
     else:
         score_outlook(run, as_of, chunk=chunk)
     stats["predict_s"] += time.perf_counter() - started
-    if chunk[1] is None:
-        return {}, True
-    return {"cursor": chunk[1]}, False
+    return 0
 
 
-def history(run, stats):
-    """Bring Retention Analysis up to date for the customers of the next
-    chunk: their period report rows where their orders changed since the
-    last run (all of them the first time), their share of the pulse tables,
-    and the first time, their statuses at the past month ends. After the
-    last chunk, the tables are summed and swapped in."""
+def _history_begin(run):
+    """Before Retention Analysis's first chunk: drop what an interrupted
+    run left half-built."""
+    retention_history.begin(run.company_id)
+
+
+def _history_chunk(run, chunk, stats):
+    """Bring Retention Analysis up to date for the customers of ``chunk``:
+    their period report rows where their orders changed since the last run
+    (all of them the first time), their share of the pulse tables, and the
+    first time, their statuses at the past month ends."""
     started = time.perf_counter()
     company, as_of = run.company_id, run.as_of
-    chunk = retention_store.next_chunk(
-        company, run.cursor, retention_store.CHUNK_HISTORY
-    )
-    if not chunk[0]:
-        retention_history.begin(company)
     visits = retention_history.extract_visits(company, as_of, chunk=chunk)
     refresh = None
     if run.report_until:
@@ -210,9 +200,10 @@ def history(run, stats):
     retention_history.add_pulse(company, visits)
     retention_summary.write(company, visits, chunk=chunk)
     del visits
-    years = company.retention_history_years
     if not run.months_built:
-        days = retention_history.months_to_rebuild(company, as_of, years)
+        days = retention_history.months_to_rebuild(
+            company, as_of, company.retention_history_years
+        )
         if days:
             transactions = retention_store.extract_transactions(
                 company, as_of, chunk=chunk
@@ -227,16 +218,72 @@ def history(run, stats):
                     settings, transactions["partner_id"].unique()
                 ),
             )
-    if chunk[1] is not None:
-        stats["history_s"] += time.perf_counter() - started
-        return {"cursor": chunk[1]}, False
+    stats["history_s"] += time.perf_counter() - started
+    return 0
+
+
+def _history_end(run, stats):
+    """After Retention Analysis's last chunk: the chunks' shares summed and
+    swapped in, the settled periods, the bookkeeping purged."""
+    started = time.perf_counter()
+    company, as_of = run.company_id, run.as_of
     retention_history.settle_report(company, as_of)
     retention_summary.rebuild_category_gap(company)
     retention_history.finish(company, as_of, rebuilt_months=not run.months_built)
-    run.env["retention.status.change"]._purge(company, years, as_of)
+    run.env["retention.status.change"]._purge(
+        company, company.retention_history_years, as_of
+    )
     run.env["retention.moved.customer"]._purge()
     stats["history_s"] += time.perf_counter() - started
-    return {"report_until": run.started, "months_built": True}, True
+    return {"report_until": run.started, "months_built": True}
+
+
+class Chunked:
+    """A phase done chunk by chunk of commercial partners (ids in order):
+    ``begin(run)`` before the first chunk, ``work(run, chunk, stats)`` on
+    each (returns the rows it wrote), ``end(run, stats)`` after the last
+    (returns the run's new values). Its chunks are independent: the daily
+    job does them one after the other (:meth:`step`), queue_job's workers
+    side by side (retention_run_queue)."""
+
+    def __init__(self, size, work, begin=None, end=None):
+        self.size, self.work, self.begin, self.end = size, work, begin, end
+
+    def chunk_size(self):
+        # Read when used: the tests make chunks of one customer.
+        return getattr(retention_store, self.size)
+
+    def step(self, run, stats):
+        """The next chunk after the run's position: (values, phase done)."""
+        chunk = retention_store.next_chunk(
+            run.company_id, run.cursor, self.chunk_size()
+        )
+        if self.begin and not chunk[0]:
+            self.begin(run)
+        values = {"written": run.written + self.work(run, chunk, stats)}
+        if chunk[1] is not None:
+            values["cursor"] = chunk[1]
+            return values, False
+        if self.end:
+            values.update(self.end(run, stats))
+        return values, True
+
+    __call__ = step
+
+    def chunks(self, company):
+        """Every chunk of the phase, in order, as (after, last)."""
+        chunks, after = [], 0
+        while True:
+            chunk = retention_store.next_chunk(company, after, self.chunk_size())
+            chunks.append(chunk)
+            if chunk[1] is None:
+                return chunks
+            after = chunk[1]
+
+
+compute = Chunked("CHUNK_CUSTOMERS", _compute_chunk)
+predict = Chunked("CHUNK_CUSTOMERS", _predict_chunk)
+history = Chunked("CHUNK_HISTORY", _history_chunk, _history_begin, _history_end)
 
 
 # ------------------------------------------------------------

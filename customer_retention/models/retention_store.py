@@ -153,9 +153,11 @@ class RecomputeBusy(Exception):
 
 
 @contextlib.contextmanager
-def company_lock(cr, company_id, wait=0.0):
+def company_lock(cr, company_id, wait=0.0, shared=False):
     """Hold the company's recompute lock for the duration of the block, or
-    raise RecomputeBusy after trying for ``wait`` seconds.
+    raise RecomputeBusy after trying for ``wait`` seconds. ``shared``: in
+    shared mode, which the chunks of one phase done side by side by
+    queue_job's workers hold together (retention_run_queue).
 
     The lock is a session lock on a connection of its own: it survives the
     commits of the cron's batches (a transaction lock would not), it is not
@@ -164,9 +166,11 @@ def company_lock(cr, company_id, wait=0.0):
     holder = sql_db.db_connect(cr.dbname).cursor()
     try:
         deadline = clock.monotonic() + wait
+        mode = "_shared" if shared else ""
         while True:
             holder.execute(
-                "SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, company_id]
+                f"SELECT pg_try_advisory_lock{mode}(%s, %s)",  # noqa: S608 (one of two names)
+                [_LOCK_NAMESPACE, company_id],
             )
             locked = holder.fetchone()[0]
             holder.commit()
@@ -179,7 +183,8 @@ def company_lock(cr, company_id, wait=0.0):
             yield
         finally:
             holder.execute(
-                "SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, company_id]
+                f"SELECT pg_advisory_unlock{mode}(%s, %s)",  # noqa: S608 (one of two names)
+                [_LOCK_NAMESPACE, company_id],
             )
             holder.commit()
     finally:
@@ -529,6 +534,18 @@ def _stage(cr, table, frame, types=None):
     # analyzed by autovacuum, and without them PostgreSQL probed the stage
     # row by row for each of the chunk's customers (40 s a chunk at M).
     cr.execute(SQL("ANALYZE %s", SQL.identifier(table)))
+
+
+def written_since(company, started):
+    """How many of the company's customers a run begun at ``started`` wrote
+    (their values or ranks changed)."""
+    cr = company.env.cr
+    cr.execute(
+        "SELECT count(*) FROM retention_partner_state"
+        " WHERE company_id = %s AND changed_at >= %s",
+        [company.id, started],
+    )
+    return cr.fetchone()[0]
 
 
 def write_metrics(company, metrics, now, rewrite=False, history_day=None):

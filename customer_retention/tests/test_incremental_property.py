@@ -186,10 +186,14 @@ class TestIncrementalProperty(RetentionCase):
         final = _at(nights[-1], NIGHT)
         incremental = self._snapshot(final)
         self._check_status_log(seed, steps)
+        full = self._from_scratch(final)
+        self._compare(seed, incremental, full)
+
+    def _from_scratch(self, final):
+        """Everything wiped, the daily job at ``final``: its snapshot."""
         self._wipe()
         self._job(DAILY_JOB, final)
-        full = self._snapshot(final)
-        self._compare(seed, incremental, full)
+        return self._snapshot(final)
 
     def _reset(self):
         """No value, report nor run of either company before the history."""
@@ -471,6 +475,7 @@ class TestIncrementalProperty(RetentionCase):
                 cron_.ir_actions_server_id.with_context(
                     ir_cron_progress_id=progress.id
                 ).run()
+                self._after_call(xmlid)
                 if not progress.done and not progress.remaining:
                     break
             else:
@@ -482,6 +487,10 @@ class TestIncrementalProperty(RetentionCase):
         self.assertEqual(runs.mapped("last_error"), [False, False])
         self.assertEqual(runs.mapped("as_of"), [False, False], "runs finished")
         return days, self._statuses()
+
+    def _after_call(self, xmlid):
+        """After each call of a job (the queue_job pass performs the jobs
+        the daily job enqueued: test_queue_job)."""
 
     def _statuses(self):
         self.env.cr.execute(
