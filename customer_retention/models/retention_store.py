@@ -566,10 +566,14 @@ def write_metrics(company, metrics, now, rewrite=False, history_day=None):
     if history_day:
         record_status_changes(cr, company.id, history_day)
     names = [column for column, _t in STATE_COLUMNS]
-    stored = SQL(", ").join(SQL.identifier("s", name) for name in names)
-    incoming = SQL(", ").join(SQL.identifier("excluded", name) for name in names)
-    changed = (
-        SQL("TRUE") if rewrite else SQL("(%s) IS DISTINCT FROM (%s)", stored, incoming)
+    incoming = SQL(", ").join(SQL.identifier("v", name) for name in names)
+    # Only the rows that are new or differ reach the upsert: ON CONFLICT DO
+    # UPDATE locks every conflicting row even where its WHERE is false,
+    # which wrote every page of the table on a night when nothing changed.
+    changed = SQL(
+        "o.partner_id IS NULL OR (%s) IS DISTINCT FROM (%s)",
+        SQL(", ").join(SQL.identifier("o", name) for name in names),
+        incoming,
     )
     cr.execute(
         SQL(
@@ -578,19 +582,21 @@ def write_metrics(company, metrics, now, rewrite=False, history_day=None):
                    (company_id, partner_id, changed_at, %(columns)s)
             SELECT %(company_id)s, v.partner_id, %(now)s, %(values)s
               FROM retention_stage v
+         LEFT JOIN retention_partner_state o
+                ON o.company_id = %(company_id)s AND o.partner_id = v.partner_id
+             WHERE %(changed)s
             ON CONFLICT (company_id, partner_id) DO UPDATE
                SET changed_at = excluded.changed_at, %(assignments)s
-             WHERE %(changed)s
             """,
             columns=SQL(", ").join(SQL.identifier(name) for name in names),
-            values=SQL(", ").join(SQL.identifier("v", name) for name in names),
+            values=incoming,
             assignments=SQL(", ").join(
                 SQL("%s = %s", SQL.identifier(name), SQL.identifier("excluded", name))
                 for name in names
             ),
             company_id=company.id,
             now=now,
-            changed=changed,
+            changed=SQL("TRUE") if rewrite else changed,
         )
     )
     written = cr.rowcount

@@ -124,16 +124,21 @@ def _write_categories(company, categories, partner_ids, chunk):
                    (company_id, partner_id, categ_id, %(names)s)
             SELECT %(company_id)s, v.partner_id, v.categ_id, %(incoming)s
               FROM retention_category_stage v
+         LEFT JOIN retention_partner_category o
+                ON o.company_id = %(company_id)s AND o.partner_id = v.partner_id
+               AND o.categ_id = v.categ_id
+             WHERE o.partner_id IS NULL
+                OR (%(stored)s) IS DISTINCT FROM (%(incoming)s)
             ON CONFLICT (company_id, partner_id, categ_id) DO UPDATE
                SET (%(names)s) = (%(excluded)s)
-             WHERE (%(stored)s) IS DISTINCT FROM (%(excluded)s)
             """,
             names=SQL(", ").join(SQL.identifier(name) for name in values),
             incoming=SQL(", ").join(SQL.identifier("v", name) for name in values),
             excluded=SQL(", ").join(
                 SQL.identifier("excluded", name) for name in values
             ),
-            stored=SQL(", ").join(SQL.identifier("c", name) for name in values),
+            # only the new rows and those that differ: see write_metrics
+            stored=SQL(", ").join(SQL.identifier("o", name) for name in values),
             company_id=company.id,
         )
     )
