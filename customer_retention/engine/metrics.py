@@ -117,7 +117,9 @@ def compute_metrics(
     :param peers: optional frame ``company_id, group_key, revenue`` of
         customers *not* in ``transactions`` that still count in the group
         ranks (incremental recomputes rank against stored revenues, rounded
-        to the currency like the computed ones).
+        to the currency like the computed ones), or a function that counts
+        them without listing them (see :func:`count_peers_in`, whose
+        counter of a frame gives the same ranks as the frame).
     :param ranks: optional frame ``company_id, partner_id, group_top_pct``:
         ranks taken as they are instead of computed (a run in chunks passes
         each chunk its customers' stored ranks, then ranks everybody again
@@ -488,29 +490,93 @@ def _rank(customers, limits, groups, peers, ranks=None):
 def _ranked_pct(customers, limits, peers):
     ranked = customers.loc[
         customers["revenue"] > 0, ["company_id", "group_key", "revenue"]
-    ].assign(own=True)
-    if peers is not None and len(peers):
+    ]
+    if peers is None or (not callable(peers) and not len(peers)):
+        return _top_pct(ranked).reindex(customers.index).astype("float64")
+    if not callable(peers):
         # Peers of a company without a customer here share no group with them.
         decimals = dict(
             zip(customers["company_id"], limits["currency_decimals"], strict=False)
         )
-        others = peers.loc[
-            peers["company_id"].isin(list(decimals)),
-            ["company_id", "group_key", "revenue"],
-        ]
-        others = others.assign(
-            revenue=round_money(
-                others["revenue"].to_numpy(dtype="float64"),
-                others["company_id"].map(decimals),
-            ),
-            own=False,
-        )
-        others = others[others["revenue"] > 0]
-        ranked = pd.concat(
-            [ranked, others.set_axis(np.arange(len(others)) + len(customers) + 1)]
-        )
-    top_pct = _top_pct(ranked)
-    return top_pct[ranked["own"]].reindex(customers.index).astype("float64")
+        peers = count_peers_in(peers, decimals)
+    return _counted_pct(ranked, peers).reindex(customers.index).astype("float64")
+
+
+def count_peers_in(peers, decimals):
+    """The peer counter (see :func:`_counted_pct`) of the frame ``peers``
+    (``company_id, group_key, revenue``), each company's revenues rounded
+    to its currency's ``decimals`` (``{company_id: decimals}``; the peers
+    of other companies are left out). The Odoo layer counts stored revenues
+    in one SQL aggregate instead (retention_store.peer_counter); the tests
+    compare both."""
+    others = peers.loc[
+        peers["company_id"].isin(list(decimals)), ["company_id", "group_key", "revenue"]
+    ]
+    others = others.assign(
+        revenue=round_money(
+            others["revenue"].to_numpy(dtype="float64"),
+            others["company_id"].map(decimals),
+        ),
+        label=_group_labels(others["group_key"]).to_numpy(),
+    )
+    others = others[others["revenue"] > 0]
+    sorted_by_group = {
+        key: np.sort(group["revenue"].to_numpy())
+        for key, group in others.groupby(["company_id", "label"])
+    }
+
+    def count(thresholds):
+        labels = _group_labels(thresholds["group_key"]).to_numpy()
+        above = np.zeros(len(thresholds), dtype="int64")
+        total = np.zeros(len(thresholds), dtype="int64")
+        for index, (company_id, label, revenue) in enumerate(
+            zip(thresholds["company_id"], labels, thresholds["revenue"], strict=True)
+        ):
+            revenues = sorted_by_group.get((company_id, label))
+            if revenues is not None:
+                total[index] = len(revenues)
+                above[index] = len(revenues) - np.searchsorted(
+                    revenues, revenue, side="right"
+                )
+        return pd.DataFrame({"above": above, "peers": total}, index=thresholds.index)
+
+    return count
+
+
+def _counted_pct(ranked, count_peers):
+    """:func:`_top_pct` of the ``ranked`` rows among themselves and the
+    peers that ``count_peers`` counts without listing them: given a frame
+    ``company_id, group_key, revenue`` (the distinct positive revenues of
+    each group here), it returns, on the same index, ``above``, how many
+    peers of that company and group have a revenue (rounded to the currency)
+    strictly above it, and ``peers``, how many peers of the group have a
+    positive one. The same arithmetic as over one list of everybody: rank
+    "min" = 1 + the number strictly richer, here and among the peers."""
+    if ranked.empty:
+        return pd.Series(dtype="float64")
+    key = _group_labels(ranked["group_key"])
+    thresholds = ranked.assign(label=key.to_numpy()).drop_duplicates(
+        ["company_id", "label", "revenue"]
+    )
+    counted = count_peers(
+        thresholds[["company_id", "group_key", "revenue"]].reset_index(drop=True)
+    )
+    counts = (
+        thresholds[["company_id", "label", "revenue"]]
+        .reset_index(drop=True)
+        .assign(above=counted["above"].to_numpy(), peers=counted["peers"].to_numpy())
+    )
+    # a left merge keeps the rows' order
+    merged = (
+        ranked[["company_id", "revenue"]]
+        .assign(label=key.to_numpy())
+        .merge(counts, how="left", on=["company_id", "label", "revenue"])
+    )
+    by_group = ranked["revenue"].groupby([ranked["company_id"], key])
+    rank = by_group.rank(method="min", ascending=False) + merged["above"].to_numpy()
+    size = by_group.transform("size") + merged["peers"].to_numpy()
+    exact = 100.0 * rank / size
+    return np.ceil(exact - RANK_TOLERANCE)
 
 
 def _top_pct(ranked):

@@ -395,9 +395,7 @@ def recompute_partners(run, as_of, partner_ids, nothing_done):
     groups = retention_store.extract_groups(
         company, transactions["partner_id"].unique()
     )
-    peers = retention_store.extract_peer_revenue(
-        company, groups, exclude_ids=partner_ids
-    )
+    peers = retention_store.peer_counter(company, exclude_ids=partner_ids)
     metrics = compute_metrics(transactions, as_of, settings, groups=groups, peers=peers)
     predictions = None
     predict_s = 0.0

@@ -15,6 +15,7 @@ import threading
 import time as clock
 from datetime import datetime, time, timedelta
 
+import numpy as np
 import pandas as pd
 import pytz
 
@@ -304,39 +305,90 @@ def extract_groups(company, partner_ids):
     return frame
 
 
-def extract_peer_revenue(company, groups, exclude_ids):
-    """Stored window revenue of the other customers in the groups of the
-    customers being recomputed: a partial recompute ranks against them."""
+def peer_counter(company, exclude_ids):
+    """The peers of a partial recompute, counted in PostgreSQL: the engine's
+    peer counter (engine.metrics.count_peers_in, whose ranks are those of
+    one list of everybody) over the stored window revenue of the company's
+    customers but ``exclude_ids`` (those recomputed). For each revenue
+    asked, in its group, how many stored revenues are strictly above it and
+    how many are positive: one aggregate per call, whatever the number of
+    peers, where reading them (a million rows at L) took most of the hourly
+    job's time. Stored revenues are already rounded to the currency (the
+    engine writes them so)."""
     field_name = group_column(company)
     cr = company.env.cr
-    column = f'p."{field_name}"' if groups is not None else "NULL"
-    group_filter = ""
-    params = {"company_id": company.id, "exclude": list(exclude_ids)}
-    if groups is not None:
-        keys = groups["group_key"].dropna().astype(int).unique().tolist()
-        group_filter = f"AND ({column} = ANY(%(keys)s)"
-        group_filter += (
-            f" OR {column} IS NULL)" if groups["group_key"].isna().any() else ")"
+    column = f'p."{field_name}"' if field_name else "NULL::int"
+    join = "JOIN res_partner p ON p.id = s.partner_id" if field_name else ""
+
+    def count(thresholds):
+        keys = [-1 if pd.isna(key) else int(key) for key in thresholds["group_key"]]
+        revenues = thresholds["revenue"].astype("float64").tolist()
+        # width_bucket(r, bounds) is the number of a group's sorted bounds
+        # at or below r; "equal": r is that bound itself.
+        cr.execute(
+            f"""
+            WITH bounds AS (
+                SELECT key, array_agg(DISTINCT revenue ORDER BY revenue) AS bounds
+                  FROM unnest(%(keys)s::int[], %(revenues)s::float8[])
+                       AS t(key, revenue)
+              GROUP BY key
+            ), peers AS (
+                SELECT COALESCE({column}, -1) AS key, s.revenue
+                  FROM retention_partner_state s
+                  {join}
+                 WHERE s.company_id = %(company_id)s
+                   AND s.revenue > 0
+                   AND NOT (s.partner_id = ANY(%(exclude)s))
+            ), bucketed AS (
+                SELECT p.key, p.revenue, b.bounds,
+                       width_bucket(p.revenue, b.bounds) AS bucket
+                  FROM peers p JOIN bounds b ON b.key = p.key
+            ), placed AS (
+                SELECT key, bucket,
+                       revenue = bounds[GREATEST(bucket, 1)] AS equal
+                  FROM bucketed
+            )
+            SELECT key, bucket, equal, count(*) FROM placed GROUP BY key, bucket, equal
+            """,  # noqa: S608 (whitelisted column name)
+            {
+                "keys": keys,
+                "revenues": revenues,
+                "company_id": company.id,
+                "exclude": [int(pid) for pid in exclude_ids],
+            },
         )
-        params["keys"] = keys
-    # Through COPY: a company of a million customers has as many peers.
-    join = "JOIN res_partner p ON p.id = s.partner_id" if groups is not None else ""
-    frame = _copy_to_frame(
-        cr,
-        f"""
-        SELECT {column}, s.revenue
-          FROM retention_partner_state s
-          {join}
-         WHERE s.company_id = %(company_id)s
-           AND s.revenue > 0
-           AND NOT (s.partner_id = ANY(%(exclude)s))
-           {group_filter}
-        """,  # noqa: S608 (whitelisted column name)
-        params,
-        ["group_key", "revenue"],
-    )
-    frame.insert(0, "company_id", company.id)
-    return frame
+        placed = {}
+        for key, bucket, equal, number in cr.fetchall():
+            placed.setdefault(key, []).append((bucket, equal, number))
+        above = np.zeros(len(keys), dtype="int64")
+        total = np.zeros(len(keys), dtype="int64")
+        by_key = {}
+        for index, key in enumerate(keys):
+            by_key.setdefault(key, []).append(index)
+        for key, indexes in by_key.items():
+            rows = placed.get(key, [])
+            if not rows:
+                continue
+            bounds = sorted(set(revenues[index] for index in indexes))
+            # peers per bucket (0 = below every bound), and those equal to
+            # their bucket's bound
+            in_bucket = np.zeros(len(bounds) + 1, dtype="int64")
+            equal_to = np.zeros(len(bounds) + 1, dtype="int64")
+            for bucket, equal, number in rows:
+                in_bucket[bucket] += number
+                if equal:
+                    equal_to[bucket] += number
+            # strictly above bound i (1-based): the buckets after i, and
+            # those of bucket i that are not the bound itself
+            after = in_bucket[::-1].cumsum()[::-1]
+            for index in indexes:
+                position = bounds.index(revenues[index]) + 1
+                later = after[position + 1] if position < len(bounds) else 0
+                above[index] = later + in_bucket[position] - equal_to[position]
+                total[index] = in_bucket.sum()
+        return pd.DataFrame({"above": above, "peers": total}, index=thresholds.index)
+
+    return count
 
 
 def _copy_in(cr, table, frame):

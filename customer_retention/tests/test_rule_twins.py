@@ -8,6 +8,7 @@ import math
 from datetime import date, timedelta
 
 import numpy as np
+import pandas as pd
 
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL
@@ -134,3 +135,57 @@ class TestRuleTwins(TransactionCase):
         self.assertEqual(
             twins - set(retention_rules.TWINS), {retention_rules.days_since_order}
         )
+
+    def test_the_sql_peer_counter_counts_as_the_engine(self):
+        """The hourly job's peers, counted in PostgreSQL
+        (retention_store.peer_counter), give the engine's counts of the same
+        stored rows (engine count_peers_in, the twin of one list of
+        everybody): random revenues with ties, peers without a group, the
+        customers recomputed left out, a group nobody stored is in."""
+        from ..engine.metrics import count_peers_in
+        from ..models import retention_store
+
+        rng = np.random.default_rng(11)
+        company = self.env["res.company"].create({"name": "Twin Peers"})
+        countries = self.env["res.country"].search([], limit=2)
+        company.retention_group_field = "country_id"
+        partners = self.env["res.partner"].create(
+            [
+                {
+                    "name": f"Peer {index}",
+                    "country_id": [False, *countries.ids][index % 3],
+                }
+                for index in range(90)
+            ]
+        )
+        amounts = [0.0, 5.0, 10.0, 10.01, 20.5, 99.99, 150.0]
+        revenue = [amounts[i] for i in rng.integers(0, len(amounts), len(partners))]
+        self.env.flush_all()
+        self.env.cr.execute(
+            "INSERT INTO retention_partner_state (company_id, partner_id, revenue)"
+            " SELECT %s, p, r FROM unnest(%s::int[], %s::float8[]) AS t(p, r)",
+            [company.id, partners.ids, revenue],
+        )
+        excluded = partners.ids[::7]
+        peers = pd.DataFrame(
+            {
+                "company_id": company.id,
+                "group_key": [p.country_id.id or None for p in partners],
+                "revenue": revenue,
+                "partner_id": partners.ids,
+            }
+        )
+        peers = peers[~peers["partner_id"].isin(excluded)]
+        thresholds = pd.DataFrame(
+            {
+                "company_id": company.id,
+                "group_key": [None, *countries.ids, 999999] * 4,
+                "revenue": [5.0, 10.0, 10.01, 20.0, 150.0, 0.5, 99.99, 10.0]
+                + [200.0, 1.0, 20.5, 10.005, 0.01, 5.0, 150.0, 99.99],
+            }
+        ).drop_duplicates(["group_key", "revenue"])
+        engine = count_peers_in(peers, {company.id: 2})(thresholds)
+        database = retention_store.peer_counter(company, excluded)(thresholds)
+        self.assertEqual(database["above"].tolist(), engine["above"].tolist())
+        self.assertEqual(database["peers"].tolist(), engine["peers"].tolist())
+        self.assertGreater(engine["above"].sum(), 0)

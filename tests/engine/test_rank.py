@@ -233,3 +233,51 @@ def test_nullable_integer_keys_with_gaps_are_missing_values_on_both_sides():
     )
     result = metrics(*spending(100, 80), groups=groups_frame, peers=peers_frame)
     assert top_pct(result) == {1: 50, 2: 50}
+
+
+def test_counted_peers_rank_as_one_list_of_everybody():
+    """The incremental recompute counts the stored peers above each revenue
+    instead of listing them (engine ``count_peers_in``; SQL in the Odoo
+    layer): on random revenues with ties, groups with no value, peers of
+    other groups and revenues to the cent, the ranks are those of one list
+    of everybody (hand-checked rule: 100 x (1 + strictly richer) / count,
+    rounded up)."""
+    import numpy as np
+    from retention_engine.metrics import _group_labels, _top_pct, count_peers_in
+    from retention_engine.money import round_money
+
+    rng = np.random.default_rng(7)
+    for _round in range(30):
+        size = int(rng.integers(1, 40))
+        keys = rng.choice([1, 2, None], size=size)
+        revenue = rng.choice([0.0, 5.0, 10.0, 10.01, 20.5, 99.99], size=size)
+        own = pd.DataFrame({"company_id": 1, "group_key": keys, "revenue": revenue})
+        count = int(rng.integers(0, 60))
+        others = pd.DataFrame(
+            {
+                "company_id": rng.choice([1, 2], size=count),
+                "group_key": rng.choice([1, 2, 3, None], size=count),
+                # to the cent after rounding, some a hair off
+                "revenue": rng.choice([0.0, 5.0, 10.0, 10.005, 20.5, 150.0], size=count)
+                + rng.choice([0.0, 1e-9], size=count),
+            }
+        )
+        ranked = own[own["revenue"] > 0]
+        counted = _counted_pct_of(ranked, count_peers_in(others, {1: 2}))
+        # the reference: one list of the customers and the company's peers,
+        # rounded to the cent, positive
+        mine = others[others["company_id"] == 1].copy()
+        mine["revenue"] = round_money(mine["revenue"].to_numpy(), 2)
+        everybody = pd.concat(
+            [ranked.assign(own=True), mine[mine["revenue"] > 0].assign(own=False)],
+            ignore_index=True,
+        )
+        everybody["group_key"] = _group_labels(everybody["group_key"]).to_numpy()
+        expected = _top_pct(everybody)[everybody["own"].to_numpy()]
+        assert list(counted) == list(expected), (own, others)
+
+
+def _counted_pct_of(ranked, counter):
+    from retention_engine.metrics import _counted_pct
+
+    return _counted_pct(ranked, counter)
