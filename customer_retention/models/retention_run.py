@@ -347,16 +347,9 @@ class RetentionRun(models.Model):
         started = time.perf_counter()
         step = PHASES[self.phase][0]
         values, phase_done = step(self, stats)
-        run = self.sudo()  # the run's own bookkeeping
-        run.write(values)
-        finished = False
-        if phase_done:
-            following = self._next_phase(self.phase)
-            if following:
-                run.write({"phase": following, "cursor": 0})
-            else:
-                run.write(self._end_values())
-                finished = True
+        # sudo: the run's own bookkeeping
+        self.sudo().write(values)
+        finished = phase_done and self._phase_done()
         self._forget_written()
         if commit:
             # One step, one transaction.
@@ -366,6 +359,17 @@ class RetentionRun(models.Model):
             stats["longest_chunk_s"], time.perf_counter() - started
         )
         return finished
+
+    def _phase_done(self):
+        """The run's phase is done: move on to the next phase, or end the
+        run. Returns whether the run ended."""
+        run = self.sudo()  # the run's own bookkeeping
+        following = self._next_phase(self.phase)
+        if following:
+            run.write({"phase": following, "cursor": 0})
+            return False
+        run.write(self._end_values())
+        return True
 
     def _forget_written(self):
         """What the ORM may hold of what a step wrote in SQL is stale."""
@@ -541,8 +545,7 @@ class RetentionRun(models.Model):
             finished = run._step(budget, lock_wait=retention_jobs.CRON_LOCK_WAIT)
             if not finished:
                 return retention_jobs.Progress(remaining=1)
-            run.sudo().write(run._attempt_values(now))
-            run._plan_calls_after()
+            run._night_ended(now)
             return retention_jobs.Progress()
 
         def failed(run, error):
@@ -562,6 +565,13 @@ class RetentionRun(models.Model):
             # run starts again (a killed worker raises nothing and resumes).
             values.update(as_of=False, phase=False)
         return values
+
+    def _night_ended(self, now):
+        """The company's night ended (in the cron or the last queue job):
+        the daily job is done with it today, its calls are planned next."""
+        # sudo: the run's own bookkeeping
+        self.sudo().write(self._attempt_values(now))
+        self._plan_calls_after()
 
     def _plan_calls_after(self):
         """The company's nightly run ended: its calls are planned next."""

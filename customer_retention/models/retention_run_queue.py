@@ -189,7 +189,7 @@ class RetentionRunQueue(models.Model):
                 # sudo: the run's own bookkeeping
                 self.sudo().write(values)
             assert done, f"{phase} is done in one step"
-            return self._job_next(phase)
+            return self._job_next()
         from odoo.addons.queue_job.delay import group
 
         with self._job_lock():
@@ -234,25 +234,21 @@ class RetentionRunQueue(models.Model):
             with self._job_lock():
                 # sudo: the run's own bookkeeping
                 self.sudo().write(step.end(self, dict(NOTHING_DONE)))
-        return self._job_next(phase)
+        return self._job_next()
 
-    def _job_next(self, phase):
-        """After ``phase``: enqueue the next phase, or end the run."""
-        following = self._next_phase(phase)
-        run = self.sudo()  # the run's own bookkeeping
-        if following:
-            run.write({"phase": following, "cursor": 0})
+    def _job_next(self):
+        """The run's phase is done: enqueue the next phase, or end the run."""
+        if not self._phase_done():
             self._enqueue_phase()
-            return f"next: {following}"
-        now = fields.Datetime.now()
-        values = self._end_values()
-        values["written"] = retention_store.written_since(self.company_id, self.started)
-        run.write(values)
-        run.write(self._attempt_values(now))
-        self._plan_calls_after()
+            return f"next: {self.phase}"
+        # The chunks' jobs could not add up the run's count: counted once.
+        written = retention_store.written_since(self.company_id, self.started)
+        # sudo: the run's own bookkeeping
+        self.sudo().written = written
+        self._night_ended(fields.Datetime.now())
         _logger.info(
             "Customer retention of %s: the night's jobs ended, %d customers written",
             self.company_id.name,
-            values["written"],
+            written,
         )
         return "night ended"

@@ -380,12 +380,12 @@ def peer_counter(company, exclude_ids):
                     equal_to[bucket] += number
             # strictly above bound i (1-based): the buckets after i, and
             # those of bucket i that are not the bound itself
-            after = in_bucket[::-1].cumsum()[::-1]
-            for index in indexes:
-                position = bounds.index(revenues[index]) + 1
-                later = after[position + 1] if position < len(bounds) else 0
-                above[index] = later + in_bucket[position] - equal_to[position]
-                total[index] = in_bucket.sum()
+            after = np.append(in_bucket[::-1].cumsum()[::-1], 0)
+            positions = np.searchsorted(bounds, [revenues[i] for i in indexes]) + 1
+            above[indexes] = (
+                after[positions + 1] + in_bucket[positions] - equal_to[positions]
+            )
+            total[indexes] = in_bucket.sum()
         return pd.DataFrame({"above": above, "peers": total}, index=thresholds.index)
 
     return count
