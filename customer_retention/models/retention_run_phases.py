@@ -13,6 +13,8 @@ everybody's revenue), from the stored rows alone; then, for a run of today,
 the outlook and Retention Analysis.
 """
 
+import hashlib
+import logging
 import time
 
 import numpy as np
@@ -33,9 +35,18 @@ from ..engine.judgement import judge
 from ..engine.predict import SAMPLE
 from . import retention_history, retention_store, retention_summary
 
+_logger = logging.getLogger(__name__)
+
 # The seed of the sample the models are fitted on: the same customers from
 # one night to the next while they stay.
 PREDICTION_SEED = 0
+# The outlook's models are fitted again once they are this many days old
+# (the system parameter REFIT_PARAM changes it; 1: every night), or as soon
+# as what shapes them changes (:func:`_models_inputs`). In between, every
+# night scores with them: a week of new orders barely moves the parameters
+# of a population model, while fitting is most of a quiet night's outlook.
+REFIT_DAYS = 7
+REFIT_PARAM = "customer_retention.refit_days"
 
 
 def _history_day(run, as_of):
@@ -50,15 +61,67 @@ def _now():
     return fields.Datetime.now().replace(microsecond=0)
 
 
+def refit_days(env):
+    """Days after which the outlook's models are fitted again (REFIT_PARAM,
+    REFIT_DAYS when unset; a value that is not a whole number of days is
+    logged and REFIT_DAYS used: the night goes on)."""
+    # sudo: a system parameter, read by the nightly run of any user
+    value = env["ir.config_parameter"].sudo().get_param(REFIT_PARAM) or ""
+    try:
+        days = int(value) if value.strip() else REFIT_DAYS
+    except ValueError:
+        _logger.warning(
+            "System parameter %s is not a number of days (%r): the outlook's "
+            "models are fitted again every %s days.",
+            REFIT_PARAM,
+            value,
+            REFIT_DAYS,
+        )
+        return REFIT_DAYS
+    return max(days, 1)
+
+
+def _models_inputs(company):
+    """A digest of what shapes the company's models besides its history:
+    the horizon, the thresholds in use (calibrated ones included) and
+    calibrated mode's judgement."""
+    inputs = repr(
+        (
+            company.retention_predict_horizon_days,
+            company._retention_settings(),
+            company._retention_judgement(),
+        )
+    )
+    return hashlib.sha1(inputs.encode()).hexdigest()[:16]  # noqa: S324 (a key)
+
+
+def models_current(run):
+    """Whether the run's models still serve for its day: fitted fewer than
+    :func:`refit_days` days before it, on the same inputs."""
+    # sudo: the run's own models
+    run = run.sudo()
+    params = run.prediction_params
+    if not params or not run.prediction_fitted_at:
+        return False
+    if params.get("inputs") != _models_inputs(run.company_id):
+        return False
+    fitted_on = run.company_id._retention_local_date(run.prediction_fitted_at)
+    return 0 <= (run.as_of - fitted_on).days < refit_days(run.env)
+
+
 def fit(run, stats):
     """Today's first phase: fit the outlook's models on a sample of the
     stored customers and of those whose documents changed since, so that
-    each chunk of values is scored with the transactions it has just read.
-    Nothing stored yet (the first night): the models are fitted after
-    ranking (:func:`refit`)."""
+    each chunk of values is scored with the transactions it has just read
+    (unless the models fitted on an earlier night still serve:
+    :func:`models_current`). Nothing stored yet (the first night): the
+    models are fitted after ranking (:func:`refit`)."""
     started = time.perf_counter()
     values = {}
     company = run.company_id
+    if models_current(run):
+        # Scored with the models of an earlier night, if there is anybody.
+        return {"models_fitted_first": retention_store.any_stored(company)}, True
     # With those whose documents changed since the last run (a first-time
     # buyer has no row yet): the customers a recompute from scratch fits on.
     since = run._changed_since()
@@ -148,7 +211,10 @@ def rank(run, stats):
 
 def refit(run, stats):
     """The first night's outlook, once everybody is ranked: the models
-    fitted on a sample of the customers just stored."""
+    fitted on a sample of the customers just stored (kept when those of
+    an earlier night still serve)."""
+    if models_current(run):
+        return {}, True
     started = time.perf_counter()
     values = fit_outlook(run, run.as_of)
     stats["fit_s"] += time.perf_counter() - started
@@ -322,6 +388,7 @@ def fit_outlook(run, as_of, sample=None):
         "no_prediction": "too_few_customers",
         "horizon_days": horizon,
         **params,
+        "inputs": _models_inputs(company),
     }
     return {
         "prediction_params": params,

@@ -789,6 +789,16 @@ FEATURE_COLUMNS = (
 )
 
 
+def any_stored(company):
+    """Whether the company has any customer's values stored."""
+    cr = company.env.cr
+    cr.execute(
+        "SELECT EXISTS (SELECT FROM retention_partner_state WHERE company_id = %s)",
+        [company.id],
+    )
+    return cr.fetchone()[0]
+
+
 def sample_customers(company, size, seed, also=()):
     """Up to ``size`` of the company's customers (with a stored row, or in
     ``also``), the same ones for the same seed and customers: ordered by a

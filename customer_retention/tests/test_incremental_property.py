@@ -39,6 +39,11 @@ differs is left out of that comparison (see ``COMPARED`` and
   retention_history.months_to_rebuild). The current month is compared.
 - the number of customers the outlook's models were fitted on
   (``retention_run.prediction_params``), see ``_snapshot``.
+- the outlook's models themselves when the nights fitted them before the
+  final day and still use them (retention_run_phases.refit_days: every
+  night, every other night or weekly, by seed): they are the week's
+  models, which the recompute from scratch keeps and scores with (see
+  ``_from_scratch``); models fitted on the final night are fitted again.
 """
 
 import json
@@ -53,6 +58,7 @@ from freezegun import freeze_time
 from odoo import Command
 from odoo.tests import new_test_user, tagged
 
+from ..models import retention_run_phases as phases
 from .common import RetentionCase
 
 # The histories tried: RETENTION_PROPERTY_SEEDS=first:count widens the search.
@@ -100,6 +106,15 @@ RUN_COLUMNS = (
     "prediction_model",
     "prediction_no_model",
     "prediction_params",
+    "prediction_bgnbd_auc",
+    "prediction_rhythm_auc",
+)
+# The outlook's models of a run (kept by a recompute from scratch).
+MODEL_COLUMNS = (
+    "prediction_params",
+    "prediction_fitted_at",
+    "prediction_model",
+    "prediction_no_model",
     "prediction_bgnbd_auc",
     "prediction_rhythm_auc",
 )
@@ -172,6 +187,11 @@ class TestIncrementalProperty(RetentionCase):
         first = self._first_day(rng)
         nights = [first + timedelta(days=n) for n in range(rng.randint(3, 4))]
         self.rng = rng
+        # The models fitted again every night, every other night, or kept
+        # for the week (retention_run_phases.refit_days).
+        self.env["ir.config_parameter"].set_param(
+            phases.REFIT_PARAM, str((1, 2, 7)[seed % 3])
+        )
         with freeze_time(_at(first - timedelta(days=1), AFTERNOON)):
             self._history(first)
         self._stamp(_at(first - timedelta(days=1), AFTERNOON))
@@ -190,8 +210,20 @@ class TestIncrementalProperty(RetentionCase):
         self._compare(seed, incremental, full)
 
     def _from_scratch(self, final):
-        """Everything wiped, the daily job at ``final``: its snapshot."""
+        """Everything wiped, the daily job at ``final``: its snapshot. Models
+        the nights fitted before ``final`` and still use are kept, as the
+        outlook of that week (a recompute from scratch scores with them);
+        those fitted at ``final`` are fitted again from scratch."""
+        runs = self.env["retention.run"]._of(self.companies)
+        kept = [
+            {"company_id": run.company_id.id, **run.read(MODEL_COLUMNS, load=None)[0]}
+            for run in runs.sudo()
+            if run.prediction_fitted_at and run.prediction_fitted_at < final
+        ]
+        for values in kept:
+            values.pop("id")
         self._wipe()
+        self.env["retention.run"].sudo().create(kept)
         self._job(DAILY_JOB, final)
         return self._snapshot(final)
 

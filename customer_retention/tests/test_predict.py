@@ -101,8 +101,10 @@ class TestPredict(HistoryCase):
     def test_later_nights_fit_first_and_score_each_chunk_in_passing(self):
         # The first night had no stored customer to fit on before the
         # values: it fitted after ranking and scored in a phase of its own.
-        # From then on the models are fitted first and every chunk of values
-        # is scored from the transactions it read: one extract per chunk.
+        # From then on the models are fitted first (here every night) and
+        # every chunk of values is scored from the transactions it read: one
+        # extract per chunk.
+        self.env["ir.config_parameter"].set_param(retention_run_phases.REFIT_PARAM, "1")
         phases = []
         run_chunk = retention_run.RetentionRun._chunk
 
@@ -130,6 +132,59 @@ class TestPredict(HistoryCase):
         )
         for partner in self.customers[:8]:
             self.assertTrue(0 <= self._state(partner).return_probability <= 100)
+
+    def _fits_of(self, day):
+        """The number of fits of the run of ``day`` (its models kept)."""
+        fit = retention_run_phases.fit_models
+        with mock.patch.object(
+            retention_run_phases, "fit_models", side_effect=fit
+        ) as fits:
+            self._run(day)
+        return fits.call_count
+
+    def test_the_models_serve_a_week_then_are_fitted_again(self):
+        # Fitted on the first night (AS_OF); the next six nights score with
+        # them, each chunk still scored as it is computed, the seventh
+        # fits them again.
+        fitted_at = self.company_run.prediction_fitted_at
+        partner = self.customers[5]  # every 60 days, the last 120 days ago
+        chances = []
+        for days in range(1, 7):
+            self.assertEqual(self._fits_of(AS_OF + timedelta(days=days)), 0, days)
+            self.assertEqual(self.company_run.prediction_fitted_at, fitted_at)
+            self.assertEqual(self.company_run.prediction_params, self.params)
+            self.assertFalse(self.company_run.phase, "the run ended")
+            state = self._state(partner)
+            state.invalidate_recordset()
+            chances.append(state.return_probability)
+        # Scored every night with the kept models: the chance of a customer
+        # long overdue keeps falling as the days pass.
+        self.assertEqual(chances, sorted(chances, reverse=True))
+        self.assertGreater(chances[0], chances[-1])
+        self.assertEqual(self._fits_of(AS_OF + timedelta(days=7)), 1)
+        self.assertGreater(self.company_run.prediction_fitted_at, fitted_at)
+
+    def test_what_shapes_the_models_fits_them_again_at_once(self):
+        # A new horizon, or new thresholds: the next night fits them again.
+        self.assertEqual(self._fits_of(AS_OF + timedelta(days=1)), 0)
+        self.company.retention_predict_horizon_days = 60
+        self.assertEqual(self._fits_of(AS_OF + timedelta(days=2)), 1)
+        self.assertEqual(self.company_run.prediction_params["horizon_days"], 60)
+        self.assertEqual(self._fits_of(AS_OF + timedelta(days=3)), 0)
+        self.company.retention_lost_days += 30
+        self.assertEqual(self._fits_of(AS_OF + timedelta(days=4)), 1)
+
+    def test_the_refit_interval_is_a_system_parameter(self):
+        # Every other night; a value that is no number of days is logged and
+        # the week used.
+        Param = self.env["ir.config_parameter"]
+        Param.set_param(retention_run_phases.REFIT_PARAM, "2")
+        fits = [self._fits_of(AS_OF + timedelta(days=days)) for days in (1, 2, 3, 4)]
+        self.assertEqual(fits, [0, 1, 0, 1])
+        Param.set_param(retention_run_phases.REFIT_PARAM, "weekly")
+        with self.assertLogs(retention_run_phases.__name__, "WARNING") as logs:
+            self.assertEqual(retention_run_phases.refit_days(self.env), 7)
+        self.assertIn("weekly", logs.output[0])
 
     def test_the_phases_of_each_kind_of_run(self):
         # retention_run.PHASES: the first night has nothing stored to fit
