@@ -192,8 +192,9 @@ class RetentionRun(models.Model):
     prediction_params = fields.Json(
         string="Prediction Models",
         readonly=True,
-        help="The models fitted by the last nightly run, with which every customer "
-        "is scored until the next one.",
+        help="The models the nightly run fitted, with which every customer is "
+        "scored each night until they are fitted again (once they are a week old, "
+        "or at once when the horizon, the thresholds or the calibration change).",
     )
     prediction_fitted_at = fields.Datetime(
         string="Prediction Models Fitted On", readonly=True
