@@ -247,24 +247,45 @@ def _history_begin(run):
     retention_history.begin(run.company_id)
 
 
+def _history_refresh(run, chunk):
+    """The customers of ``chunk`` whose purchases differ from those the
+    last run of Retention Analysis saw: their documents changed since it
+    started, or one dated from its day on came into view. None: all of
+    them (the first time, or after a change of the sources)."""
+    if not run.report_until:
+        return None
+    company = run.company_id
+    changed = retention_store.changed_customers(company, run.report_until, chunk=chunk)
+    dated = retention_store.dated_customers(
+        company, company._retention_local_date(run.report_until), run.as_of, chunk
+    )
+    return sorted(set(changed).union(dated))
+
+
 def _history_chunk(run, chunk, stats):
     """Bring Retention Analysis up to date for the customers of ``chunk``:
-    their period report rows where their orders changed since the last run
-    (all of them the first time), their share of the pulse tables, and the
-    first time, their statuses at the past month ends."""
+    their period report rows and their summary where their purchases
+    changed since the last run (all of them the first time), their share
+    of the pulse tables, and the first time, their statuses at the past
+    month ends."""
     started = time.perf_counter()
     company, as_of = run.company_id, run.as_of
     visits = retention_history.extract_visits(company, as_of, chunk=chunk)
-    refresh = None
-    if run.report_until:
-        refresh = retention_store.changed_customers(
-            company, run.report_until, chunk=chunk
-        )
+    refresh = _history_refresh(run, chunk)
     retention_history.refresh_report(
         company, visits, as_of, partner_ids=refresh, chunk=chunk
     )
     retention_history.add_pulse(company, visits)
-    retention_summary.write(company, visits, chunk=chunk)
+    if refresh is None:
+        retention_summary.write(company, visits, chunk=chunk)
+    elif refresh:
+        # A summary is of the customer's purchases alone (not of the day):
+        # the others' are as the last run left them.
+        retention_summary.write(
+            company,
+            visits[visits["partner_id"].isin(refresh)],
+            partner_ids=refresh,
+        )
     del visits
     if not run.months_built:
         days = retention_history.months_to_rebuild(

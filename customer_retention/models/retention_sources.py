@@ -31,7 +31,8 @@ No document is counted twice when two sources see the same sale:
 
 Each source is a :class:`Source` of SQL fragments; :func:`transactions_query`
 and :func:`visits_query` give the same rows two shapes (one row per day, or
-per document), and :func:`changed_query` says whose documents changed.
+per document), :func:`customers_query` whose documents fall on some days,
+and :func:`changed_query` says whose documents changed.
 Every source groups by the customer's commercial partner, on the company's
 local day, in the company currency, without the walk-in customer.
 """
@@ -337,6 +338,17 @@ def visits_query(sources, partner_filter):
         "partner_id, at, user_id, team_id, categ_id, revenue, is_visit,"
         " source_id, warehouse_id, has_time",
     )
+
+
+def customers_query(sources, partner_filter):
+    """The customers with a counted document in the extract's days: those
+    whose documents came into view on those days (a document dated ahead
+    counts from its day on, without being written again)."""
+    parts = []
+    for source in sources:
+        body, _is_visit = _body(source, partner_filter)
+        parts.append(f"\n    SELECT DISTINCT {source.customer} AS partner_id {body}")
+    return _union(parts, "partner_id")
 
 
 def changed_query(sources):

@@ -277,6 +277,24 @@ def changed_customers(company, since, chunk=None):
     return [row[0] for row in company.env.cr.fetchall()]
 
 
+def dated_customers(company, date_from, as_of, chunk=None):
+    """Commercial partners with a counted document of ``company`` dated
+    from ``date_from`` to ``as_of`` (its local days); in the ``chunk``
+    range only, when given. With the changed ones (:func:`changed_customers`)
+    since a run of ``date_from``, the customers whose purchases as of
+    ``as_of`` differ from those it saw: a document dated ahead of that run
+    comes into view on its day without being written again."""
+    query, params = _extract_query(
+        company,
+        as_of,
+        date_from=date_from,
+        chunk=chunk,
+        shape=retention_sources.customers_query,
+    )
+    company.env.cr.execute(query, params)
+    return [row[0] for row in company.env.cr.fetchall()]
+
+
 def group_column(company):
     """The res_partner column that holds the company's peer group, or None
     when the company ranks all customers together."""

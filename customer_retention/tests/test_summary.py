@@ -4,7 +4,7 @@ read as a salesperson, in a company on Warsaw's clock, with a second
 company present."""
 
 import ast
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from freezegun import freeze_time
 
@@ -314,6 +314,43 @@ class TestCustomerSummary(HistoryCase):
         self.assertEqual(single.retention_total_spent, 560.0)
         self.assertEqual(single.retention_main_categ_id, self.category_tyres)
         self.assertIn(self.category_tyres, single.retention_categ_ids)
+
+    def test_an_order_dated_ahead_counts_from_its_day_unwritten(self):
+        # Dated two days ahead (July 2nd) and not written again: nothing of
+        # it the next night; the night of its day, the summary and
+        # Retention Analysis have it, though no document changed since.
+        self._timed_order(
+            self.services_2, datetime(2025, 7, 2, 10, 0), 500.0, product=self.tyres
+        )
+        self._age_orders()
+        customer = self._as_rep(self.services_2)
+        Report = self.env["retention.report"].with_user(self.rep)
+        months = [
+            ("partner_id", "=", self.services_2.id),
+            ("company_id", "=", self.company.id),
+            ("period_type", "=", "month"),
+        ]
+        self._run(AS_OF + timedelta(days=1))
+        self.env.invalidate_all()
+        self.assertEqual(customer.retention_total_spent, 70.0)
+        self.assertEqual(
+            [(row.period_start, row.returned) for row in Report.search(months)],
+            [(date(2025, 6, 1), False)],
+        )
+        self._run(AS_OF + timedelta(days=2))
+        self.env.invalidate_all()
+        self.assertEqual(customer.retention_total_spent, 570.0)
+        self.assertEqual(customer.retention_main_categ_id, self.category_tyres)
+        self.assertEqual(
+            [
+                (row.period_start, row.categ_id, row.returned)
+                for row in Report.search(months)
+            ],
+            [
+                (date(2025, 7, 1), self.category_tyres, False),
+                (date(2025, 6, 1), self.category_service, True),
+            ],
+        )
 
     def test_a_customer_without_orders_any_more_loses_the_summary(self):
         self.env["sale.order"].search(
