@@ -17,7 +17,7 @@ computes them chunk by chunk and sums.
 import numpy as np
 import pandas as pd
 
-from .metrics import STATUSES, statuses_over_time
+from .metrics import STATUSES, TRANSACTION_COLUMNS, statuses_over_time
 
 VISIT_COLUMNS = [
     "partner_id",
@@ -83,6 +83,30 @@ def _visits(visits):
         frame[column] = frame[column].fillna(0).astype("int64")
     frame["revenue"] = frame["revenue"].astype("float64").fillna(0.0)
     return frame
+
+
+def visit_transactions(visits, company_id):
+    """The transactions (metrics ``TRANSACTION_COLUMNS``) of ``company_id``
+    that a table of its visits holds: per customer, local day, visit or
+    refund-only document and product category, the sum of the revenue.
+    The same rows as the transactions' extract of the same documents, so
+    that one read of a customer's documents serves the values and
+    Retention Analysis."""
+    if visits.empty:
+        return pd.DataFrame({column: [] for column in TRANSACTION_COLUMNS})
+    frame = pd.DataFrame(
+        {
+            "company_id": company_id,
+            "partner_id": visits["partner_id"].to_numpy(),
+            "date": pd.to_datetime(visits["at"]).dt.normalize().to_numpy(),
+            "is_visit": visits["is_visit"].to_numpy(dtype=bool),
+            "category_id": visits["categ_id"].to_numpy(),
+            "amount": visits["revenue"].to_numpy(dtype="float64"),
+        }
+    )
+    keys = ["company_id", "partner_id", "date", "is_visit", "category_id"]
+    summed = frame.groupby(keys, sort=False, as_index=False)["amount"].sum()
+    return summed[TRANSACTION_COLUMNS]
 
 
 def period_report(visits, today, period_types=None):

@@ -65,10 +65,7 @@ def _every_run(run):
     return True
 
 
-def _of_today(run):
-    """The outlook and Retention Analysis are of today: a back-test as of a
-    past day does without them."""
-    return run.as_of == run.company_id._retention_today()
+_of_today = phases.of_today
 
 
 def _scored_after_ranking(run):
@@ -86,6 +83,10 @@ def _scored_after_ranking(run):
 #   today's run:        fit -> compute -> rank -> history
 #   the first night:    fit -> compute -> rank -> refit -> predict -> history
 #   a past day:                compute -> rank
+#
+# Today's chunks of ``compute`` bring Retention Analysis up to date from the
+# documents they read for the values, once it was first built: ``history``
+# then only ends it (its own chunks are its first build's, or a rebuild's).
 PHASES = {
     "fit": (phases.fit, _of_today),
     "compute": (phases.compute, _every_run),

@@ -10,7 +10,10 @@ one by one to queue_job's workers (retention_run_queue). First
 the customers' values, chunk by chunk, each chunk with its customers'
 stored ranks; then everybody ranked again at once (peer ranks need
 everybody's revenue), from the stored rows alone; then, for a run of today,
-the outlook and Retention Analysis.
+the outlook and Retention Analysis. Once Retention Analysis was first
+built, today's chunks of values read each customer's documents once, as
+visits, and bring it up to date from them too (their transactions are
+engine ``visit_transactions`` of the visits).
 """
 
 import hashlib
@@ -31,6 +34,7 @@ from ..engine import (
     rerank,
     score,
 )
+from ..engine.history import visit_transactions
 from ..engine.judgement import judge
 from ..engine.predict import SAMPLE
 from . import retention_history, retention_store, retention_summary
@@ -96,8 +100,8 @@ def _models_inputs(company):
 
 
 def models_current(run):
-    """Whether the run's models still serve for its day: fitted fewer than
-    :func:`refit_days` days before it, on the same inputs."""
+    """Whether the run's models still serve for its day: fitted as of a day
+    fewer than :func:`refit_days` days before it, on the same inputs."""
     # sudo: the run's own models
     run = run.sudo()
     params = run.prediction_params
@@ -105,7 +109,10 @@ def models_current(run):
         return False
     if params.get("inputs") != _models_inputs(run.company_id):
         return False
-    fitted_on = run.company_id._retention_local_date(run.prediction_fitted_at)
+    # The day they were fitted as of (the company's today then).
+    fitted_on = fields.Date.to_date(params.get("fitted_as_of"))
+    if not fitted_on:
+        return False
     return 0 <= (run.as_of - fitted_on).days < refit_days(run.env)
 
 
@@ -137,12 +144,28 @@ def fit(run, stats):
     return values, True
 
 
-def _chunk_metrics(run, chunk):
+def of_today(run):
+    """The outlook and Retention Analysis are of today: a back-test as of a
+    past day does without them."""
+    return run.as_of == run.company_id._retention_today()
+
+
+def _history_with_values(run):
+    """Whether the values' chunks bring Retention Analysis up to date as
+    well, from the documents they read: a run of today once Retention
+    Analysis was built. Its first build (and a rebuild after a change of
+    the sources), heavier, has chunks of its own: the ``history`` phase's,
+    which otherwise only ends it."""
+    return of_today(run) and bool(run.report_until)
+
+
+def _chunk_metrics(run, chunk, transactions=None):
     """(transactions, metrics, when the extract ended) of the customers of
-    ``chunk``: their transactions read once, their values computed with
-    the company's settings and their stored ranks."""
+    ``chunk``: their transactions read once (unless given), their values
+    computed with the company's settings and their stored ranks."""
     company, as_of = run.company_id, run.as_of
-    transactions = retention_store.extract_transactions(company, as_of, chunk=chunk)
+    if transactions is None:
+        transactions = retention_store.extract_transactions(company, as_of, chunk=chunk)
     ranks = retention_store.stored_ranks(company, chunk)
     settings = company._retention_settings()
     groups = company._retention_status_groups(
@@ -153,12 +176,26 @@ def _chunk_metrics(run, chunk):
     return transactions, metrics, extracted
 
 
+def _compute_begin(run):
+    """Before the values' first chunk, when they bring Retention Analysis
+    up to date too: drop what an interrupted run left half-built."""
+    if _history_with_values(run):
+        retention_history.begin(run.company_id)
+
+
 def _compute_chunk(run, chunk, stats):
     """Compute and write the customers of ``chunk``, scored in passing when
-    the run fitted the outlook's models first; returns the rows written."""
+    the run fitted the outlook's models first, and their Retention Analysis
+    from the same documents (:func:`_history_with_values`); returns the
+    rows written."""
     started = time.perf_counter()
     company, as_of = run.company_id, run.as_of
-    transactions, metrics, extracted = _chunk_metrics(run, chunk)
+    visits = transactions = None
+    if _history_with_values(run):
+        # One read of the chunk's documents for both.
+        visits = retention_history.extract_visits(company, as_of, chunk=chunk)
+        transactions = visit_transactions(visits, company.id)
+    transactions, metrics, extracted = _chunk_metrics(run, chunk, transactions)
     predictions = None
     if run.models_fitted_first:
         # The outlook from the transactions just read: no second extract;
@@ -176,7 +213,6 @@ def _compute_chunk(run, chunk, stats):
     )
     if predictions is not None:
         retention_store.write_predictions(company, predictions)
-    del transactions
     stats.update(
         customers=stats["customers"] + len(metrics),
         written=stats["written"] + written,
@@ -185,6 +221,8 @@ def _compute_chunk(run, chunk, stats):
         engine_s=stats["engine_s"] + computed - extracted,
         write_s=stats["write_s"] + time.perf_counter() - computed,
     )
+    if visits is not None:
+        _history_of(run, chunk, visits, transactions, stats)
     return written
 
 
@@ -242,8 +280,8 @@ def _predict_chunk(run, chunk, stats):
 
 
 def _history_begin(run):
-    """Before Retention Analysis's first chunk: drop what an interrupted
-    run left half-built."""
+    """Before Retention Analysis's first chunk of its own: drop what an
+    interrupted run left half-built."""
     retention_history.begin(run.company_id)
 
 
@@ -263,14 +301,22 @@ def _history_refresh(run, chunk):
 
 
 def _history_chunk(run, chunk, stats):
-    """Bring Retention Analysis up to date for the customers of ``chunk``:
-    their period report rows and their summary where their purchases
-    changed since the last run (all of them the first time), their share
-    of the pulse tables, and the first time, their statuses at the past
-    month ends."""
+    """Retention Analysis's own chunk (its first build, or after a change
+    of the sources): the customers of ``chunk``, their documents read."""
+    visits = retention_history.extract_visits(run.company_id, run.as_of, chunk=chunk)
+    _history_of(run, chunk, visits, None, stats)
+    return 0
+
+
+def _history_of(run, chunk, visits, transactions, stats):
+    """Bring Retention Analysis up to date for the customers of ``chunk``,
+    whose ``visits`` (and ``transactions``, when read) are given: their
+    period report rows and their summary where their purchases changed
+    since the last run (all of them the first time), their share of the
+    pulse tables, and the first time, their statuses at the past month
+    ends."""
     started = time.perf_counter()
     company, as_of = run.company_id, run.as_of
-    visits = retention_history.extract_visits(company, as_of, chunk=chunk)
     refresh = _history_refresh(run, chunk)
     retention_history.refresh_report(
         company, visits, as_of, partner_ids=refresh, chunk=chunk
@@ -286,15 +332,13 @@ def _history_chunk(run, chunk, stats):
             visits[visits["partner_id"].isin(refresh)],
             partner_ids=refresh,
         )
-    del visits
     if not run.months_built:
         days = retention_history.months_to_rebuild(
             company, as_of, company.retention_history_years
         )
         if days:
-            transactions = retention_store.extract_transactions(
-                company, as_of, chunk=chunk
-            )
+            if transactions is None:
+                transactions = visit_transactions(visits, company.id)
             settings = company._retention_settings()
             retention_history.add_status_months(
                 company,
@@ -306,7 +350,6 @@ def _history_chunk(run, chunk, stats):
                 ),
             )
     stats["history_s"] += time.perf_counter() - started
-    return 0
 
 
 def _history_end(run, stats):
@@ -333,8 +376,14 @@ class Chunked:
     job does them one after the other (:meth:`step`), queue_job's workers
     side by side (retention_run_queue)."""
 
-    def __init__(self, size, work, begin=None, end=None):
+    def __init__(self, size, work, begin=None, end=None, done_before=None):
         self.size, self.work, self.begin, self.end = size, work, begin, end
+        # done_before(run): another phase did the chunks' work; only the end
+        self.done_before = done_before
+
+    def only_end(self, run):
+        """Whether the phase is only its end for ``run``."""
+        return bool(self.done_before and self.done_before(run))
 
     def chunk_size(self):
         # Read when used: the tests make chunks of one customer.
@@ -342,6 +391,8 @@ class Chunked:
 
     def step(self, run, stats):
         """The next chunk after the run's position: (values, phase done)."""
+        if self.only_end(run):
+            return (self.end(run, stats) if self.end else {}), True
         chunk = retention_store.next_chunk(
             run.company_id, run.cursor, self.chunk_size()
         )
@@ -368,9 +419,15 @@ class Chunked:
             after = chunk[1]
 
 
-compute = Chunked("CHUNK_CUSTOMERS", _compute_chunk)
+compute = Chunked("CHUNK_CUSTOMERS", _compute_chunk, _compute_begin)
 predict = Chunked("CHUNK_CUSTOMERS", _predict_chunk)
-history = Chunked("CHUNK_HISTORY", _history_chunk, _history_begin, _history_end)
+history = Chunked(
+    "CHUNK_HISTORY",
+    _history_chunk,
+    _history_begin,
+    _history_end,
+    done_before=_history_with_values,
+)
 
 
 # ------------------------------------------------------------
@@ -410,6 +467,7 @@ def fit_outlook(run, as_of, sample=None):
         "horizon_days": horizon,
         **params,
         "inputs": _models_inputs(company),
+        "fitted_as_of": fields.Date.to_string(as_of),
     }
     return {
         "prediction_params": params,

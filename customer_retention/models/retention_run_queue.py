@@ -192,6 +192,8 @@ class RetentionRunQueue(models.Model):
             return self._job_next()
         from odoo.addons.queue_job.delay import group
 
+        if step.only_end(self):
+            return self._job_phase_end(as_of, phase)
         with self._job_lock():
             if step.begin:
                 step.begin(self)

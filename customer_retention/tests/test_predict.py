@@ -102,8 +102,9 @@ class TestPredict(HistoryCase):
         # The first night had no stored customer to fit on before the
         # values: it fitted after ranking and scored in a phase of its own.
         # From then on the models are fitted first (here every night) and
-        # every chunk of values is scored from the transactions it read: one
-        # extract per chunk.
+        # every chunk of values is scored from the transactions it read,
+        # which Retention Analysis is brought up to date from too: one read
+        # of the documents per chunk.
         self.env["ir.config_parameter"].set_param(retention_run_phases.REFIT_PARAM, "1")
         phases = []
         run_chunk = retention_run.RetentionRun._chunk
@@ -113,6 +114,7 @@ class TestPredict(HistoryCase):
             return run_chunk(run, commit, stats)
 
         extract = retention_run_phases.retention_store.extract_transactions
+        read_visits = retention_run_phases.retention_history.extract_visits
         with (
             mock.patch.object(retention_run.RetentionRun, "_chunk", record),
             mock.patch.object(
@@ -120,12 +122,18 @@ class TestPredict(HistoryCase):
                 "extract_transactions",
                 side_effect=extract,
             ) as extracts,
+            mock.patch.object(
+                retention_run_phases.retention_history,
+                "extract_visits",
+                side_effect=read_visits,
+            ) as visits,
         ):
             self._run(AS_OF + timedelta(days=1))
-        self.assertEqual(phases[:3], ["fit", "compute", "rank"])
-        self.assertNotIn("predict", phases)
-        # The sample the models are fitted on, then the one chunk.
-        self.assertEqual(extracts.call_count, 2)
+        self.assertEqual(phases, ["fit", "compute", "rank", "history"])
+        # The sample the models are fitted on, then the one chunk's
+        # documents; the history phase only ends Retention Analysis.
+        self.assertEqual(extracts.call_count, 1)
+        self.assertEqual(visits.call_count, 1)
         self.assertGreater(
             self.company_run.prediction_fitted_at,
             self.company_run.started - timedelta(seconds=1),

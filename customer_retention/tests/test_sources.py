@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from datetime import date, datetime, time
 
+import pandas as pd
 from freezegun import freeze_time
 
 from odoo import Command
@@ -8,6 +9,8 @@ from odoo.tests import new_test_user, tagged
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
+from ..engine.history import visit_transactions
+from ..engine.metrics import TRANSACTION_COLUMNS
 from ..models import retention_history, retention_store
 from .common import AS_OF, RetentionCase
 
@@ -346,6 +349,28 @@ class TestSaleAndInvoiceSource(AccountTestInvoicingCommon):
         fee = retention_history.extract_visits(self.company, AS_OF)
         fee = fee[fee["at"] == datetime(2025, 5, 19)]
         self.assertEqual(fee[["revenue", "is_visit"]].values.tolist(), [[30.0, False]])
+
+    def test_one_read_of_the_documents_gives_the_transactions(self):
+        # The nightly chunks read each customer's documents once, as visits,
+        # and take their transactions from them (engine.history
+        # .visit_transactions): the rows of the transactions' extract, for
+        # every source setting (orders first, refunds, the fee of an
+        # invoice, credit notes without a visit).
+        # (Rows of one key from two sources are one for the engine: summed.)
+        def rows(frame):
+            frame = frame.assign(date=pd.to_datetime(frame["date"]).dt.date)
+            keys = [name for name in TRANSACTION_COLUMNS if name != "amount"]
+            summed = frame.groupby(keys, as_index=False)["amount"].sum()
+            summed["amount"] = summed["amount"].round(6)
+            return sorted(map(tuple, summed[TRANSACTION_COLUMNS].values.tolist()))
+
+        for source in ("sale", "invoice", "sale_invoice"):
+            self.company.retention_source = source
+            expected = retention_store.extract_transactions(self.company, AS_OF)
+            visits = retention_history.extract_visits(self.company, AS_OF)
+            got = visit_transactions(visits, self.company.id)
+            self.assertTrue(len(expected), source)
+            self.assertEqual(rows(got), rows(expected), source)
 
     def test_changed_invoices_and_orders_are_both_seen(self):
         # Written long ago: nobody changed since 2020.

@@ -15,6 +15,7 @@ from retention_engine.history import (
     month_ends,
     period_report,
     status_by_month,
+    visit_transactions,
     weekly_pulse,
     with_year_before,
 )
@@ -355,3 +356,42 @@ def test_statuses_over_time_agree_with_the_full_computation(late_first):
         expected = full.groupby("status").size().to_dict() if len(full) else {}
         got = counts[counts["month_end"] == day].set_index("status")["customers"]
         assert got.to_dict() == expected, day
+
+
+def test_transactions_of_visits():
+    # Customer 1 on 2026-03-02: two orders (09:00 lashes 100, 17:30 lashes
+    # 50 and manicure 30), a credit note of -20 lashes (no visit) at
+    # midnight; on 03-05 a manicure of 40. Customer 2 on 03-02: one order.
+    # Per customer, day, visit or not and category: 1/03-02/visit/lashes
+    # 150, 1/03-02/visit/manicure 30, 1/03-02/refund/lashes -20,
+    # 1/03-05/visit/manicure 40, 2/03-02/visit/lashes 70.
+    visits = frame(
+        visit(1, "2026-03-02 09:00", revenue=100.0),
+        visit(1, "2026-03-02 17:30", revenue=50.0),
+        visit(1, "2026-03-02 17:30", categ=MANICURE, revenue=30.0),
+        visit(1, "2026-03-02", revenue=-20.0, is_visit=False, has_time=False),
+        visit(1, "2026-03-05 11:00", categ=MANICURE, revenue=40.0),
+        visit(2, "2026-03-02 10:00", revenue=70.0),
+    )
+    result = visit_transactions(visits, 7)
+    rows = sorted(
+        (r.company_id, r.partner_id, r.date.date(), r.is_visit, r.category_id, r.amount)
+        for r in result.itertuples()
+    )
+    day, later = date(2026, 3, 2), date(2026, 3, 5)
+    assert rows == [
+        (7, 1, day, False, LASHES, -20.0),
+        (7, 1, day, True, LASHES, 150.0),
+        (7, 1, day, True, MANICURE, 30.0),
+        (7, 1, later, True, MANICURE, 40.0),
+        (7, 2, day, True, LASHES, 70.0),
+    ]
+    assert list(result.columns) == [
+        "company_id",
+        "partner_id",
+        "date",
+        "amount",
+        "is_visit",
+        "category_id",
+    ]
+    assert visit_transactions(visits.iloc[:0], 7).empty
