@@ -19,6 +19,7 @@ from retention_engine.history import (
     weekly_pulse,
     with_year_before,
 )
+from retention_engine.metrics import TRANSACTION_COLUMNS
 
 KAROLINA, MARTA = 11, 12
 LASHES, MANICURE = 21, 22
@@ -386,12 +387,6 @@ def test_transactions_of_visits():
         (7, 1, later, True, MANICURE, 40.0),
         (7, 2, day, True, LASHES, 70.0),
     ]
-    assert list(result.columns) == [
-        "company_id",
-        "partner_id",
-        "date",
-        "amount",
-        "is_visit",
-        "category_id",
-    ]
+    # the columns compute_metrics takes
+    assert list(result.columns) == TRANSACTION_COLUMNS
     assert visit_transactions(visits.iloc[:0], 7).empty
