@@ -101,11 +101,14 @@ def _models_inputs(company):
 
 def models_current(run):
     """Whether the run's models still serve for its day: fitted as of a day
-    fewer than :func:`refit_days` days before it, on the same inputs."""
+    fewer than :func:`refit_days` days before it, on the same inputs. No
+    model (too few customers, say) serves no day: fitting again is cheap
+    then, and a shop whose history is imported after installing gets its
+    numbers the next night."""
     # sudo: the run's own models
     run = run.sudo()
     params = run.prediction_params
-    if not params or not run.prediction_fitted_at:
+    if not params or not run.prediction_fitted_at or params.get("no_prediction"):
         return False
     if params.get("inputs") != _models_inputs(run.company_id):
         return False

@@ -360,6 +360,14 @@ class TestPredict(HistoryCase):
             seen = partner.with_company(shop)
             self.assertEqual(seen.retention_no_prediction, "too_few_customers")
             self.assertNotIn("chance", seen.retention_reason)
+        # No model is fitted again the next night: more customers (history
+        # imported after installing, say) get numbers at once.
+        fits = retention_run_phases.fit_models
+        with mock.patch.object(
+            retention_run_phases, "fit_models", side_effect=fits
+        ) as fitted:
+            self._run_company(shop, AS_OF + timedelta(days=1))
+        self.assertEqual(fitted.call_count, 1)
         # The first company keeps its models and numbers, and sees none of these.
         self.assertEqual(self.company_run.prediction_params, self.params)
         self.assertFalse(
