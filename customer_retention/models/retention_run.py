@@ -306,15 +306,22 @@ class RetentionRun(models.Model):
                 # none in progress, or one left over from an earlier day
                 self._begin(day, commit, stats)
             longest = 0.0
+            call_started = time.monotonic()
             while True:
                 chunk_started = time.monotonic()
+                phase = self.phase
                 if self._chunk(commit, stats):
                     self._log(day, stats)
                     return True
                 now = time.monotonic()
                 longest = max(longest, now - chunk_started)
-                # Stop before a chunk that would likely end past the budget.
-                if now + longest >= deadline:
+                # Stop before a chunk that would likely end past the budget,
+                # and at a new phase once a quarter of it is spent: a phase's
+                # chunks may be far longer than the last one's (a chunk of
+                # ranks takes a second at L, fitting the outlook eight).
+                if now + longest >= deadline or (
+                    self.phase != phase and now - call_started >= budget / 4
+                ):
                     self._log(day, stats, finished=False)
                     return False
 

@@ -179,7 +179,7 @@ def _chunk_metrics(run, chunk, transactions=None):
     return transactions, metrics, extracted
 
 
-def _compute_begin(run):
+def _compute_begin(run, stats):
     """Before the values' first chunk, when they bring Retention Analysis
     up to date too: drop what an interrupted run left half-built."""
     if _history_with_values(run):
@@ -229,9 +229,9 @@ def _compute_chunk(run, chunk, stats):
     return written
 
 
-def rank(run, stats):
-    """Rank every stored customer again, together, and write the rows whose
-    rank, tier, profile, alert or action changed."""
+def _rank_begin(run, stats):
+    """Rank every stored customer again, together, and stage the rows whose
+    rank, tier, profile, alert or action changed for the chunks to write."""
     started = time.perf_counter()
     company, as_of = run.company_id, run.as_of
     rows, groups = retention_store.rank_inputs(company)
@@ -242,12 +242,25 @@ def rank(run, stats):
         after = ranked[column].astype(object).to_numpy()
         changed |= ~((before == after) | (pd.isna(before) & pd.isna(after)))
     del rows
+    retention_store.stage_ranks(company, ranked[changed])
+    stats["rank_s"] += time.perf_counter() - started
+
+
+def _rank_chunk(run, chunk, stats):
+    """Write the staged ranks of the customers of ``chunk``; returns how
+    many rows the run had not written before."""
+    started = time.perf_counter()
     _written, fresh = retention_store.write_ranks(
-        company, ranked[changed], _now(), run.started
+        run.company_id, chunk, _now(), run.started
     )
     stats["written"] += fresh
     stats["rank_s"] += time.perf_counter() - started
-    return {"written": run.written + fresh}, True
+    return fresh
+
+
+def _rank_end(run, stats):
+    retention_store.drop_ranks(run.company_id)
+    return {}
 
 
 def refit(run, stats):
@@ -282,7 +295,7 @@ def _predict_chunk(run, chunk, stats):
     return 0
 
 
-def _history_begin(run):
+def _history_begin(run, stats):
     """Before Retention Analysis's first chunk of its own: drop what an
     interrupted run left half-built."""
     retention_history.begin(run.company_id)
@@ -373,7 +386,7 @@ def _history_end(run, stats):
 
 class Chunked:
     """A phase done chunk by chunk of commercial partners (ids in order):
-    ``begin(run)`` before the first chunk, ``work(run, chunk, stats)`` on
+    ``begin(run, stats)`` before the first chunk, ``work(run, chunk, stats)`` on
     each (returns the rows it wrote), ``end(run, stats)`` after the last
     (returns the run's new values). Its chunks are independent: the daily
     job does them one after the other (:meth:`step`), queue_job's workers
@@ -400,7 +413,7 @@ class Chunked:
             run.company_id, run.cursor, self.chunk_size()
         )
         if self.begin and not chunk[0]:
-            self.begin(run)
+            self.begin(run, stats)
         values = {"written": run.written + self.work(run, chunk, stats)}
         if chunk[1] is not None:
             values["cursor"] = chunk[1]
@@ -423,6 +436,7 @@ class Chunked:
 
 
 compute = Chunked("CHUNK_CUSTOMERS", _compute_chunk, _compute_begin)
+rank = Chunked("CHUNK_CUSTOMERS", _rank_chunk, _rank_begin, _rank_end)
 predict = Chunked("CHUNK_CUSTOMERS", _predict_chunk)
 history = Chunked(
     "CHUNK_HISTORY",

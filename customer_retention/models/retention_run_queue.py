@@ -196,7 +196,7 @@ class RetentionRunQueue(models.Model):
             return self._job_phase_end(as_of, phase)
         with self._job_lock():
             if step.begin:
-                step.begin(self)
+                step.begin(self, dict(NOTHING_DONE))
             chunks = step.chunks(self.company_id)
         label = self._phase_label(phase)
         jobs = [

@@ -425,11 +425,12 @@ def customers_scope(partner_ids=None, chunk=None):
     return _range(chunk)
 
 
-def _range(chunk):
+def _range(chunk, alias=None):
     after, last = chunk
-    condition = SQL("partner_id > %s", after)
+    column = SQL.identifier(alias, "partner_id") if alias else SQL("partner_id")
+    condition = SQL("%s > %s", column, after)
     if last is not None:
-        condition = SQL("%s AND partner_id <= %s", condition, last)
+        condition = SQL("%s AND %s <= %s", condition, column, last)
     return condition
 
 
@@ -496,21 +497,63 @@ def rank_inputs(company):
     return frame.drop(columns="group_key"), groups
 
 
-def write_ranks(company, ranked, now, run_started):
-    """Write the rank columns of the rows whose ranks changed; returns how
-    many rows were written, and how many of them the run had not written
-    before (its chunks may have)."""
-    if ranked.empty:
-        return 0, 0
+def _rank_stage(company):
+    return f"retention_rank_stage_{int(company.id)}"
+
+
+def stage_ranks(company, ranked):
+    """Keep the rank columns of the rows whose ranks changed (``ranked``:
+    partner_id and RANK_COLUMNS) in a work table of the company's, for
+    :func:`write_ranks` to write a chunk at a time: on the first night they
+    are every row, a single UPDATE of half a minute at a million. A real
+    (unlogged) table: the chunks come in later transactions, or in other
+    workers' jobs. :func:`drop_ranks` drops it."""
     cr = company.env.cr
-    _stage(cr, "retention_rank_update", ranked[["partner_id", *RANK_COLUMNS]])
+    table = _rank_stage(company)
+    types = dict(STATE_COLUMNS, partner_id="int4")
+    cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(table)))
     cr.execute(
-        """
-        SELECT count(*) FROM retention_partner_state s
-          JOIN retention_rank_update v ON v.partner_id = s.partner_id
-         WHERE s.company_id = %s AND s.changed_at < %s
-        """,
-        [company.id, run_started],
+        SQL(
+            "CREATE UNLOGGED TABLE %s (%s)",
+            SQL.identifier(table),
+            SQL(", ").join(
+                SQL("%s %s", SQL.identifier(column), SQL(types[column]))
+                for column in ("partner_id", *RANK_COLUMNS)
+            ),
+        )
+    )
+    frame = ranked[["partner_id", *RANK_COLUMNS]].copy()
+    frame["partner_id"] = frame["partner_id"].astype("Int64")
+    _copy_in(cr, table, frame)
+    cr.execute(SQL("CREATE INDEX ON %s (partner_id)", SQL.identifier(table)))
+    cr.execute(SQL("ANALYZE %s", SQL.identifier(table)))
+
+
+def drop_ranks(company):
+    """Drop the work table of :func:`stage_ranks`."""
+    cr = company.env.cr
+    cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(_rank_stage(company))))
+
+
+def write_ranks(company, chunk, now, run_started):
+    """Write the staged rank columns (:func:`stage_ranks`) of the rows of
+    ``chunk``; returns how many rows were written, and how many of them the
+    run had not written before (its chunks may have)."""
+    cr = company.env.cr
+    stage = SQL.identifier(_rank_stage(company))
+    scope = _range(chunk, "v")
+    cr.execute(
+        SQL(
+            """
+            SELECT count(*) FROM retention_partner_state s
+              JOIN %s v ON v.partner_id = s.partner_id
+             WHERE s.company_id = %s AND %s AND s.changed_at < %s
+            """,
+            stage,
+            company.id,
+            scope,
+            run_started,
+        )
     )
     fresh = cr.fetchone()[0]
     cr.execute(
@@ -518,20 +561,20 @@ def write_ranks(company, ranked, now, run_started):
             """
             UPDATE retention_partner_state s
                SET changed_at = %s, %s
-              FROM retention_rank_update v
-             WHERE s.company_id = %s AND s.partner_id = v.partner_id
+              FROM %s v
+             WHERE s.company_id = %s AND s.partner_id = v.partner_id AND %s
             """,
             now,
             SQL(", ").join(
                 SQL("%s = %s", SQL.identifier(name), SQL.identifier("v", name))
                 for name in RANK_COLUMNS
             ),
+            stage,
             company.id,
+            scope,
         )
     )
-    written = cr.rowcount
-    cr.execute("DROP TABLE retention_rank_update")
-    return written, fresh
+    return cr.rowcount, fresh
 
 
 def next_chunk(company, after, size):

@@ -1,12 +1,14 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import time as time_module
 from datetime import datetime, time, timedelta
+from types import SimpleNamespace
 from unittest.mock import patch
 
 from freezegun import freeze_time
 
 from odoo.tests import tagged
 
-from odoo.addons.customer_retention.models import retention_store
+from odoo.addons.customer_retention.models import retention_run, retention_store
 from odoo.addons.customer_retention.models.retention_run import NOTHING_DONE
 
 from .common import AS_OF, RetentionCase
@@ -102,6 +104,81 @@ class TestChunkedRun(RetentionCase):
         self.assertRetention(self.fleet, status="new", visit_count=1)
         self.assertFalse(self.company_run.as_of)
         self.assertEqual(self.company_run.last_run.date(), AS_OF)
+
+    def test_ranks_are_written_a_chunk_at_a_time(self):
+        # Everybody's rank changes on the first night: one call ranks them
+        # all and writes the first chunk, the next calls one chunk each, so
+        # that no call writes a million rows (half a minute at L).
+        def ranked():
+            self.env.cr.execute(
+                "SELECT partner_id FROM retention_partner_state"
+                " WHERE company_id = %s AND group_top_pct IS NOT NULL",
+                [self.company.id],
+            )
+            return {row[0] for row in self.env.cr.fetchall()}
+
+        def staged():
+            self.env.cr.execute(
+                "SELECT to_regclass(%s) IS NOT NULL",
+                [f"retention_rank_stage_{self.company.id}"],
+            )
+            return self.env.cr.fetchone()[0]
+
+        ids = sorted(self.customers.ids)
+        with patch.object(retention_store, "CHUNK_CUSTOMERS", 1):
+            while self.company_run.phase != "rank":
+                self.assertFalse(self.step())
+            self.assertFalse(ranked())
+            seen = []
+            while self.company_run.phase == "rank":
+                self.step()
+                seen.append(ranked())
+                if self.company_run.phase == "rank":
+                    self.assertTrue(staged())
+        # One more customer ranked a call (the chunks count every commercial
+        # partner, so a chunk may hold none of the customers).
+        self.assertEqual(seen[-1], set(ids))
+        for before, after in zip(seen, seen[1:], strict=False):
+            self.assertLessEqual(len(after - before), 1)
+            self.assertLessEqual(before, after)
+        self.assertGreater(len(seen), len(ids))
+        self.assertFalse(staged())
+        self.run_night()
+        # Tipping Point and Steady spent 400 in the two-year look-back window,
+        # Gone and Fleet 100: first of four, the top 25 %, and third of four.
+        for partner in self.tipping | self.steady:
+            self.assertRetention(partner, group_tier="top25", group_top_pct=25.0)
+        for partner in self.gone | self.fleet:
+            self.assertRetention(partner, group_tier="below", group_top_pct=75.0)
+
+    def test_a_call_ends_at_a_new_phase_once_a_quarter_is_spent(self):
+        # Each step takes 3 s of a 20 s budget: fitting (3 s), then all the
+        # values in one chunk (6 s spent); the ranks' first chunk may take far
+        # longer than the values' did, so the call ends there.
+        clock = {"now": 0.0}
+        chunk = retention_run.RetentionRun._chunk
+
+        def timed_chunk(run, commit, stats):
+            clock["now"] += 3.0
+            return chunk(run, commit, stats)
+
+        fake_time = SimpleNamespace(
+            monotonic=lambda: clock["now"], perf_counter=time_module.perf_counter
+        )
+        with (
+            patch.object(retention_run, "time", fake_time),
+            patch.object(retention_run.RetentionRun, "_chunk", timed_chunk),
+        ):
+            with self.env.cr.savepoint():
+                self.assertFalse(self.company._retention_run_step(20, as_of=AS_OF))
+            self.assertEqual(clock["now"], 6.0)
+            self.assertEqual(
+                (self.company_run.phase, self.company_run.cursor), ("rank", 0)
+            )
+            # A budget of 40: a quarter is 10 s, so the ranks (3 s) go on.
+            with self.env.cr.savepoint():
+                self.company._retention_run_step(40, as_of=AS_OF)
+            self.assertGreater(clock["now"], 12.0)
 
     def test_a_run_that_fails_is_dropped_until_tomorrow(self):
         # Bad data breaks the second chunk: the daily job marks the error and

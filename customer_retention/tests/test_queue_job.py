@@ -155,10 +155,10 @@ class TestQueuedNight(RetentionCase):
         self.daily_call()
         self.assertEqual(self.jobs(), first)
         methods = self.perform_pending()
-        # the first night: compute, predict and history, each in chunks
+        # the first night: compute, rank, predict and history, each in chunks
         chunks = phases.compute.chunks(self.company)
         self.assertGreater(len(chunks), 2)
-        self.assertEqual(methods.count("_job_chunk"), 3 * len(chunks), methods)
+        self.assertEqual(methods.count("_job_chunk"), 4 * len(chunks), methods)
         self.assertFalse(self.company_run.as_of)
         self.assertEqual(self.company_run.last_run, NIGHT)
         self.assertEqual(self.company_run.written, 5)
