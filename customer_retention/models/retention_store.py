@@ -510,23 +510,8 @@ def stage_ranks(company, ranked):
     workers' jobs. :func:`drop_ranks` drops it."""
     cr = company.env.cr
     table = _rank_stage(company)
-    types = dict(STATE_COLUMNS, partner_id="int4")
-    cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(table)))
-    cr.execute(
-        SQL(
-            "CREATE UNLOGGED TABLE %s (%s)",
-            SQL.identifier(table),
-            SQL(", ").join(
-                SQL("%s %s", SQL.identifier(column), SQL(types[column]))
-                for column in ("partner_id", *RANK_COLUMNS)
-            ),
-        )
-    )
-    frame = ranked[["partner_id", *RANK_COLUMNS]].copy()
-    frame["partner_id"] = frame["partner_id"].astype("Int64")
-    _copy_in(cr, table, frame)
+    _stage(cr, table, ranked[["partner_id", *RANK_COLUMNS]], unlogged=True)
     cr.execute(SQL("CREATE INDEX ON %s (partner_id)", SQL.identifier(table)))
-    cr.execute(SQL("ANALYZE %s", SQL.identifier(table)))
 
 
 def drop_ranks(company):
@@ -620,16 +605,18 @@ STATE_COLUMNS = [
 ]
 
 
-def _stage(cr, table, frame, types=None):
+def _stage(cr, table, frame, types=None, unlogged=False):
     """COPY ``frame`` (partner_id and columns of STATE_COLUMNS, or of
     ``types``: column -> PostgreSQL type) into a new temporary table typed
     like retention_partner_state: no huge SQL literals to build, send and
-    parse, whatever the row count."""
+    parse, whatever the row count. ``unlogged``: a real (unlogged) table
+    instead, which outlives the transaction and is seen by other ones."""
     types = dict(types or STATE_COLUMNS, partner_id="int4")
     cr.execute(SQL("DROP TABLE IF EXISTS %s", SQL.identifier(table)))
     cr.execute(
         SQL(
-            "CREATE TEMP TABLE %s (%s)",
+            "CREATE %s TABLE %s (%s)",
+            SQL("UNLOGGED") if unlogged else SQL("TEMP"),
             SQL.identifier(table),
             SQL(", ").join(
                 SQL("%s %s", SQL.identifier(column), SQL(types[column]))
